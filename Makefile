@@ -1,0 +1,30 @@
+# `make demo` and `make test` each create or refresh .venv, install vmlab into
+# it, then run a demo program / the whole test suite.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: demo test venv grammar clean
+
+venv:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --config-settings editable_mode=compat -e '.[test]'
+	@# Byte-compile now: imports stay fast even where PYTHONDONTWRITEBYTECODE is set.
+	@$(BIN)/python -m compileall -q vmlab lang jit bench
+
+demo: venv
+	$(BIN)/vmlab run examples/mandelbrot.toy
+	$(BIN)/vmlab run examples/fib.toy
+	$(BIN)/vmlab dis examples/fib.toy --fn fib
+
+test: venv
+	$(BIN)/python -m pytest --benchmark-disable
+
+# Regenerate lang/tables.py after editing lang/toy.lark.
+grammar: venv
+	$(BIN)/python -m lang.gen_tables
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .benchmarks

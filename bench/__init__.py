@@ -1,0 +1,1 @@
+"""bench: benchmark programs and the harness that times vmlab's tiers."""

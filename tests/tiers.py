@@ -1,0 +1,10 @@
+"""The execution tiers every conformance program runs in.
+
+Each tier is the extra `vmlab run` arguments that select it. A tier added by a
+later issue (the JIT, the native interpreter) joins here and the whole suite
+runs in it; `pytest --tier NAME` picks tiers.
+"""
+
+TIERS: dict[str, list[str]] = {
+    "interp": [],
+}

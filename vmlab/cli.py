@@ -1,0 +1,136 @@
+"""The `vmlab` command line.
+
+Exit status: 0 for a normal run, 1 for a compile or runtime error in the toy
+program, 2 for a usage error (bad arguments, unreadable file). Modules are
+imported inside the commands that need them: `vmlab run` must start fast and
+must never load llvmlite or numba.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from vmlab import __version__
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class Failure(Exception):
+    """Ends the command: `text` goes to stderr, `status` is the exit status."""
+
+    def __init__(self, text: str, status: int):
+        super().__init__(text)
+        self.text, self.status = text, status
+
+
+def usage_error(message: str) -> Failure:
+    return Failure(f"vmlab: error: {message}\n", EXIT_USAGE)
+
+
+def read_source(path: str) -> tuple[bytes, str]:
+    """The bytes of a program file (`-` is stdin) and the name errors use."""
+    if path == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        with open(path, "rb") as f:
+            return f.read(), path
+    except OSError as e:
+        raise usage_error(f"cannot read '{path}': {e.strerror or e}") from None
+
+
+def load_program(path: str):
+    """Compile a program file, or fail with the rendered compile error."""
+    from lang import compile_source, decode_source
+    from vmlab.errors import CompileError
+
+    data, name = read_source(path)
+    source = data.decode("utf-8", "replace")
+    try:
+        source = decode_source(data)
+        return compile_source(source, name)
+    except CompileError as e:
+        raise Failure(e.render(name, source), EXIT_ERROR) from None
+
+
+def cmd_run(args) -> int:
+    from vmlab.errors import ToyRuntimeError
+    from vmlab.interp import run
+    from vmlab.output import Output
+
+    program = load_program(args.file)
+    output = Output(sys.stdout.buffer, line_buffered=sys.stdout.isatty())
+    try:
+        run(program, output, max_depth=args.max_depth)
+    except ToyRuntimeError as e:
+        raise Failure(e.render(), EXIT_ERROR) from None
+    finally:
+        output.flush()  # all output printed before an error comes first
+    return EXIT_OK
+
+
+def cmd_dis(args) -> int:
+    from vmlab.disasm import disassemble
+
+    program = load_program(args.file)
+    if args.fn is not None and program.function(args.fn) is None:
+        names = ", ".join(["<main>"] + [f.name for f in program.functions])
+        raise usage_error(f"no function '{args.fn}' in {program.source_name} "
+                          f"(there is: {names})")
+    sys.stdout.write(disassemble(program, args.fn))
+    return EXIT_OK
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmlab",
+        description="A lab for bytecode virtual machines: compile toy programs to "
+                    "bytecode, run them, and look inside.")
+    parser.add_argument("--version", action="version", version=f"vmlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="compile and run a program",
+                         description="Compile a .toy program and run it.")
+    run.add_argument("file", metavar="FILE", help="the program (- reads standard input)")
+    run.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
+                     help="the most active calls before 'stack overflow' (default 10000)")
+    run.set_defaults(handler=cmd_run)
+
+    dis = sub.add_parser("dis", help="print the bytecode of a program",
+                         description="Print the bytecode listing of every function.")
+    dis.add_argument("file", metavar="FILE", help="the program (- reads standard input)")
+    dis.add_argument("--fn", metavar="NAME", help="only this function (<main> for "
+                     "the top-level code)")
+    dis.set_defaults(handler=cmd_dis)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except Failure as e:
+        sys.stderr.write(e.text)
+        return e.status
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`vmlab run x | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except MemoryError:
+        sys.stderr.write("error: out of memory\n")
+        return EXIT_ERROR

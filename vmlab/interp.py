@@ -1,0 +1,171 @@
+"""The reference interpreter: a loop that fetches, decodes and executes.
+
+Read this file top to bottom to see a stack VM at work. Each frame has its own
+operand stack and locals; calls push the caller's state on an explicit frame
+stack instead of recursing in Python, so the toy call-depth limit, not
+Python's, decides when recursion is too deep. What each opcode computes
+(types, wrapping, errors) lives in `vmlab.values`; this loop only moves values
+between the stack, the locals and those functions.
+
+The order of the `if` chain is the order of frequency in typical programs:
+CPython compares the opcode against each case in turn.
+"""
+
+from __future__ import annotations
+
+from vmlab import values as v
+from vmlab.code import Program
+from vmlab.errors import ToyRuntimeError
+from vmlab.opcodes import (
+    ABS, ADD, ARRAY, ARRAY_FILL, BIT_AND, BIT_NOT, BIT_OR, BIT_XOR, CALL, DIV, EQ,
+    FOR_ITER, FOR_PREP, GE, GT, INDEX, JUMP, JUMP_IF_FALSE, JUMP_IF_TRUE, LE, LEN,
+    LOAD_CONST, LOAD_LOCAL, LT, MOD, MUL, NE, NEG, NOT, POP, PRINT, RETURN, SHL, SHR,
+    SQRT, STORE_INDEX, STORE_LOCAL, SUB, TO_FLOAT, TO_INT,
+)
+from vmlab.output import Output
+
+DEFAULT_MAX_DEPTH = 10_000  # active calls, not counting the main code
+
+# Opcodes whose whole effect is "pop b, a; push f(a, b)" or "replace the top
+# with f(top)". (ADD, SUB and LT are also handled inline for speed below.)
+BINARY = {ADD: v.add, SUB: v.sub, MUL: v.mul, DIV: v.div, MOD: v.mod,
+          SHL: v.shl, SHR: v.shr, BIT_AND: v.bit_and, BIT_OR: v.bit_or,
+          BIT_XOR: v.bit_xor, EQ: v.eq, NE: v.ne, LT: v.lt, LE: v.le, GT: v.gt,
+          GE: v.ge}
+UNARY = {NEG: v.neg, BIT_NOT: v.bit_not, NOT: v.not_, LEN: v.length,
+         TO_FLOAT: v.to_float, TO_INT: v.to_int, SQRT: v.sqrt, ABS: v.abs_}
+
+# Every opcode the loop below implements; a test checks it against the table.
+HANDLED = {LOAD_CONST, LOAD_LOCAL, STORE_LOCAL, POP, JUMP, JUMP_IF_FALSE,
+           JUMP_IF_TRUE, FOR_PREP, FOR_ITER, CALL, RETURN, PRINT, ARRAY,
+           ARRAY_FILL, INDEX, STORE_INDEX} | BINARY.keys() | UNARY.keys()
+
+INT_MIN, INT_MAX = v.INT_MIN, v.INT_MAX
+
+
+def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    """Run a program's main code to its end.
+
+    Raises ToyRuntimeError, carrying the toy traceback, if the program fails.
+    """
+    # Per function: what a call needs, unpacked in one step.
+    calls = [(f, f.instrs, f.consts, f.arity, [None] * (f.nlocals - f.arity))
+             for f in program.functions]
+    code = program.main
+    instrs, consts = code.instrs, code.consts
+    local = [None] * code.nlocals  # this frame's variables, by slot
+    stack: list = []               # this frame's operand stack
+    frames: list = []  # the callers: (code, instrs, consts, pc, local, stack)
+    pc = 0
+    try:
+        while True:
+            op, arg = instrs[pc]   # fetch and decode
+            pc += 1
+            if op == LOAD_LOCAL:
+                stack.append(local[arg])
+            elif op == LOAD_CONST:
+                stack.append(consts[arg])
+            elif op == STORE_LOCAL:
+                local[arg] = stack.pop()
+            elif op == CALL:
+                if len(frames) == max_depth:
+                    raise v.ToyError("stack overflow")
+                frames.append((code, instrs, consts, pc, local, stack))
+                code, instrs, consts, n, extra = calls[arg]
+                if n:
+                    local = stack[-n:]  # the arguments become locals 0..n-1
+                    del stack[-n:]
+                else:
+                    local = []
+                if extra:
+                    local += extra
+                stack = []
+                pc = 0
+            elif op == RETURN:
+                if not frames:
+                    return
+                result = stack[-1]
+                code, instrs, consts, pc, local, stack = frames.pop()
+                stack.append(result)
+            elif op == JUMP_IF_FALSE:
+                cond = stack.pop()
+                if cond is False:
+                    pc = arg
+                elif cond is not True:
+                    raise v.condition_error(cond)
+            elif op == ADD:
+                b = stack.pop()
+                a = stack[-1]
+                if type(a) is int and type(b) is int:
+                    r = a + b
+                    stack[-1] = r if INT_MIN <= r <= INT_MAX else v.wrap(r)
+                else:
+                    stack[-1] = v.add(a, b)
+            elif op == SUB:
+                b = stack.pop()
+                a = stack[-1]
+                if type(a) is int and type(b) is int:
+                    r = a - b
+                    stack[-1] = r if INT_MIN <= r <= INT_MAX else v.wrap(r)
+                else:
+                    stack[-1] = v.sub(a, b)
+            elif op == LT:
+                b = stack.pop()
+                a = stack[-1]
+                if type(a) is int and type(b) is int:
+                    stack[-1] = a < b
+                else:
+                    stack[-1] = v.lt(a, b)
+            elif op == FOR_ITER:
+                i = stack[-2]
+                if i < stack[-1]:  # i, hi: both ints since FOR_PREP
+                    stack[-2] = i + 1
+                    stack.append(i)
+                else:
+                    del stack[-2:]
+                    pc = arg
+            elif op == JUMP:
+                pc = arg
+            elif op in BINARY:
+                b = stack.pop()
+                stack[-1] = BINARY[op](stack[-1], b)
+            elif op in UNARY:
+                stack[-1] = UNARY[op](stack[-1])
+            elif op == INDEX:
+                i = stack.pop()
+                stack[-1] = v.index(stack[-1], i)
+            elif op == STORE_INDEX:
+                item = stack.pop()
+                i = stack.pop()
+                v.store_index(stack.pop(), i, item)
+            elif op == JUMP_IF_TRUE:
+                cond = stack.pop()
+                if cond is True:
+                    pc = arg
+                elif cond is not False:
+                    raise v.condition_error(cond)
+            elif op == POP:
+                stack.pop()
+            elif op == PRINT:
+                items = stack[len(stack) - arg:]
+                del stack[len(stack) - arg:]
+                output.line(" ".join(map(v.format_value, items)))
+            elif op == FOR_PREP:
+                lo, hi = stack[-2], stack[-1]
+                if type(lo) is not int or type(hi) is not int:
+                    bad = lo if type(lo) is not int else hi
+                    raise v.ToyError("type error: range bounds must be int, not "
+                                     + v.type_name(bad))
+            elif op == ARRAY:
+                items = stack[len(stack) - arg:]
+                del stack[len(stack) - arg:]
+                stack.append(v.array_literal(items))
+            elif op == ARRAY_FILL:
+                fill = stack.pop()
+                stack[-1] = v.array_fill(stack[-1], fill)
+            else:
+                raise AssertionError(f"unknown opcode {op}")  # the verifier prevents this
+    except v.ToyError as error:
+        trace = [(c.name, c.lines[p - 1]) for c, _, _, p, _, _ in frames]
+        trace.append((code.name, code.lines[pc - 1]))
+        raise ToyRuntimeError(str(error), trace, program.source_name) from None

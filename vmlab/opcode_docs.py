@@ -1,0 +1,55 @@
+"""Writes docs/opcodes.md from the opcode table, so the reference can never
+disagree with the bytecode.
+
+    python -m vmlab.opcode_docs          # rewrite docs/opcodes.md
+    python -m vmlab.opcode_docs --check  # exit 1 if it is stale (a test runs this)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
+
+PATH = Path(__file__).resolve().parent.parent / "docs" / "opcodes.md"
+
+
+def _pops(info) -> str:
+    return {ARG: "arg", ARITY: "arity"}.get(info.pops, str(info.pops))
+
+
+def markdown() -> str:
+    rows = ["# Opcodes", "",
+            "GENERATED from `vmlab/opcodes.py` by `python -m vmlab.opcode_docs`; do not edit.",
+            "", "Every instruction is an (opcode, argument) pair. *pops* and *pushes* are",
+            "the stack effect when the instruction falls through; *arg* means the",
+            "argument counts the values, *arity* the called function's parameters.", "",
+            "| # | opcode | argument | pops | pushes | control | meaning |",
+            "|---|---|---|---|---|---|---|"]
+    for info in OPCODES:
+        flow = info.flow
+        if info.taken:
+            flow += f" (taken: pops {info.taken[0]}, pushes {info.taken[1]})"
+        rows.append(f"| {info.number} | `{info.name}` | {info.operand} | {_pops(info)} | "
+                    f"{info.pushes} | {flow} | {info.doc} |")
+    rows += ["", "Control: " + ", ".join(
+        f"*{kind}*" for kind in (Flow.NEXT, Flow.JUMP, Flow.BRANCH, Flow.RETURN)) +
+        " (falls through; always jumps; jumps or falls through; leaves the function).", ""]
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    text = markdown()
+    if "--check" in argv:
+        if not PATH.exists() or PATH.read_text() != text:
+            print("docs/opcodes.md is stale: run `python -m vmlab.opcode_docs`", file=sys.stderr)
+            return 1
+        return 0
+    PATH.write_text(text)
+    print(f"wrote {PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
