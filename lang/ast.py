@@ -16,7 +16,7 @@ class Node:
     _fields: tuple[str, ...] = ()
 
     def __init__(self, line: int, col: int, *values):
-        self.line, self.col, self.depth = line, col, 1
+        self.line, self.col, self.depth = line, col, 0
         for name, value in zip_longest(self._fields, values):  # unset fields: None
             setattr(self, name, value)
 

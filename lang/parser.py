@@ -20,7 +20,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"'}
 
 
 def _depth(*nodes) -> int:
-    return 1 + max((n.depth for n in nodes if n is not None), default=0)
+    return max((n.depth for n in nodes if n is not None), default=0)
 
 
 def _at(node_type, token, *values):
@@ -31,9 +31,15 @@ class AstBuilder:
     """Builds AST nodes from the children of each reduction."""
 
     def _nested(self, node, *children):
-        node.depth = _depth(*children)
+        """An expression or block: one level deeper than its deepest child."""
+        node.depth = _depth(*children) + 1
         if node.depth > MAX_DEPTH:
             raise CompileError(_TOO_DEEP, node.line, node.col)
+        return node
+
+    def _statement(self, node, *children):
+        """A statement: as deep as its deepest child (its blocks count)."""
+        node.depth = _depth(*children)
         return node
 
     # --- top level ---
@@ -54,26 +60,26 @@ class AstBuilder:
     # --- statements ---
     def let(self, c):
         let_token, name, value = c
-        return self._nested(_at(ast.Let, name, name.value, value), value)
+        return self._statement(_at(ast.Let, name, name.value, value), value)
 
     def assign(self, c):
         target, eq, value = c
         if not isinstance(target, (ast.Name, ast.Index)):
             raise CompileError("cannot assign to this expression", target.line, target.col)
-        return self._nested(_at(ast.Assign, eq, target, value), target, value)
+        return self._statement(_at(ast.Assign, eq, target, value), target, value)
 
     def if_stmt(self, c):
         cond, then = c[1], c[2]
         orelse = c[4] if len(c) > 3 else None
-        return self._nested(_at(ast.If, c[0], cond, then, orelse), cond, then, orelse)
+        return self._statement(_at(ast.If, c[0], cond, then, orelse), cond, then, orelse)
 
     def while_(self, c):
         kw, cond, body = c
-        return self._nested(_at(ast.While, kw, cond, body), cond, body)
+        return self._statement(_at(ast.While, kw, cond, body), cond, body)
 
     def for_(self, c):
         kw, var, in_, lo, hi, body = c
-        return self._nested(_at(ast.For, var, var.value, lo, hi, body), lo, hi, body)
+        return self._statement(_at(ast.For, var, var.value, lo, hi, body), lo, hi, body)
 
     def break_(self, c):
         return _at(ast.Break, c[0])
@@ -83,11 +89,11 @@ class AstBuilder:
 
     def return_(self, c):
         value = c[1] if len(c) > 1 else None
-        return self._nested(_at(ast.Return, c[0], value), value)
+        return self._statement(_at(ast.Return, c[0], value), value)
 
     def expr_stmt(self, c):
         expr, = c
-        return self._nested(ast.ExprStmt(expr.line, expr.col, expr), expr)
+        return self._statement(ast.ExprStmt(expr.line, expr.col, expr), expr)
 
     # --- expressions ---
     def logical(self, c):

@@ -1,7 +1,8 @@
 """The `vmlab` command line.
 
 Exit status: 0 for a normal run, 1 for a compile or runtime error in the toy
-program, 2 for a usage error (bad arguments, unreadable file). Modules are
+program, 2 for a usage error (bad arguments, unreadable file), 70 for a bug
+in vmlab itself (reported in one line; VMLAB_DEBUG=1 shows the traceback). Modules are
 imported inside the commands that need them: `vmlab run` must start fast and
 must never load llvmlite or numba.
 """
@@ -14,7 +15,7 @@ import sys
 
 from vmlab import __version__
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
 
 class Failure(Exception):
@@ -134,3 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         sys.stderr.write("error: out of memory\n")
         return EXIT_ERROR
+    except Exception as e:  # a bug in vmlab itself: say so, without a traceback
+        if os.environ.get("VMLAB_DEBUG"):
+            raise
+        sys.stderr.write(f"vmlab: internal error: {type(e).__name__}: {e}\n"
+                         "This is a bug in vmlab; VMLAB_DEBUG=1 shows the Python traceback.\n")
+        return EXIT_INTERNAL

@@ -312,7 +312,8 @@ def _checked_index(a, i) -> int:
 
 
 def index(a, i):
-    return a.items[_checked_index(a, i)]
+    i = _checked_index(a, i)
+    return a.items[i]
 
 
 def store_index(a, i, v) -> None:
