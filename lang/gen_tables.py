@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from pprint import pformat
 
+from vmlab.generated import write_or_check
+
 HERE = Path(__file__).parent
 GRAMMAR = HERE / "toy.lark"
 TABLES = HERE / "tables.py"
@@ -36,21 +38,20 @@ def generate() -> str:
     lexer = parser.parser.lexer
     lexer._build_scanner()
 
-    terminals = {t.name: t for t in parser.terminals}
-    name_re = re.compile(terminals["NAME"].pattern.to_regexp())
-    keywords = {t.pattern.value: t.name for t in parser.terminals
-                if t.pattern.type == "str" and name_re.fullmatch(t.pattern.value)}
-    scanned = [t for t in lexer.scanner.terminals]
-    token_re = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in scanned)
     literal_text = {t.name: t.pattern.value for t in parser.terminals
                     if t.pattern.type == "str"}
+    name_re = re.compile(parser.get_terminal("NAME").pattern.to_regexp())
+    keywords = {text: name for name, text in literal_text.items() if name_re.fullmatch(text)}
+    # lark's scanner order (by priority, then length); keywords are not in it:
+    # they are NAMEs that the engine looks up in KEYWORDS.
+    token_re = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
+                        for t in lexer.scanner.terminals)
 
     rules = []
     rule_index = {}
     for rule in parser.rules:
         rule_index[rule] = len(rules)
-        name = rule.origin.name
-        name = str(name)
+        name = str(rule.origin.name)
         keep = tuple(i for i, sym in enumerate(rule.expansion)
                      if not (sym.is_term and sym.filter_out))
         callback = None if name.startswith("_") else (rule.alias or name)
@@ -69,7 +70,7 @@ def generate() -> str:
     end, = table.end_states.values()
     order, seen = [start], {start}
     for state in order:
-        for symbol, target in sorted(raw[state].items()):
+        for _, target in sorted(raw[state].items()):
             if target >= 0 and target not in seen:
                 seen.add(target)
                 order.append(target)
@@ -101,15 +102,7 @@ END_STATE = {end}
 
 
 def main(argv: list[str]) -> int:
-    text = generate()
-    if "--check" in argv:
-        if not TABLES.exists() or TABLES.read_text() != text:
-            print("lang/tables.py is stale: run `python -m lang.gen_tables`", file=sys.stderr)
-            return 1
-        return 0
-    TABLES.write_text(text)
-    print(f"wrote {TABLES}")
-    return 0
+    return write_or_check(TABLES, generate(), argv, "python -m lang.gen_tables")
 
 
 if __name__ == "__main__":

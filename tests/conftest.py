@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tiers import TIERS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, vmlab
+
 from vmlab import __version__
 
 

@@ -9,7 +9,6 @@ for programs that fail, `NAME.err` (expected stderr; exit status 1). Without
 from pathlib import Path
 
 import pytest
-
 from conftest import vmlab
 from tiers import TIERS
 

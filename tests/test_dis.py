@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import vmlab
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -3,13 +3,12 @@ CompileError (through the CLI: exit status 1 and FILE:LINE:COL), never a
 Python traceback, a crash or a hang."""
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ROOT, vmlab
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, vmlab
 from lang import compile_source, decode_source
 from vmlab.errors import CompileError
 

@@ -34,9 +34,9 @@ def test_long_tracebacks_show_both_ends():
     frames = [("<main>", 1)] + [("f", i) for i in range(2, 27)]
     text = ToyRuntimeError("boom", frames, "p.toy").render().splitlines()
     assert text[0] == "error: boom"
-    assert text[1:11] == [f"  at {n} (p.toy:{l})" for n, l in frames[:10]]
+    assert text[1:11] == [f"  at {f} (p.toy:{n})" for f, n in frames[:10]]
     assert text[11] == "  ... 6 more calls ..."
-    assert text[12:] == [f"  at {n} (p.toy:{l})" for n, l in frames[-10:]]
+    assert text[12:] == [f"  at {f} (p.toy:{n})" for f, n in frames[-10:]]
     short = ToyRuntimeError("boom", frames[:20], "p.toy").render()
     assert short.count("  at ") == 20 and "more calls" not in short
 

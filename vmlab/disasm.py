@@ -63,7 +63,7 @@ def disassemble_code(code: Code, program: Program) -> str:
     targets = {arg for opcode, arg in code.instrs if OPCODES[opcode].operand == Operand.JUMP}
     rows = [header(code, program), "  offset  line  opcode             arg  meaning"]
     previous_line = None
-    for offset, ((opcode, arg), line) in enumerate(zip(code.instrs, code.lines)):
+    for offset, ((opcode, arg), line) in enumerate(zip(code.instrs, code.lines, strict=True)):
         info = OPCODES[opcode]
         mark = ">>" if offset in targets else "  "
         line_text = "|" if line == previous_line else str(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from vmlab.generated import write_or_check
 from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
 
 PATH = Path(__file__).resolve().parent.parent / "docs" / "opcodes.md"
@@ -40,15 +41,7 @@ def markdown() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = markdown()
-    if "--check" in argv:
-        if not PATH.exists() or PATH.read_text() != text:
-            print("docs/opcodes.md is stale: run `python -m vmlab.opcode_docs`", file=sys.stderr)
-            return 1
-        return 0
-    PATH.write_text(text)
-    print(f"wrote {PATH}")
-    return 0
+    return write_or_check(PATH, markdown(), argv, "python -m vmlab.opcode_docs")
 
 
 if __name__ == "__main__":
