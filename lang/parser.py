@@ -3,7 +3,7 @@
 `AstBuilder` has one method per grammar alias in `toy.lark`; the LALR engine
 (`lang.lalr`) calls it at each reduction, so the AST is built in the same
 pass as the parse. Lexical and syntax errors become CompileErrors worded for
-people ("expected ';', found 'let'"), not lists of terminal names.
+people ("unexpected ';', expected an expression"), not terminal names.
 """
 
 from __future__ import annotations
@@ -205,7 +205,9 @@ def _expected(expected: set[str]) -> str:
     elif {"INT", "NAME", "LPAR"} <= expected:
         parts.append("an expression")
         expected = expected - _EXPR_START
-    rest = expected - _OPERATORS if parts or expected - _OPERATORS else expected
+    rest = expected - _OPERATORS
+    if not rest and not parts:  # only operators could follow: name them
+        rest = expected
     words = sorted("end of file" if t == lalr.END else
                    "a name" if t == "NAME" else f"'{LITERALS.get(t, t)}'" for t in rest)
     parts += words
