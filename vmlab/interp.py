@@ -13,6 +13,8 @@ CPython compares the opcode against each case in turn.
 
 from __future__ import annotations
 
+import operator
+
 from vmlab import values as v
 from vmlab.code import Program
 from vmlab.errors import ToyRuntimeError
@@ -27,18 +29,22 @@ from vmlab.output import Output
 DEFAULT_MAX_DEPTH = 10_000  # active calls, not counting the main code
 
 # Opcodes whose whole effect is "pop b, a; push f(a, b)" or "replace the top
-# with f(top)". (ADD, SUB and LT are also handled inline for speed below.)
+# with f(top)". (ADD and SUB are also handled inline for speed below.)
 BINARY = {ADD: v.add, SUB: v.sub, MUL: v.mul, DIV: v.div, MOD: v.mod,
           SHL: v.shl, SHR: v.shr, BIT_AND: v.bit_and, BIT_OR: v.bit_or,
-          BIT_XOR: v.bit_xor, EQ: v.eq, NE: v.ne, LT: v.lt, LE: v.le, GT: v.gt,
-          GE: v.ge}
+          BIT_XOR: v.bit_xor}
 UNARY = {NEG: v.neg, BIT_NOT: v.bit_not, NOT: v.not_, LEN: v.length,
          TO_FLOAT: v.to_float, TO_INT: v.to_int, SQRT: v.sqrt, ABS: v.abs_}
+
+COMPARISONS = {EQ: v.eq, NE: v.ne, LT: v.lt, LE: v.le, GT: v.gt, GE: v.ge}
+# On two ints (the common case) a comparison needs no type check.
+INT_COMPARISONS = {EQ: operator.eq, NE: operator.ne, LT: operator.lt, LE: operator.le,
+                   GT: operator.gt, GE: operator.ge}
 
 # Every opcode the loop below implements; a test checks it against the table.
 HANDLED = {LOAD_CONST, LOAD_LOCAL, STORE_LOCAL, POP, JUMP, JUMP_IF_FALSE,
            JUMP_IF_TRUE, FOR_PREP, FOR_ITER, CALL, RETURN, PRINT, ARRAY,
-           ARRAY_FILL, INDEX, STORE_INDEX} | BINARY.keys() | UNARY.keys()
+           ARRAY_FILL, INDEX, STORE_INDEX} | BINARY.keys() | COMPARISONS.keys() | UNARY.keys()
 
 INT_MIN, INT_MAX = v.INT_MIN, v.INT_MAX
 
@@ -109,13 +115,22 @@ def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH) ->
                     stack[-1] = r if INT_MIN <= r <= INT_MAX else v.wrap(r)
                 else:
                     stack[-1] = v.sub(a, b)
-            elif op == LT:
+            elif op in COMPARISONS:  # == != < <= > >=
                 b = stack.pop()
                 a = stack[-1]
                 if type(a) is int and type(b) is int:
-                    stack[-1] = a < b
+                    result = INT_COMPARISONS[op](a, b)
                 else:
-                    stack[-1] = v.lt(a, b)
+                    result = COMPARISONS[op](a, b)
+                # A comparison is nearly always followed by JUMP_IF_FALSE: doing
+                # that jump here saves a trip round the loop (CPython's
+                # interpreter once did the same with its PREDICT macro).
+                next_op, target = instrs[pc]
+                if next_op == JUMP_IF_FALSE:
+                    stack.pop()
+                    pc = pc + 1 if result else target
+                else:
+                    stack[-1] = result
             elif op == FOR_ITER:
                 i = stack[-2]
                 if i < stack[-1]:  # i, hi: both ints since FOR_PREP
