@@ -5,3 +5,14 @@ runtime (values, errors, output), the reference interpreter and the CLI.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["compile", "load"]
+
+
+def __getattr__(name):
+    """`vmlab.compile` and `vmlab.load` (vmlab.api), imported on first use so
+    that the CLI's start-up does not pay for them."""
+    if name in __all__:
+        from vmlab import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'vmlab' has no attribute {name!r}")

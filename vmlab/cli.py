@@ -42,11 +42,17 @@ def read_source(path: str) -> tuple[bytes, str]:
 
 
 def load_program(path: str):
-    """Compile a program file, or fail with the rendered compile error."""
+    """Compile a source file or load a .toyc file, or fail with the error."""
+    data, name = read_source(path)
+    if data.startswith(b"TOYC"):
+        from vmlab.toyc import BytecodeError, loads
+        try:
+            return loads(data)
+        except BytecodeError as e:
+            raise Failure(f"error: invalid bytecode: {e}\n", EXIT_ERROR) from None
+
     from lang import compile_source, decode_source
     from vmlab.errors import CompileError
-
-    data, name = read_source(path)
     source = data.decode("utf-8", "replace")
     try:
         source = decode_source(data)
@@ -55,15 +61,25 @@ def load_program(path: str):
         raise Failure(e.render(name, source), EXIT_ERROR) from None
 
 
-def cmd_run(args) -> int:
+def check_function(program, name: str | None) -> None:
+    if name is not None and program.function(name) is None:
+        names = ", ".join(["<main>"] + [f.name for f in program.functions])
+        raise usage_error(f"no function '{name}' in {program.source_name} "
+                          f"(there is: {names})")
+
+
+def execute(program, args, make_observer=None) -> int:
+    """Run a program with stdout as its output; fail with a runtime error.
+
+    `make_observer(output)`, if given, returns the interpreter observer."""
     from vmlab.errors import ToyRuntimeError
     from vmlab.interp import run
     from vmlab.output import Output
 
-    program = load_program(args.file)
     output = Output(sys.stdout.buffer, line_buffered=sys.stdout.isatty())
+    observer = make_observer(output) if make_observer else None
     try:
-        run(program, output, max_depth=args.max_depth)
+        run(program, output, max_depth=args.max_depth, observer=observer)
     except ToyRuntimeError as e:
         raise Failure(e.render(), EXIT_ERROR) from None
     finally:
@@ -71,15 +87,62 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+def cmd_run(args) -> int:
+    program = load_program(args.file)
+    if not (args.stats or args.stats_json):
+        return execute(program, args)
+
+    from vmlab.stats import Stats
+    stats = Stats(program)
+    try:
+        with stats.timing():
+            return execute(program, args, lambda output: stats.observer())
+    finally:
+        report_stats(stats, args)
+
+
+def report_stats(stats, args) -> None:
+    if args.stats:
+        sys.stderr.write(stats.render())
+    if args.stats_json:
+        import json
+        try:
+            with open(args.stats_json, "w") as f:
+                json.dump(stats.to_json(), f, indent=2)
+                f.write("\n")
+        except OSError as e:
+            raise usage_error(f"cannot write '{args.stats_json}': {e.strerror or e}") from None
+
+
+def cmd_trace(args) -> int:
+    from vmlab.trace import Tracer
+
+    program = load_program(args.file)
+    check_function(program, args.fn)
+    return execute(program, args,
+                   lambda output: Tracer(program, output, args.limit, args.fn).observer())
+
+
 def cmd_dis(args) -> int:
     from vmlab.disasm import disassemble
 
     program = load_program(args.file)
-    if args.fn is not None and program.function(args.fn) is None:
-        names = ", ".join(["<main>"] + [f.name for f in program.functions])
-        raise usage_error(f"no function '{args.fn}' in {program.source_name} "
-                          f"(there is: {names})")
+    check_function(program, args.fn)
     sys.stdout.write(disassemble(program, args.fn))
+    return EXIT_OK
+
+
+def cmd_compile(args) -> int:
+    from vmlab.toyc import dumps
+
+    program = load_program(args.file)
+    out = args.output or (os.path.splitext(args.file)[0] + ".toyc"
+                          if args.file != "-" else "stdin.toyc")
+    try:
+        with open(out, "wb") as f:
+            f.write(dumps(program))
+    except OSError as e:
+        raise usage_error(f"cannot write '{out}': {e.strerror or e}") from None
     return EXIT_OK
 
 
@@ -114,20 +177,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", help="compile and run a program", formatter_class=_HelpFormatter,
-                         description="Compile a .toy program and run it.")
-    run.add_argument("file", metavar="FILE", help="the program (- reads standard input)")
-    run.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
-                     help="the most active calls before 'stack overflow' (default 10000)")
-    run.set_defaults(handler=cmd_run)
+    def command(name, handler, help, description):
+        p = sub.add_parser(name, help=help, description=description,
+                           formatter_class=_HelpFormatter)
+        p.add_argument("file", metavar="FILE",
+                       help="a .toy program or a .toyc bytecode file (- reads stdin)")
+        p.set_defaults(handler=handler)
+        return p
 
-    dis = sub.add_parser("dis", help="print the bytecode of a program",
-                         formatter_class=_HelpFormatter,
-                         description="Print the bytecode listing of every function.")
-    dis.add_argument("file", metavar="FILE", help="the program (- reads standard input)")
+    def max_depth(p):
+        p.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
+                       help="the most active calls before 'stack overflow' (default 10000)")
+
+    run = command("run", cmd_run, "run a program", "Compile a .toy program (or load a "
+                  ".toyc file) and run it.")
+    max_depth(run)
+    run.add_argument("--stats", action="store_true",
+                     help="after the run, print instruction and call counts on stderr")
+    run.add_argument("--stats-json", metavar="PATH",
+                     help="after the run, write the statistics as JSON to PATH")
+
+    trace = command("trace", cmd_trace, "run a program, printing each instruction",
+                    "Run a program and print each instruction before it executes, "
+                    "with the operand stack.")
+    max_depth(trace)
+    trace.add_argument("--limit", type=_positive, default=1000, metavar="N",
+                       help="stop tracing after N instructions (default 1000)")
+    trace.add_argument("--fn", metavar="NAME", help="trace only this function")
+
+    dis = command("dis", cmd_dis, "print the bytecode of a program",
+                  "Print the bytecode listing of every function.")
     dis.add_argument("--fn", metavar="NAME", help="only this function (<main> for "
                      "the top-level code)")
-    dis.set_defaults(handler=cmd_dis)
+
+    compile_ = command("compile", cmd_compile, "compile to a portable .toyc file",
+                       "Compile a .toy program to a portable bytecode file.")
+    compile_.add_argument("-o", "--output", metavar="OUT",
+                          help="the output file (default: FILE with the suffix .toyc)")
     return parser
 
 

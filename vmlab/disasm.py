@@ -59,25 +59,37 @@ def meaning(code: Code, program: Program, opcode: int, arg: int) -> str:
     return ""
 
 
+def instruction(code: Code, program: Program, offset: int) -> str:
+    """One instruction as `OPCODE  arg  meaning` in fixed columns."""
+    opcode, arg = code.instrs[offset]
+    info = OPCODES[opcode]
+    if info.operand == Operand.NONE:
+        return info.name
+    return f"{info.name:<16}{arg:>5}  {meaning(code, program, opcode, arg)}".rstrip()
+
+
+def jump_targets(code: Code) -> set[int]:
+    """The offsets some jump can reach (marked `>>`)."""
+    return {arg for opcode, arg in code.instrs if OPCODES[opcode].operand == Operand.JUMP}
+
+
 def disassemble_code(code: Code, program: Program) -> str:
-    targets = {arg for opcode, arg in code.instrs if OPCODES[opcode].operand == Operand.JUMP}
+    targets = jump_targets(code)
     rows = [header(code, program), "  offset  line  opcode             arg  meaning"]
     previous_line = None
-    for offset, ((opcode, arg), line) in enumerate(zip(code.instrs, code.lines, strict=True)):
-        info = OPCODES[opcode]
+    for offset, line in enumerate(code.lines):
         mark = ">>" if offset in targets else "  "
         line_text = "|" if line == previous_line else str(line)
         previous_line = line
-        row = f"  {mark}{offset:>4}  {line_text:>4}  {info.name:<16}"
-        if info.operand != Operand.NONE:
-            row += f"{arg:>5}  {meaning(code, program, opcode, arg)}"
-        rows.append(row.rstrip())
+        rows.append(f"  {mark}{offset:>4}  {line_text:>4}  {instruction(code, program, offset)}")
     return "\n".join(rows) + "\n"
+
+
+def codes(program: Program, only: str | None = None) -> list[Code]:
+    """The main code and every function, or only the one named `only`."""
+    return [c for c in (program.main, *program.functions) if only in (None, c.name)]
 
 
 def disassemble(program: Program, only: str | None = None) -> str:
     """The listing of the main code and every function (or only one)."""
-    codes = [program.main, *program.functions]
-    if only is not None:
-        codes = [c for c in codes if c.name == only]
-    return "\n".join(disassemble_code(c, program) for c in codes)
+    return "\n".join(disassemble_code(c, program) for c in codes(program, only))

@@ -9,11 +9,18 @@ between the stack, the locals and those functions.
 
 The order of the `if` chain is the order of frequency in typical programs:
 CPython compares the opcode against each case in turn.
+
+Tracing and statistics watch every instruction, yet cost nothing when they are
+off: like clox's `#ifdef DEBUG_TRACE_EXECUTION`, they run a second build of
+this same loop in which each comment starting with `# OBSERVE:` is live code.
 """
 
 from __future__ import annotations
 
+import functools
 import operator
+import re
+from pathlib import Path
 
 from vmlab import values as v
 from vmlab.code import Program
@@ -49,11 +56,29 @@ HANDLED = {LOAD_CONST, LOAD_LOCAL, STORE_LOCAL, POP, JUMP, JUMP_IF_FALSE,
 INT_MIN, INT_MAX = v.INT_MIN, v.INT_MAX
 
 
-def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH,
+        observer=None) -> None:
     """Run a program's main code to its end.
 
+    `observer(code, pc, stack, depth)`, if given, is called before each
+    instruction is executed (the trace and the statistics are observers).
     Raises ToyRuntimeError, carrying the toy traceback, if the program fails.
     """
+    loop = _loop if observer is None else _observed_loop()
+    loop(program, output, max_depth, observer)
+
+
+@functools.cache
+def _observed_loop():
+    """`_loop` compiled again from this file with its `# OBSERVE:` lines live."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    source = re.sub(r"^(\s*)# OBSERVE: ", r"\1", source, flags=re.MULTILINE)
+    namespace = {"__name__": __name__ + "[observed]"}
+    exec(compile(source, __file__, "exec"), namespace)
+    return namespace["_loop"]
+
+
+def _loop(program: Program, output: Output, max_depth: int, observer) -> None:
     # Per function: what a call needs, unpacked in one step.
     calls = [(f, f.instrs, f.consts, f.arity, [None] * (f.nlocals - f.arity))
              for f in program.functions]
@@ -66,6 +91,7 @@ def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH) ->
     try:
         while True:
             op, arg = instrs[pc]   # fetch and decode
+            # OBSERVE: observer(code, pc, stack, len(frames))
             pc += 1
             if op == LOAD_LOCAL:
                 stack.append(local[arg])
@@ -126,6 +152,7 @@ def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH) ->
                 # that jump here saves a trip round the loop (CPython's
                 # interpreter once did the same with its PREDICT macro).
                 next_op, target = instrs[pc]
+                # OBSERVE: next_op = None  # observers see the jump run on its own
                 if next_op == JUMP_IF_FALSE:
                     stack.pop()
                     pc = pc + 1 if result else target

@@ -1,8 +1,8 @@
-"""Writes docs/opcodes.md from the opcode table, so the reference can never
-disagree with the bytecode.
+"""Writes the docs that follow from the opcode table, so they can never
+disagree with the bytecode: docs/opcodes.md and docs/stats.schema.json.
 
-    python -m vmlab.opcode_docs          # rewrite docs/opcodes.md
-    python -m vmlab.opcode_docs --check  # exit 1 if it is stale (a test runs this)
+    python -m vmlab.opcode_docs          # rewrite both
+    python -m vmlab.opcode_docs --check  # exit 1 if one is stale (a test runs this)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from vmlab.generated import write_or_check
 from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
 
-PATH = Path(__file__).resolve().parent.parent / "docs" / "opcodes.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def _pops(info) -> str:
@@ -41,7 +41,14 @@ def markdown() -> str:
 
 
 def main(argv: list[str]) -> int:
-    return write_or_check(PATH, markdown(), argv, "python -m vmlab.opcode_docs")
+    import json
+
+    from vmlab.stats import json_schema
+
+    command = "python -m vmlab.opcode_docs"
+    return max(write_or_check(DOCS / "opcodes.md", markdown(), argv, command),
+               write_or_check(DOCS / "stats.schema.json",
+                              json.dumps(json_schema(), indent=2) + "\n", argv, command))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,173 @@
+"""The Python API, for notebooks and scripts (tutorial: docs/tutorial.md).
+
+    import vmlab
+    prog = vmlab.compile("fn sq(x) { return x * x; }\\nprint(sq(7));")
+    prog.dis()                  # the listing; in Jupyter, a table per function
+    result = prog.run(stats=True)
+    result.stdout               # '49\\n'
+    result.stats.per_opcode()   # [('LOAD_LOCAL', 2), ...]
+    print(prog.trace(limit=10))
+    prog.save("sq.toyc"); vmlab.load("sq.toyc")
+
+Everything here is a thin layer over the modules the CLI uses, so a notebook
+sees exactly what `vmlab run`, `dis` and `trace` print.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from vmlab import disasm
+from vmlab.code import Program
+from vmlab.errors import CompileError, ToyRuntimeError
+from vmlab.interp import DEFAULT_MAX_DEPTH, run
+from vmlab.opcodes import OPCODES, Operand
+from vmlab.output import Output
+from vmlab.stats import Stats
+from vmlab.trace import DEFAULT_LIMIT, Tracer
+
+
+def compile(source: str, name: str = "<string>") -> ToyProgram:  # noqa: A001 (the natural name)
+    """Compile toy source text. A CompileError carries the rendered message
+    (file:line:col, the source line and a caret) as a note."""
+    from lang import compile_source
+
+    try:
+        return ToyProgram(compile_source(source, name))
+    except CompileError as e:
+        e.add_note(e.render(name, source).rstrip("\n"))
+        raise
+
+
+def load(path: str | Path) -> ToyProgram:
+    """Load a .toy source file or a .toyc bytecode file."""
+    from lang import decode_source
+    from vmlab.toyc import is_toyc, loads
+
+    data = Path(path).read_bytes()
+    if is_toyc(data):
+        return ToyProgram(loads(data))
+    return compile(decode_source(data), str(path))
+
+
+class Listing(str):
+    """A disassembly: prints as `vmlab dis` does, shows as tables in Jupyter."""
+
+    def __new__(cls, program: Program, only: str | None = None):
+        listing = super().__new__(cls, disasm.disassemble(program, only))
+        listing.program, listing.only = program, only
+        return listing
+
+    def _repr_html_(self) -> str:
+        return "".join(_code_table(code, self.program)
+                       for code in disasm.codes(self.program, self.only))
+
+
+def _code_table(code, program: Program) -> str:
+    targets = disasm.jump_targets(code)
+    rows = []
+    for offset, ((opcode, arg), line) in enumerate(zip(code.instrs, code.lines, strict=True)):
+        info = OPCODES[opcode]
+        has_arg = info.operand != Operand.NONE
+        cells = [(">> " if offset in targets else "") + str(offset), str(line), info.name,
+                 str(arg) if has_arg else "",
+                 disasm.meaning(code, program, opcode, arg) if has_arg else ""]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("offset", "line", "opcode", "arg", "meaning"))
+    return (f"<table><caption style='text-align:left'><b>"
+            f"{html.escape(disasm.header(code, program))}</b></caption>"
+            f"<tr>{head}</tr>{''.join(rows)}</table>")
+
+
+class Result:
+    """What a run produced: its output, its runtime error if any, its stats."""
+
+    def __init__(self, stdout: str, error: ToyRuntimeError | None, stats: Stats | None):
+        self.stdout, self.error, self.stats = stdout, error, stats
+
+    @property
+    def status(self) -> int:
+        """The exit status `vmlab run` would give: 0, or 1 after an error."""
+        return 0 if self.error is None else 1
+
+    @property
+    def stderr(self) -> str:
+        return "" if self.error is None else self.error.render()
+
+    def __repr__(self):
+        return f"<Result status={self.status} stdout={self.stdout!r}>"
+
+    def _repr_html_(self) -> str:
+        parts = [f"<pre>{html.escape(self.stdout)}</pre>"]
+        if self.error is not None:
+            parts.append(f"<pre style='color:#b00'>{html.escape(self.stderr)}</pre>")
+        if self.stats is not None:
+            parts.append(_stats_table(self.stats))
+        return "".join(parts)
+
+
+def _stats_table(stats: Stats) -> str:
+    total = stats.instructions or 1
+    rows = "".join(f"<tr><td>{name}</td><td>{n:,}</td><td>{n / total:.1%}</td></tr>"
+                   for name, n in stats.per_opcode())
+    calls = "".join(f"<tr><td>{html.escape(name)}</td><td>{n:,}</td></tr>"
+                    for name, n in stats.per_function())
+    return (f"<p>{stats.instructions:,} instructions in {stats.seconds:.3f} s</p>"
+            f"<table><tr><th>opcode</th><th>executed</th><th>share</th></tr>{rows}</table>"
+            f"<table><tr><th>function</th><th>calls</th></tr>{calls}</table>")
+
+
+class ToyProgram:
+    """A compiled program and what you can do with it."""
+
+    def __init__(self, program: Program):
+        self.program = program
+
+    @property
+    def functions(self) -> list[str]:
+        return [f.name for f in self.program.functions]
+
+    def dis(self, fn: str | None = None) -> Listing:
+        """The bytecode listing (of one function, or `<main>`, if `fn` is given)."""
+        return Listing(self.program, fn)
+
+    def run(self, stats: bool = False, max_depth: int = DEFAULT_MAX_DEPTH) -> Result:
+        """Run with captured output; a runtime error is returned, not raised."""
+        output = Output()
+        counts = Stats(self.program) if stats else None
+        try:
+            if counts is None:
+                run(self.program, output, max_depth)
+            else:
+                with counts.timing():
+                    run(self.program, output, max_depth, counts.observer())
+        except ToyRuntimeError as e:
+            return Result(output.getvalue(), e, counts)
+        return Result(output.getvalue(), None, counts)
+
+    def trace(self, limit: int = DEFAULT_LIMIT, fn: str | None = None,
+              max_depth: int = DEFAULT_MAX_DEPTH) -> str:
+        """The trace `vmlab trace` prints, with the program's output in place,
+        and the runtime error at the end if there is one."""
+        output = Output()
+        try:
+            run(self.program, output, max_depth, Tracer(self.program, output, limit, fn).observer())
+        except ToyRuntimeError as e:
+            return output.getvalue() + e.render()
+        return output.getvalue()
+
+    def to_bytes(self) -> bytes:
+        """The program as a portable .toyc file."""
+        from vmlab.toyc import dumps
+        return dumps(self.program)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+    def __repr__(self):
+        return (f"<ToyProgram {self.program.source_name}: "
+                f"{len(self.program.functions)} functions>")
+
+    def _repr_html_(self) -> str:
+        return self.dis()._repr_html_()

@@ -1,0 +1,127 @@
+"""Execution statistics: instructions per opcode and calls per function.
+
+`Stats.observer()` is an interpreter observer; `render()` is the table that
+`vmlab run --stats` prints on stderr and `to_json()` what `--stats-json`
+writes (schema: docs/stats.schema.json, described in docs/trace-and-stats.md).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+from vmlab.code import MAIN_NAME, Program
+from vmlab.opcodes import CALL, OPCODES
+
+SCHEMA = "vmlab-stats/1"
+
+
+def json_schema() -> dict:
+    """The JSON Schema of `to_json()`; docs/stats.schema.json is written from it."""
+    count = {"type": "integer", "minimum": 0}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "vmlab run --stats-json",
+        "description": "Execution statistics of one run (docs/trace-and-stats.md). Later "
+                       "tiers may add properties; the ones listed keep their meaning.",
+        "type": "object",
+        "required": ["schema", "program", "tier", "status", "instructions", "seconds",
+                     "instructions_per_second", "opcodes", "calls"],
+        "properties": {
+            "schema": {"const": SCHEMA, "description": "this format and its version"},
+            "program": {"type": "string", "description": "the source name, as in errors"},
+            "tier": {"type": "string", "description": "the tier that ran it, e.g. interp"},
+            "status": {"enum": ["ok", "error"],
+                       "description": "error: the run ended with a runtime error"},
+            "instructions": {**count, "description": "bytecode instructions executed"},
+            "seconds": {"type": "number", "minimum": 0,
+                        "description": "wall time of the run, with counting on"},
+            "instructions_per_second": {"type": "number", "minimum": 0},
+            "opcodes": {"type": "object",
+                        "description": "executions per opcode; opcodes not executed are "
+                                       "left out",
+                        "propertyNames": {"enum": [info.name for info in OPCODES]},
+                        "additionalProperties": {"type": "integer", "minimum": 1}},
+            "calls": {"type": "object",
+                      "description": "calls per function: <main> (1) first, then the "
+                                     "functions in definition order",
+                      "required": [MAIN_NAME], "additionalProperties": count},
+        },
+    }
+
+
+class Stats:
+    """Counters filled in while a program runs, and the run's wall time."""
+
+    def __init__(self, program: Program, tier: str = "interp"):
+        self.program, self.tier = program, tier
+        self.opcodes = [0] * len(OPCODES)          # executions, by opcode number
+        self.calls = [0] * len(program.functions)  # calls, by function index
+        self.seconds = 0.0
+        self.status = "ok"                         # or "error" after a runtime error
+
+    def observer(self):
+        """An interpreter observer that counts each instruction it is shown."""
+        opcodes, calls = self.opcodes, self.calls
+
+        def count(code, pc, stack, depth):
+            op, arg = code.instrs[pc]
+            opcodes[op] += 1
+            if op == CALL:
+                calls[arg] += 1
+        return count
+
+    @contextmanager
+    def timing(self):
+        """Time the run inside the `with`; a failing run gets status "error"."""
+        start = time.perf_counter()
+        try:
+            yield self
+        except BaseException:
+            self.status = "error"
+            raise
+        finally:
+            self.seconds = time.perf_counter() - start
+
+    @property
+    def instructions(self) -> int:
+        return sum(self.opcodes)
+
+    def per_opcode(self) -> list[tuple[str, int]]:
+        """(name, count) of the executed opcodes, most frequent first."""
+        rows = [(info.name, n) for info, n in zip(OPCODES, self.opcodes, strict=True) if n]
+        return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+    def per_function(self) -> list[tuple[str, int]]:
+        """(name, calls) for the main code and every function, in definition order."""
+        return [(MAIN_NAME, 1)] + [(f.name, n) for f, n in
+                                   zip(self.program.functions, self.calls, strict=True)]
+
+    def rate(self) -> float:
+        return self.instructions / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "program": self.program.source_name,
+            "tier": self.tier,
+            "status": self.status,
+            "instructions": self.instructions,
+            "seconds": self.seconds,
+            "instructions_per_second": self.rate(),
+            "opcodes": dict(self.per_opcode()),
+            "calls": dict(self.per_function()),
+        }
+
+    def render(self) -> str:
+        total = self.instructions
+        lines = [f"-- stats: {self.program.source_name} ({self.tier}) --",
+                 f"{total:,} instructions in {self.seconds:.3f} s: "
+                 f"{self.rate() / 1e6:.2f} million per second (counting slows the run)",
+                 "", f"{'opcode':<16}{'executed':>14}{'share':>9}"]
+        for name, n in self.per_opcode():
+            lines.append(f"{name:<16}{n:>14,}{n / total:>9.1%}")
+        lines += ["", f"{'function':<16}{'calls':>14}"]
+        for name, n in self.per_function():
+            lines.append(f"{name:<16}{n:>14,}")
+        return "\n".join(lines) + "\n"
