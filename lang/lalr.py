@@ -145,12 +145,14 @@ def parse(text: str, builder, max_nesting: int = 1000):
             children = []
             for i in keep:
                 child = popped[i]
-                if type(child) is _Splice:
-                    children.extend(child)
-                else:
+                if type(child) is not _Splice:
                     children.append(child)
+                elif children:
+                    children.extend(child)
+                else:  # a splice is consumed once: grow it in place, so that
+                    children = child  # a list of n items costs O(n), not O(n^2)
             if callback is None:
-                node = _Splice(children)
+                node = children if type(children) is _Splice else _Splice(children)
             elif inline_single and len(children) == 1:
                 node = children[0]
             else:

@@ -95,3 +95,40 @@ def test_examples_print_what_they_should(example):
     assert result.stdout.decode() == golden.with_suffix(".out").read_text()
     assert result.stderr.decode() == (err.read_text() if err.exists() else "")
     assert result.returncode == (1 if err.exists() else 0)
+
+
+def test_compile_writes_a_toyc_that_runs_traces_and_disassembles_the_same(tmp_path):
+    source = ROOT / "examples" / "traceback.toy"
+    (tmp_path / "t.toy").write_bytes(source.read_bytes())
+    assert vmlab("compile", "t.toy", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "t.toyc").read_bytes().startswith(b"TOYC")
+    assert vmlab("compile", "t.toy", "-o", "other.bin", cwd=tmp_path).returncode == 0
+    for command in (["run"], ["dis"], ["trace", "--limit", "30"]):
+        from_source = vmlab(*command[:1], "t.toy", *command[1:], cwd=tmp_path)
+        for compiled in ("t.toyc", "other.bin"):  # told apart by content, not name
+            from_file = vmlab(*command[:1], compiled, *command[1:], cwd=tmp_path)
+            assert (from_file.stdout, from_file.stderr, from_file.returncode) == \
+                (from_source.stdout, from_source.stderr, from_source.returncode)
+
+
+def test_compile_errors(tmp_path):
+    (tmp_path / "bad.toy").write_text("let x = ;")
+    result = vmlab("compile", "bad.toy", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.startswith(b"bad.toy:1:9: error:")
+    assert not (tmp_path / "bad.toyc").exists()
+    (tmp_path / "ok.toy").write_text("print(1);")
+    result = vmlab("compile", "ok.toy", "-o", str(tmp_path / "no" / "x.toyc"), cwd=tmp_path)
+    assert result.returncode == 2 and b"cannot write" in result.stderr
+
+
+def test_invalid_bytecode_is_a_clean_error(tmp_path):
+    (tmp_path / "ok.toy").write_text("print(1);")
+    vmlab("compile", "ok.toy", cwd=tmp_path)
+    data = bytearray((tmp_path / "ok.toyc").read_bytes())
+    data[-5] ^= 0xFF  # a line number of the last instruction... or anything else
+    (tmp_path / "bad.toyc").write_bytes(bytes(data[:-3]))
+    for command in ("run", "dis", "trace"):
+        result = vmlab(command, "bad.toyc", cwd=tmp_path)
+        assert result.returncode == 1 and result.stdout == b""
+        assert result.stderr.startswith(b"error: invalid bytecode: ")
+        assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr

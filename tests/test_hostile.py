@@ -51,6 +51,8 @@ HOSTILE = {
     "nested_blocks.toy": b"if true { " * 10_000 + b"}" * 10_000,
     "unary_chain.toy": b"let x = " + b"-" * 100_000 + b"1;",
     "long_sum.toy": b"let x = " + b" + ".join([b"1"] * 50_000) + b";",
+    # 200,000 items: parsing lists must stay linear (quadratic took minutes)
+    "long_array.toy": b"print(len([" + b", ".join([b"7"] * 200_000) + b"]));",
     "huge_int.toy": b"let x = " + b"9" * 1_000_000 + b";",
     "huge_float.toy": b"let x = 1." + b"9" * 1_000_000 + b"e99999999999;",
     "huge_exponent.toy": b"let x = 1e" + b"9" * 100_000 + b";",

@@ -44,7 +44,7 @@ def read_source(path: str) -> tuple[bytes, str]:
 def load_program(path: str):
     """Compile a source file or load a .toyc file, or fail with the error."""
     data, name = read_source(path)
-    if data.startswith(b"TOYC"):
+    if data.startswith(b"TOYC"):  # vmlab.toyc.MAGIC, seen without importing it (start-up)
         from vmlab.toyc import BytecodeError, loads
         try:
             return loads(data)
@@ -133,14 +133,21 @@ def cmd_dis(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from vmlab.toyc import dumps
+    from vmlab.toyc import BytecodeError, dumps
+    from vmlab.verify import verify
 
     program = load_program(args.file)
     out = args.output or (os.path.splitext(args.file)[0] + ".toyc"
                           if args.file != "-" else "stdin.toyc")
     try:
+        verify(program)  # never write a file that would not load
+        data = dumps(program)
+    except BytecodeError as e:
+        raise Failure(f"error: the program does not fit the .toyc format: {e}\n",
+                      EXIT_ERROR) from None
+    try:
         with open(out, "wb") as f:
-            f.write(dumps(program))
+            f.write(data)
     except OSError as e:
         raise usage_error(f"cannot write '{out}': {e.strerror or e}") from None
     return EXIT_OK
