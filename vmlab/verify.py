@@ -218,6 +218,10 @@ def _check_code(code: Code, arities: list[int], stacks: _Stacks) -> None:
     where = f"function {shown(code.name)}, offset"
 
     # 1. Each instruction on its own: a known opcode, an operand in range.
+    ranges = {Operand.CONST: ("constant index", nconsts, "constants"),
+              Operand.LOCAL: ("local index", nlocals, "locals"),
+              Operand.JUMP: ("jump target", n, "instructions"),
+              Operand.FUNC: ("function index", nfuncs, "functions")}
     for pc, (op, arg) in enumerate(instrs):
         if not 0 <= op < len(OPCODES):
             raise BytecodeError(f"{where} {pc}: unknown opcode {op}")
@@ -226,22 +230,10 @@ def _check_code(code: Code, arities: list[int], stacks: _Stacks) -> None:
         if kind == Operand.NONE:
             if arg != 0:
                 raise BytecodeError(f"{where} {pc}: {info.name} takes no operand, got {arg}")
-        elif kind == Operand.CONST:
-            if not 0 <= arg < nconsts:
-                raise BytecodeError(f"{where} {pc}: constant index {arg} out of range "
-                                    f"({nconsts} constants)")
-        elif kind == Operand.LOCAL:
-            if not 0 <= arg < nlocals:
-                raise BytecodeError(f"{where} {pc}: local index {arg} out of range "
-                                    f"({nlocals} locals)")
-        elif kind == Operand.JUMP:
-            if not 0 <= arg < n:
-                raise BytecodeError(f"{where} {pc}: jump target {arg} out of range "
-                                    f"({n} instructions)")
-        elif kind == Operand.FUNC:
-            if not 0 <= arg < nfuncs:
-                raise BytecodeError(f"{where} {pc}: function index {arg} out of range "
-                                    f"({nfuncs} functions)")
+        elif kind in ranges:
+            what, size, unit = ranges[kind]
+            if not 0 <= arg < size:
+                raise BytecodeError(f"{where} {pc}: {what} {arg} out of range ({size} {unit})")
         elif kind == Operand.COUNT:
             least = 1 if op == ARRAY else 0
             if not least <= arg <= MAX_STACK:
