@@ -9,6 +9,7 @@ interpreter loop stays a readable dispatch and other tiers have one reference.
 from __future__ import annotations
 
 import math
+from array import array
 
 INT_MIN = -(1 << 63)
 INT_MAX = (1 << 63) - 1
@@ -24,18 +25,32 @@ class ToyError(Exception):
 
 
 class ToyArray:
-    """A fixed-length array whose elements share one type (int, float or bool)."""
+    """A fixed-length array whose elements share one type (int, float or bool).
 
-    __slots__ = ("items", "elem")
+    The elements are machine values in an `array.array` (int64, binary64, one
+    byte per bool), so native tiers read and write the very same memory: an
+    array passes between the interpreter and compiled code without a copy.
+    `header` is the native view of it, made by the JIT when it first needs one.
+    """
 
-    def __init__(self, items: list, elem: type):
+    __slots__ = ("items", "elem", "header")
+
+    def __init__(self, items: array, elem: type):
         self.items = items
         self.elem = elem
+        self.header = None
+
+    def values(self):
+        """The elements as toy values (bools are stored as bytes)."""
+        return (x != 0 for x in self.items) if self.elem is bool else iter(self.items)
+
+
+# The array.array type code that stores each element type.
+TYPECODES = {int: "q", float: "d", bool: "b"}
 
 
 _TYPE_NAMES = {int: "int", float: "float", bool: "bool", type(None): "nil",
                ToyArray: "array"}
-_ELEMENT_TYPES = (int, float, bool)
 
 
 def type_name(value) -> str:
@@ -54,7 +69,7 @@ def format_value(value) -> str:
         return "true" if value else "false"
     if value is None:
         return "nil"
-    return "[" + ", ".join(map(format_value, value.items)) + "]"
+    return "[" + ", ".join(map(format_value, value.values())) + "]"
 
 
 def wrap(n: int) -> int:
@@ -280,25 +295,25 @@ def array_fill(n, v) -> ToyArray:
     """array(n, v): n copies of v."""
     if type(n) is not int:
         raise ToyError(f"type error: array length must be int, not {type_name(n)}")
-    if type(v) not in _ELEMENT_TYPES:
+    if type(v) not in TYPECODES:
         raise ToyError(f"type error: cannot make an array of {type_name(v)}")
     if n < 0:
         raise ToyError(f"negative array length {n}")
     if n > MAX_ARRAY_LENGTH:
         raise ToyError(f"array length {n} exceeds the limit of {MAX_ARRAY_LENGTH}")
-    return ToyArray([v] * n, type(v))
+    return ToyArray(array(TYPECODES[type(v)], [v]) * n, type(v))
 
 
 def array_literal(values: list) -> ToyArray:
     """[e1, e2, ...]: the elements must share one type."""
     elem = type(values[0])
-    if elem not in _ELEMENT_TYPES:
+    if elem not in TYPECODES:
         raise ToyError(f"type error: cannot make an array of {type_name(values[0])}")
     for v in values:
         if type(v) is not elem:
             raise ToyError("type error: array elements must have one type, "
                            f"got {type_name(values[0])} and {type_name(v)}")
-    return ToyArray(values, elem)
+    return ToyArray(array(TYPECODES[elem], values), elem)
 
 
 def _checked_index(a, i) -> int:
@@ -312,8 +327,9 @@ def _checked_index(a, i) -> int:
 
 
 def index(a, i):
-    i = _checked_index(a, i)
-    return a.items[i]
+    i = _checked_index(a, i)  # first: `a` may not be an array at all
+    item = a.items[i]
+    return item != 0 if a.elem is bool else item
 
 
 def store_index(a, i, v) -> None:
