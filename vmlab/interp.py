@@ -101,7 +101,7 @@ def _loop(program: Program, output: Output, max_depth: int, observer) -> None:
                 local[arg] = stack.pop()
             elif op == CALL:
                 if len(frames) == max_depth:
-                    raise v.ToyError("stack overflow")
+                    raise v.stack_overflow()
                 frames.append((code, instrs, consts, pc, local, stack))
                 code, instrs, consts, n, extra = calls[arg]
                 if n:
@@ -193,11 +193,7 @@ def _loop(program: Program, output: Output, max_depth: int, observer) -> None:
                 del stack[len(stack) - arg:]
                 output.line(" ".join(map(v.format_value, items)))
             elif op == FOR_PREP:
-                lo, hi = stack[-2], stack[-1]
-                if type(lo) is not int or type(hi) is not int:
-                    bad = lo if type(lo) is not int else hi
-                    raise v.ToyError("type error: range bounds must be int, not "
-                                     + v.type_name(bad))
+                v.check_range(stack[-2], stack[-1])
             elif op == ARRAY:
                 items = stack[len(stack) - arg:]
                 del stack[len(stack) - arg:]

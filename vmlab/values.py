@@ -86,6 +86,35 @@ def condition_error(value) -> ToyError:
     return ToyError(f"type error: condition must be bool, not {type_name(value)}")
 
 
+# Errors that depend on values, not types: native code raises them too, with
+# the operands it has at hand, and gets its message from here.
+def division_by_zero() -> ToyError:
+    return ToyError("division by zero")
+
+
+def index_error(i: int, length: int) -> ToyError:
+    return ToyError(f"index {i} out of bounds for length {length}")
+
+
+def negative_length(n: int) -> ToyError:
+    return ToyError(f"negative array length {n}")
+
+
+def too_long(n: int) -> ToyError:
+    return ToyError(f"array length {n} exceeds the limit of {MAX_ARRAY_LENGTH}")
+
+
+def stack_overflow() -> ToyError:
+    return ToyError("stack overflow")
+
+
+def check_range(lo, hi) -> None:
+    """The bounds of `for i in lo..hi` must be ints (FOR_PREP)."""
+    if type(lo) is not int or type(hi) is not int:
+        bad = lo if type(lo) is not int else hi
+        raise ToyError(f"type error: range bounds must be int, not {type_name(bad)}")
+
+
 # --- arithmetic -------------------------------------------------------------
 
 def add(a, b):
@@ -126,7 +155,7 @@ def div(a, b):
     if kind is type(b):
         if kind is int:
             if b == 0:
-                raise ToyError("division by zero")
+                raise division_by_zero()
             q = abs(a) // abs(b)  # truncate toward zero
             return wrap(-q if (a < 0) != (b < 0) else q)  # MIN / -1 wraps to MIN
         if kind is float:
@@ -143,7 +172,7 @@ def mod(a, b):
     if kind is type(b):
         if kind is int:
             if b == 0:
-                raise ToyError("division by zero")
+                raise division_by_zero()
             r = abs(a) % abs(b)  # the sign of the dividend
             return -r if a < 0 else r
         if kind is float:  # C's fmod, which math.fmod refuses for x=inf or y=0
@@ -298,9 +327,9 @@ def array_fill(n, v) -> ToyArray:
     if type(v) not in TYPECODES:
         raise ToyError(f"type error: cannot make an array of {type_name(v)}")
     if n < 0:
-        raise ToyError(f"negative array length {n}")
+        raise negative_length(n)
     if n > MAX_ARRAY_LENGTH:
-        raise ToyError(f"array length {n} exceeds the limit of {MAX_ARRAY_LENGTH}")
+        raise too_long(n)
     return ToyArray(array(TYPECODES[type(v)], [v]) * n, type(v))
 
 
@@ -322,7 +351,7 @@ def _checked_index(a, i) -> int:
     if type(i) is not int:
         raise ToyError(f"type error: array index must be int, not {type_name(i)}")
     if not 0 <= i < len(a.items):
-        raise ToyError(f"index {i} out of bounds for length {len(a.items)}")
+        raise index_error(i, len(a.items))
     return i
 
 
