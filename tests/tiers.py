@@ -7,4 +7,6 @@ runs in it; `pytest --tier NAME` picks tiers.
 
 TIERS: dict[str, list[str]] = {
     "interp": [],
+    "jit": ["--jit"],                               # compiles what gets hot
+    "jit0": ["--jit", "--jit-threshold", "0"],      # compiles everything it can at once
 }

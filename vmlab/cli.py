@@ -78,8 +78,13 @@ def execute(program, args, make_observer=None) -> int:
 
     output = Output(sys.stdout.buffer, line_buffered=sys.stdout.isatty())
     observer = make_observer(output) if make_observer else None
+    jit = None
+    if getattr(args, "jit", False):
+        from jit.tiering import Tiering
+        jit = Tiering(program, output, args.max_depth, args.jit_threshold,
+                      sys.stderr if args.jit_log else None)
     try:
-        run(program, output, max_depth=args.max_depth, observer=observer)
+        run(program, output, max_depth=args.max_depth, observer=observer, jit=jit)
     except ToyRuntimeError as e:
         raise Failure(e.render(), EXIT_ERROR) from None
     finally:
@@ -153,6 +158,16 @@ def cmd_compile(args) -> int:
     return EXIT_OK
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -199,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", cmd_run, "run a program", "Compile a .toy program (or load a "
                   ".toyc file) and run it.")
     max_depth(run)
+    run.add_argument("--jit", action="store_true",
+                     help="compile hot functions and loops to native code (llvmlite)")
+    run.add_argument("--jit-threshold", type=_count, default=1000, metavar="N",
+                     help="calls plus loop iterations before a function is compiled "
+                          "(default 1000; 0 compiles every function before its first call)")
+    run.add_argument("--jit-log", action="store_true",
+                     help="print each compile, on-stack replacement and decline on stderr")
     run.add_argument("--stats", action="store_true",
                      help="after the run, print instruction and call counts on stderr")
     run.add_argument("--stats-json", metavar="PATH",

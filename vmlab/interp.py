@@ -13,6 +13,8 @@ CPython compares the opcode against each case in turn.
 Tracing and statistics watch every instruction, yet cost nothing when they are
 off: like clox's `#ifdef DEBUG_TRACE_EXECUTION`, they run a second build of
 this same loop in which each comment starting with `# OBSERVE:` is live code.
+The JIT tier's build makes the `# JIT:` comments live: its hooks count calls
+and loop back-edges and enter native code (jit/tiering.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from vmlab.opcodes import (
     SQRT, STORE_INDEX, STORE_LOCAL, SUB, TO_FLOAT, TO_INT,
 )
 from vmlab.output import Output
+
+# JIT: from jit.tiering import INTERPRET
 
 DEFAULT_MAX_DEPTH = 10_000  # active calls, not counting the main code
 
@@ -57,28 +61,32 @@ INT_MIN, INT_MAX = v.INT_MIN, v.INT_MAX
 
 
 def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH,
-        observer=None) -> None:
+        observer=None, jit=None) -> None:
     """Run a program's main code to its end.
 
     `observer(code, pc, stack, depth)`, if given, is called before each
     instruction is executed (the trace and the statistics are observers).
+    `jit`, a jit.tiering.Tiering, runs hot code natively.
     Raises ToyRuntimeError, carrying the toy traceback, if the program fails.
     """
-    loop = _loop if observer is None else _observed_loop()
-    loop(program, output, max_depth, observer)
+    features = tuple(name for name, on in (("OBSERVE", observer), ("JIT", jit)) if on)
+    loop = _build(features) if features else _loop
+    loop(program, output, max_depth, observer, jit)
 
 
 @functools.cache
-def _observed_loop():
-    """`_loop` compiled again from this file with its `# OBSERVE:` lines live."""
+def _build(features: tuple[str, ...]):
+    """`_loop` compiled again from this file with its `# OBSERVE:` and/or
+    `# JIT:` lines live."""
     source = Path(__file__).read_text(encoding="utf-8")
-    source = re.sub(r"^(\s*)# OBSERVE: ", r"\1", source, flags=re.MULTILINE)
-    namespace = {"__name__": __name__ + "[observed]"}
+    for feature in features:
+        source = re.sub(rf"^(\s*)# {feature}: ", r"\1", source, flags=re.MULTILINE)
+    namespace = {"__name__": f"{__name__}[{'+'.join(features)}]"}
     exec(compile(source, __file__, "exec"), namespace)
     return namespace["_loop"]
 
 
-def _loop(program: Program, output: Output, max_depth: int, observer) -> None:
+def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> None:
     # Per function: what a call needs, unpacked in one step.
     calls = [(f, f.instrs, f.consts, f.arity, [None] * (f.nlocals - f.arity))
              for f in program.functions]
@@ -100,6 +108,10 @@ def _loop(program: Program, output: Output, max_depth: int, observer) -> None:
             elif op == STORE_LOCAL:
                 local[arg] = stack.pop()
             elif op == CALL:
+                # JIT: result = jit.call(arg, stack, len(frames))
+                # JIT: if result is not INTERPRET:
+                # JIT:     stack.append(result)
+                # JIT:     continue
                 if len(frames) == max_depth:
                     raise v.stack_overflow()
                 frames.append((code, instrs, consts, pc, local, stack))
@@ -167,6 +179,14 @@ def _loop(program: Program, output: Output, max_depth: int, observer) -> None:
                     del stack[-2:]
                     pc = arg
             elif op == JUMP:
+                # JIT: if arg < pc:  # a loop's back-edge
+                # JIT:     done = jit.loop(code, arg, local, stack, len(frames))
+                # JIT:     if done is not None:  # native code ran this frame to its RETURN
+                # JIT:         if not frames:
+                # JIT:             return
+                # JIT:         code, instrs, consts, pc, local, stack = frames.pop()
+                # JIT:         stack.append(done[0])
+                # JIT:         continue
                 pc = arg
             elif op in BINARY:
                 b = stack.pop()
@@ -206,4 +226,5 @@ def _loop(program: Program, output: Output, max_depth: int, observer) -> None:
     except v.ToyError as error:
         trace = [(c.name, c.lines[p - 1]) for c, _, _, p, _, _ in frames]
         trace.append((code.name, code.lines[pc - 1]))
+        # JIT: trace = jit.traceback(error, trace)
         raise ToyRuntimeError(str(error), trace, program.source_name) from None

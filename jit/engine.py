@@ -1,0 +1,124 @@
+"""llvmlite: the host target, the optimization pipeline, one MCJIT engine.
+
+Facts this module relies on (measured on llvmlite 0.50 / LLVM 22; see
+docs/jit.md): `llvm.initialize()` raises, so the native target and asm
+printer are initialized one by one; only the new pass manager exists, and a
+module pass manager is good for one module only (a second run aborts the
+process), so every module gets a fresh one from a shared PassBuilder; every
+engine costs ~0.9 MB, so the whole process shares one and adds modules to it;
+an engine that is garbage-collected frees the code in it, so it lives as long
+as the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import llvmlite.binding as llvm
+
+OPT_LEVEL = 2
+# Small code model with position-independent code: references to other
+# modules go through stubs and a GOT that the JIT linker places near the
+# code, everything else is RIP-relative, and calls inside a module are direct
+# (the large JIT code model made every call indirect, ~20% on call-heavy
+# code). Not PIC, the small model emits absolute 32-bit relocations, which
+# abort the process when the JIT's memory lies above 4 GiB.
+CODE_MODEL = "default"
+
+
+@functools.cache
+def _initialized() -> bool:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return True
+
+
+def target_machine(opt: int = OPT_LEVEL, triple: str | None = None):
+    """A target machine for the host (with its CPU's features), or for `triple`."""
+    _initialized()
+    if triple is None:
+        return llvm.Target.from_default_triple().create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+            opt=opt, codemodel=CODE_MODEL, reloc="pic")
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    reloc = "static" if triple.startswith("wasm") else "pic"
+    return llvm.Target.from_triple(triple).create_target_machine(
+        opt=opt, codemodel="default", reloc=reloc)
+
+
+def optimize(module, opt: int = OPT_LEVEL, tm=None) -> None:
+    """Run the standard pipeline for `opt` (0-3) over a parsed module, in place."""
+    if opt == 0:
+        return
+    tm = tm or _pipeline_machine(opt)
+    tuning = llvm.create_pipeline_tuning_options(speed_level=opt)
+    builder = llvm.create_pass_builder(tm, tuning)
+    builder.getModulePassManager().run(module, builder)  # a fresh one: they are one-shot
+
+
+@functools.cache
+def _pipeline_machine(opt: int):
+    return target_machine(opt)
+
+
+def parse(ir_text: str, name: str):
+    module = llvm.parse_assembly(ir_text)
+    module.name = name
+    module.verify()
+    return module
+
+
+class Engine:
+    """The process's one MCJIT engine; modules are added to it, never freed."""
+
+    def __init__(self):
+        _initialized()
+        self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+        self.modules = 0
+
+    def add(self, ir_text: str, name: str, opt: int = OPT_LEVEL) -> tuple[float, float]:
+        """Optimize and compile a module; (optimize ms, codegen ms)."""
+        start = time.perf_counter()
+        module = parse(ir_text, name)
+        optimize(module, opt)
+        optimized = time.perf_counter()
+        self._engine.add_module(module)
+        self._engine.finalize_object()
+        self.modules += 1
+        done = time.perf_counter()
+        return (optimized - start) * 1e3, (done - optimized) * 1e3
+
+    def address(self, symbol: str) -> int:
+        return self._engine.get_function_address(symbol)
+
+    def global_address(self, symbol: str) -> int:
+        return self._engine.get_global_value_address(symbol)
+
+
+@functools.cache
+def engine() -> Engine:
+    return Engine()
+
+
+def add_symbol(name: str, address: int) -> None:
+    """Make a host function (a ctypes callback) callable from JIT code by name."""
+    _initialized()
+    llvm.add_symbol(name, address)
+
+
+def assembly(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL) -> str:
+    """The assembly a module becomes on the host, or on another target."""
+    module = parse(ir_text, "asm")
+    tm = target_machine(opt, triple)
+    if triple is not None:
+        module.triple = triple
+    optimize(module, opt, tm)
+    return tm.emit_assembly(module)
+
+
+def optimized_ir(ir_text: str, opt: int = OPT_LEVEL) -> str:
+    module = parse(ir_text, "ir")
+    optimize(module, opt)
+    return str(module)

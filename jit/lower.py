@@ -1,0 +1,520 @@
+"""Bytecode to LLVM IR, one function per specialization.
+
+The translation is an abstract interpretation of the operand stack: every
+local and every (stack depth, type) pair gets an `alloca`, each bytecode
+instruction becomes a basic block that loads its operands from those slots
+and stores its result, and LLVM's SROA pass turns the slots into SSA values
+and phis. Types come from inference (jit.infer), so every operation is a
+plain machine operation plus the checks the SPEC asks for: zero divisors,
+MIN / -1, array bounds, shift counts masked to 6 bits, saturating
+float-to-int, and the call-depth limit.
+
+A specialization's LLVM function takes the call depth first, then its
+parameters (for an on-stack-replacement entry: the live locals and stack
+values). The entry wrapper Python calls has one fixed signature: it reads the
+arguments from an i64 buffer, `setjmp`s for errors (jit.runtime), calls, and
+writes the result back.
+"""
+
+from __future__ import annotations
+
+import llvmlite.ir as ir
+
+from jit import runtime as rt
+from jit.infer import Spec
+from jit.types import BOTTOM, UNSET, element
+from vmlab import opcodes as op
+from vmlab.opcodes import OPCODES, Flow
+from vmlab.values import MAX_ARRAY_LENGTH
+
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+F64 = ir.DoubleType()
+PTR = ir.PointerType()
+HEADER = ir.LiteralStructType([I64, PTR, I64])  # length, data, refs: runtime.Header
+_SCALARS = {"int": I64, "float": F64, "bool": I1, "nil": I8, "str": I64}
+_ELEMENT_TYPES = {"int": I64, "float": F64, "bool": I8}
+
+
+def llvm_type(type_: str):
+    return PTR if element(type_) is not None else _SCALARS[type_]
+
+
+def const(type_, value):
+    return ir.Constant(type_, value)
+
+
+class ModuleBuilder:
+    """One LLVM module: a specialization, the ones it calls, and its entry."""
+
+    def __init__(self, name: str, runtime: rt.Runtime):
+        self.module = ir.Module(name=name)
+        self.runtime = runtime
+        m = self.module
+        self.raise_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64] * 5), "rt_raise")
+        self.raise_fn.attributes.add("noreturn")
+        self.raise_fn.attributes.add("cold")
+        self.print_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64, I64]), "rt_print")
+        self.print_end = ir.Function(m, ir.FunctionType(ir.VoidType(), []), "rt_print_end")
+        self.alloc_fn = ir.Function(m, ir.FunctionType(I64, [I64, I64, I64]), "rt_alloc")
+        self.release_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64]), "rt_release")
+        self.setjmp = ir.Function(m, ir.FunctionType(I32, [PTR]), "_setjmp")
+        self.setjmp.attributes.add("returns_twice")
+        self.jmpbuf = self._external("rt_jmpbuf", ir.ArrayType(I64, 64))
+        self.shadow = self._external("rt_shadow", PTR)
+        self.floor = self._external("rt_stack_floor", I64)
+        self.budget = self._external("rt_stack_budget", I64)
+        self.max_depth = self._external("rt_max_depth", I64)
+        self.sqrt = m.declare_intrinsic("llvm.sqrt", [F64])
+        self.fabs = m.declare_intrinsic("llvm.fabs", [F64])
+        self.to_int = ir.Function(m, ir.FunctionType(I64, [F64]), "llvm.fptosi.sat.i64.f64")
+        self.frame_address = ir.Function(m, ir.FunctionType(PTR, [I32]), "llvm.frameaddress.p0")
+        self.incref, self.decref = self._refcount_helpers()
+        self.functions: dict[tuple, ir.Function] = {}
+
+    def _external(self, name, type_):
+        var = ir.GlobalVariable(self.module, type_, name)
+        var.linkage = "external"
+        return var
+
+    def _refcount_helpers(self):
+        """incref(header) and decref(header): the count of references compiled
+        code holds; at zero the host may let the array go."""
+        helpers = []
+        for name, delta in (("incref", 1), ("decref", -1)):
+            fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR]), name)
+            fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
+            b = ir.IRBuilder(fn.append_basic_block("entry"))
+            refs = b.gep(fn.args[0], [const(I32, 0), const(I32, 2)], source_etype=HEADER)
+            count = b.add(b.load(refs, typ=I64), const(I64, delta), name="refs")
+            b.store(count, refs)
+            if delta < 0:
+                with b.if_then(b.icmp_signed("==", count, const(I64, 0)), likely=False):
+                    b.call(self.release_fn, [b.ptrtoint(fn.args[0], I64)])
+            b.ret_void()
+            helpers.append(fn)
+        return helpers
+
+    # --- functions ---
+    def function(self, spec: Spec) -> ir.Function:
+        fn = self.functions.get(spec.key)
+        if fn is None:
+            ret = ir.VoidType() if spec.ret == BOTTOM else llvm_type(spec.ret)
+            params = [I64] + [llvm_type(t) for _, _, t in parameters(spec)]
+            names = {f.name for f in self.functions.values()}
+            name = spec.name()
+            while name in names:
+                name += "'"
+            fn = ir.Function(self.module, ir.FunctionType(ret, params), name)
+            fn.linkage = "internal"
+            self.functions[spec.key] = fn
+        return fn
+
+    def define(self, spec: Spec) -> None:
+        FunctionLowering(self, spec, self.function(spec)).lower()
+
+    def entry(self, spec: Spec, symbol: str) -> None:
+        """`i64 symbol(ptr args, ptr out)`: 0 after a normal return, 1 after an error."""
+        fn = ir.Function(self.module, ir.FunctionType(I64, [PTR, PTR]), symbol)
+        args, out = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        first = b.call(self.setjmp, [self.jmpbuf], name="setjmp")
+        run, fail = fn.append_basic_block("run"), fn.append_basic_block("error")
+        b.cbranch(b.icmp_signed("==", first, const(I32, 0)), run, fail)
+        b.position_at_end(fail)
+        b.ret(const(I64, 1))
+        b.position_at_end(run)
+        here = b.ptrtoint(b.call(self.frame_address, [const(I32, 0)]), I64)
+        b.store(b.sub(here, b.load(self.budget, typ=I64)), self.floor)
+        words = [b.load(b.gep(args, [const(I64, i)], source_etype=I64), typ=I64)
+                 for i in range(1 + len(parameters(spec)))]
+        values = [words[0]] + [from_word(b, w, t) for w, (_, _, t) in
+                               zip(words[1:], parameters(spec), strict=True)]
+        result = b.call(self.function(spec), values)
+        if spec.ret == BOTTOM:
+            b.unreachable()
+            return
+        b.store(to_word(b, result, spec.ret), out)
+        b.ret(const(I64, 0))
+
+
+def parameters(spec: Spec) -> list[tuple[str, int, str]]:
+    """("local" or "stack", slot, type) of each value a specialization takes:
+    the arguments of a call, or the live locals and stack of an OSR entry."""
+    if not spec.is_osr:
+        return [("local", i, t) for i, t in enumerate(spec.entry_locals[: spec.code.arity])]
+    return ([("local", i, t) for i, t in enumerate(spec.entry_locals) if t != UNSET] +
+            [("stack", i, t) for i, t in enumerate(spec.entry_stack)])
+
+
+def from_word(b, word, type_):
+    if type_ == "float":
+        return b.bitcast(word, F64)
+    if type_ == "bool":
+        return b.trunc(word, I1)
+    if type_ == "nil":
+        return const(I8, 0)
+    if element(type_) is not None:
+        return b.inttoptr(word, PTR)
+    return word
+
+
+def to_word(b, value, type_):
+    if type_ == "float":
+        return b.bitcast(value, I64)
+    if type_ in ("bool", "nil"):
+        return b.zext(value, I64)
+    if element(type_) is not None:
+        return b.ptrtoint(value, I64)
+    return value
+
+
+class FunctionLowering:
+    """The LLVM function of one specialization."""
+
+    def __init__(self, mb: ModuleBuilder, spec: Spec, fn: ir.Function):
+        self.mb, self.spec, self.fn = mb, spec, fn
+        self.code = spec.code
+        self.depth = fn.args[0]
+        # Every alloca goes in the entry block (the only ones SROA promotes);
+        # the prologue follows it.
+        self.allocas = ir.IRBuilder(fn.append_basic_block("entry"))
+        self.prologue = fn.append_basic_block("prologue")
+        self.b = ir.IRBuilder()
+        self.blocks = {pc: fn.append_basic_block(f"pc{pc}")
+                       for pc, state in enumerate(spec.states) if state is not None}
+        self.local_slots: dict[int, ir.AllocaInstr] = {}
+        self.stack_slots: dict[tuple[int, str], ir.AllocaInstr] = {}
+        self.stack: list[str] = []
+
+    # --- slots ---
+    def local_slot(self, slot: int):
+        if slot not in self.local_slots:
+            t = self.spec.local_types[slot]
+            self.local_slots[slot] = self.allocas.alloca(llvm_type(t),
+                                                         name=self.code.local_names[slot])
+        return self.local_slots[slot]
+
+    def stack_slot(self, depth: int, type_: str):
+        key = (depth, type_)
+        if key not in self.stack_slots:
+            self.stack_slots[key] = self.allocas.alloca(llvm_type(type_), name=f"s{depth}")
+        return self.stack_slots[key]
+
+    def push(self, value, type_: str) -> None:
+        self.b.store(value, self.stack_slot(len(self.stack), type_))
+        self.stack.append(type_)
+
+    def pop(self):
+        type_ = self.stack.pop()
+        return self.b.load(self.stack_slot(len(self.stack), type_)), type_
+
+    # --- the function ---
+    def lower(self) -> None:
+        spec, a = self.spec, ir.IRBuilder(self.prologue)
+        for slot, t in enumerate(spec.local_types):
+            if element(t) is not None:
+                a.store(ir.Constant(PTR, None), self.local_slot(slot))
+        for value, (where, slot, t) in zip(self.fn.args[1:], parameters(spec), strict=True):
+            if where == "local":
+                a.store(value, self.local_slot(slot))
+            else:
+                a.store(value, self.stack_slot(slot, t))
+        if any(o == op.CALL for o, _ in self.code.instrs):
+            # Deep native recursion must end in `stack overflow`, never a crash.
+            here = a.ptrtoint(a.call(self.mb.frame_address, [const(I32, 0)]), I64)
+            low = a.icmp_unsigned("<", here, a.load(self.mb.floor, typ=I64))
+            with a.if_then(low, likely=False):
+                self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
+        a.branch(self.blocks[spec.entry])
+        for pc, block in self.blocks.items():
+            self.b.position_at_end(block)
+            self.instruction(pc)
+        self.allocas.branch(self.prologue)
+
+    def raise_error(self, b, kind: int, pc: int, x=None, y=None) -> None:
+        site = self.mb.runtime.sites.id(self.code, pc)
+        b.call(self.mb.raise_fn, [const(I64, kind), const(I64, site), self.depth,
+                                  x if x is not None else const(I64, 0),
+                                  y if y is not None else const(I64, 0)])
+        b.unreachable()
+
+    def check(self, failed, kind: int, pc: int, x=None, y=None) -> None:
+        """Raise `kind` at `pc` if `failed` is true."""
+        b = self.b
+        with b.if_then(failed, likely=False):
+            self.raise_error(b, kind, pc, x, y)
+
+    def decref_if_array(self, value, type_: str) -> None:
+        if element(type_) is not None:
+            self.b.call(self.mb.decref, [value])
+
+    # --- one instruction ---
+    def instruction(self, pc: int) -> None:
+        b, spec = self.b, self.spec
+        self.stack = list(spec.states[pc][1])
+        if pc in spec.errors:
+            message = self.mb.runtime.messages.id(spec.errors[pc])
+            self.raise_error(b, rt.STATIC_ERROR, pc, const(I64, message))
+            return
+        opcode, arg = self.code.instrs[pc]
+        info = OPCODES[opcode]
+        handler = _HANDLERS.get(opcode)
+        if handler is not None:
+            if handler(self, pc, arg) is _ENDS_BLOCK:
+                return
+        elif opcode in _BINARY:
+            y, _ = self.pop()
+            x, t = self.pop()
+            self.push(*self.binary(opcode, x, y, t, pc))
+        elif opcode in _UNARY:
+            x, t = self.pop()
+            self.push(*self.unary(opcode, x, t))
+        else:  # pragma: no cover - inference declines what is not handled here
+            raise AssertionError(f"no lowering for {info.name}")
+        if info.flow == Flow.NEXT:
+            b.branch(self.blocks[pc + 1])
+
+    def binary(self, opcode, x, y, t: str, pc: int):
+        b = self.b
+        if opcode in _COMPARE:
+            predicate = _COMPARE[opcode]
+            if t == "float":
+                ordered = "o" if predicate != "!=" else "u"
+                return (b.fcmp_ordered(predicate, x, y) if ordered == "o"
+                        else b.fcmp_unordered(predicate, x, y)), "bool"
+            if t == "nil":
+                return const(I1, predicate == "=="), "bool"
+            result = b.icmp_signed(predicate, x, y)
+            self.decref_if_array(x, t)
+            self.decref_if_array(y, t)
+            return result, "bool"
+        if t == "float":
+            return _FLOAT_OPS[opcode](b, x, y), "float"
+        if opcode in (op.DIV, op.MOD):
+            self.check(b.icmp_signed("==", y, const(I64, 0)), rt.DIVISION_BY_ZERO, pc)
+            minus_one = b.icmp_signed("==", y, const(I64, -1))
+            safe = b.select(minus_one, const(I64, 1), y)  # MIN / -1 would trap
+            if opcode == op.DIV:
+                return b.select(minus_one, b.neg(x), b.sdiv(x, safe)), "int"
+            return b.select(minus_one, const(I64, 0), b.srem(x, safe)), "int"
+        if opcode in (op.SHL, op.SHR):
+            count = b.and_(y, const(I64, 63))
+            return (b.shl(x, count) if opcode == op.SHL else b.ashr(x, count)), "int"
+        return _INT_OPS[opcode](b, x, y), "int"
+
+    def unary(self, opcode, x, t: str):
+        b, mb = self.b, self.mb
+        if opcode == op.NEG:
+            return (b.fneg(x) if t == "float" else b.neg(x)), t
+        if opcode == op.BIT_NOT:
+            return b.not_(x), "int"
+        if opcode == op.NOT:
+            return b.not_(x), "bool"
+        if opcode == op.LEN:
+            length = b.load(b.gep(x, [const(I32, 0), const(I32, 0)], source_etype=HEADER),
+                            typ=I64)
+            b.call(mb.decref, [x])
+            return length, "int"
+        if opcode == op.TO_FLOAT:
+            return (x if t == "float" else b.sitofp(x, F64)), "float"
+        if opcode == op.TO_INT:
+            return (x if t == "int" else b.call(mb.to_int, [x])), "int"
+        if opcode == op.SQRT:
+            return b.call(mb.sqrt, [x]), "float"
+        if opcode == op.ABS:
+            if t == "float":
+                return b.call(mb.fabs, [x]), "float"
+            return b.select(b.icmp_signed("<", x, const(I64, 0)), b.neg(x), x), "int"
+        raise AssertionError(opcode)
+
+    def element_pointer(self, array, index, elem: str, pc: int):
+        """The address of array[index], after the bounds check."""
+        b = self.b
+        length = b.load(b.gep(array, [const(I32, 0), const(I32, 0)], source_etype=HEADER),
+                        typ=I64, name="length")
+        self.check(b.icmp_unsigned(">=", index, length), rt.INDEX_ERROR, pc, index, length)
+        data = b.load(b.gep(array, [const(I32, 0), const(I32, 1)], source_etype=HEADER),
+                      typ=PTR, name="data")
+        return b.gep(data, [index], source_etype=_ELEMENT_TYPES[elem])
+
+    def allocate(self, elem: str, n, fill_bits, pc: int):
+        b = self.b
+        address = b.call(self.mb.alloc_fn, [const(I64, rt.ELEMENT_KINDS[elem]), n, fill_bits])
+        self.check(b.icmp_signed("==", address, const(I64, 0)), rt.OUT_OF_MEMORY, pc)
+        return b.inttoptr(address, PTR)
+
+
+_ENDS_BLOCK = object()
+
+
+def _load_const(f: FunctionLowering, pc, arg):
+    value = f.code.consts[arg]
+    if type(value) is str:
+        f.push(const(I64, f.mb.runtime.strings.id(value)), "str")
+    elif value is None:
+        f.push(const(I8, 0), "nil")
+    elif type(value) is bool:
+        f.push(const(I1, value), "bool")
+    elif type(value) is float:
+        f.push(const(F64, value), "float")
+    else:
+        f.push(const(I64, value), "int")
+
+
+def _load_local(f: FunctionLowering, pc, arg):
+    t = f.spec.local_types[arg]
+    if t == UNSET:
+        f.push(const(I8, 0), "nil")  # never assigned: nil, as in the interpreter
+        return
+    value = f.b.load(f.local_slot(arg))
+    if element(t) is not None:
+        f.b.call(f.mb.incref, [value])
+    f.push(value, t)
+
+
+def _store_local(f: FunctionLowering, pc, arg):
+    value, t = f.pop()
+    slot = f.local_slot(arg)
+    if element(t) is not None:
+        old = f.b.load(slot)
+        with f.b.if_then(f.b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
+            f.b.call(f.mb.decref, [old])
+    f.b.store(value, slot)
+
+
+def _pop(f: FunctionLowering, pc, arg):
+    f.decref_if_array(*f.pop())
+
+
+def _jump(f: FunctionLowering, pc, arg):
+    f.b.branch(f.blocks[arg])
+    return _ENDS_BLOCK
+
+
+def _jump_if(f: FunctionLowering, pc, arg):
+    cond, _ = f.pop()
+    taken, fallthrough = f.blocks[arg], f.blocks[pc + 1]
+    if f.code.instrs[pc][0] == op.JUMP_IF_FALSE:
+        f.b.cbranch(cond, fallthrough, taken)
+    else:
+        f.b.cbranch(cond, taken, fallthrough)
+    return _ENDS_BLOCK
+
+
+def _for_prep(f: FunctionLowering, pc, arg):
+    pass  # inference has checked that both bounds are ints
+
+
+def _for_iter(f: FunctionLowering, pc, arg):
+    b, d = f.b, len(f.stack)
+    counter, limit = f.stack_slot(d - 2, "int"), f.stack_slot(d - 1, "int")
+    i = b.load(counter, name="i")
+    body = f.fn.append_basic_block(f"pc{pc}.next")
+    b.cbranch(b.icmp_signed("<", i, b.load(limit)), body, f.blocks[arg])
+    b.position_at_end(body)
+    b.store(b.add(i, const(I64, 1)), counter)
+    f.push(i, "int")
+    b.branch(f.blocks[pc + 1])
+    return _ENDS_BLOCK
+
+
+def _call(f: FunctionLowering, pc, arg):
+    b, mb = f.b, f.mb
+    callee = f.spec.callees[pc]
+    args = [f.pop()[0] for _ in range(callee.code.arity)][::-1]
+    limit = b.load(mb.max_depth, typ=I64)
+    f.check(b.icmp_unsigned(">=", f.depth, limit), rt.STACK_OVERFLOW, pc)
+    shadow = b.load(mb.shadow, typ=PTR)
+    b.store(const(I32, mb.runtime.sites.id(f.code, pc)),
+            b.gep(shadow, [f.depth], source_etype=I32))
+    result = b.call(mb.function(callee), [b.add(f.depth, const(I64, 1))] + args)
+    if callee.ret == BOTTOM:  # it never returns
+        b.unreachable()
+        return _ENDS_BLOCK
+    f.push(result, callee.ret)
+
+
+def _return(f: FunctionLowering, pc, arg):
+    b = f.b
+    value, _ = f.pop()
+    while f.stack:  # what a `return` inside loops leaves below
+        f.decref_if_array(*f.pop())
+    for slot, t in enumerate(f.spec.local_types):
+        if element(t) is not None:
+            old = b.load(f.local_slot(slot))
+            with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
+                b.call(f.mb.decref, [old])
+    b.ret(value)
+    return _ENDS_BLOCK
+
+
+def _print(f: FunctionLowering, pc, arg):
+    b, mb = f.b, f.mb
+    items = [f.pop() for _ in range(arg)][::-1]
+    for value, t in items:
+        if element(t) is not None:
+            b.call(mb.print_fn, [const(I64, rt.PRINT_ARRAY), b.ptrtoint(value, I64)])
+            b.call(mb.decref, [value])
+        else:
+            b.call(mb.print_fn, [const(I64, rt.PRINT_KINDS[t]), to_word(b, value, t)])
+    b.call(mb.print_end, [])
+
+
+def _array_fill(f: FunctionLowering, pc, arg):
+    b = f.b
+    fill, t = f.pop()
+    n, _ = f.pop()
+    f.check(b.icmp_signed("<", n, const(I64, 0)), rt.NEGATIVE_LENGTH, pc, n)
+    f.check(b.icmp_signed(">", n, const(I64, MAX_ARRAY_LENGTH)), rt.TOO_LONG, pc, n)
+    f.push(f.allocate(t, n, to_word(b, fill, t), pc), f"array<{t}>")
+
+
+def _array(f: FunctionLowering, pc, arg):
+    b = f.b
+    items = [f.pop() for _ in range(arg)][::-1]
+    elem = items[0][1]
+    header = f.allocate(elem, const(I64, arg), const(I64, 0), pc)
+    data = b.load(b.gep(header, [const(I32, 0), const(I32, 1)], source_etype=HEADER), typ=PTR)
+    for i, (value, _) in enumerate(items):
+        if elem == "bool":
+            value = b.zext(value, I8)
+        b.store(value, b.gep(data, [const(I64, i)], source_etype=_ELEMENT_TYPES[elem]))
+    f.push(header, f"array<{elem}>")
+
+
+def _index(f: FunctionLowering, pc, arg):
+    b = f.b
+    i, _ = f.pop()
+    array, t = f.pop()
+    elem = element(t)
+    value = b.load(f.element_pointer(array, i, elem, pc), typ=_ELEMENT_TYPES[elem])
+    b.call(f.mb.decref, [array])
+    f.push(b.trunc(value, I1) if elem == "bool" else value, elem)
+
+
+def _store_index(f: FunctionLowering, pc, arg):
+    b = f.b
+    value, _ = f.pop()
+    i, _ = f.pop()
+    array, t = f.pop()
+    elem = element(t)
+    b.store(b.zext(value, I8) if elem == "bool" else value,
+            f.element_pointer(array, i, elem, pc))
+    b.call(f.mb.decref, [array])
+
+
+_HANDLERS = {op.LOAD_CONST: _load_const, op.LOAD_LOCAL: _load_local,
+             op.STORE_LOCAL: _store_local, op.POP: _pop, op.JUMP: _jump,
+             op.JUMP_IF_FALSE: _jump_if, op.JUMP_IF_TRUE: _jump_if, op.FOR_PREP: _for_prep,
+             op.FOR_ITER: _for_iter, op.CALL: _call, op.RETURN: _return, op.PRINT: _print,
+             op.ARRAY_FILL: _array_fill, op.ARRAY: _array, op.INDEX: _index,
+             op.STORE_INDEX: _store_index}
+_COMPARE = {op.EQ: "==", op.NE: "!=", op.LT: "<", op.LE: "<=", op.GT: ">", op.GE: ">="}
+_INT_OPS = {op.ADD: ir.IRBuilder.add, op.SUB: ir.IRBuilder.sub, op.MUL: ir.IRBuilder.mul,
+            op.BIT_AND: ir.IRBuilder.and_, op.BIT_OR: ir.IRBuilder.or_,
+            op.BIT_XOR: ir.IRBuilder.xor}
+_FLOAT_OPS = {op.ADD: ir.IRBuilder.fadd, op.SUB: ir.IRBuilder.fsub, op.MUL: ir.IRBuilder.fmul,
+              op.DIV: ir.IRBuilder.fdiv, op.MOD: ir.IRBuilder.frem}
+_BINARY = set(_COMPARE) | set(_INT_OPS) | {op.DIV, op.MOD, op.SHL, op.SHR}
+_UNARY = {op.NEG, op.BIT_NOT, op.NOT, op.LEN, op.TO_FLOAT, op.TO_INT, op.SQRT, op.ABS}

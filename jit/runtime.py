@@ -1,0 +1,286 @@
+"""The boundary between compiled code and the host: errors, printing,
+arrays, and calls in and out.
+
+Compiled code never returns an error code through its callers: a runtime
+error calls `rt_raise`, which records what happened in `rt_error` and
+`longjmp`s straight back to the entry wrapper, which `setjmp`ed on the way
+in. That keeps calls free of checks (and tail calls as tail calls). The
+toy traceback comes from the shadow stack: before each call a frame at depth
+d writes its call site to `rt_shadow[d]`, one store.
+
+Arrays are shared with the interpreter (vmlab.values.ToyArray keeps its
+elements in an array.array). Compiled code sees an array as a pointer to a
+header {length, data, refs}; `refs` counts the references compiled code
+holds, and the host keeps the ToyArray alive while it is not zero.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from array import array
+
+from jit import engine
+from jit.types import ELEMENTS, element
+from vmlab import values as v
+
+# What rt_raise's `kind` means; the message comes from vmlab.values.
+DIVISION_BY_ZERO, INDEX_ERROR, STACK_OVERFLOW, NEGATIVE_LENGTH, TOO_LONG, \
+    STATIC_ERROR, OUT_OF_MEMORY = range(1, 8)
+
+# rt_print's `kind`.
+PRINT_KINDS = {"int": 0, "float": 1, "bool": 2, "nil": 3, "str": 4}
+PRINT_ARRAY = 5
+
+ERROR_FIELDS = 5  # kind, site, depth, a, b
+
+RUNTIME_IR = r"""
+; The runtime every compiled module links against.
+@rt_jmpbuf = global [64 x i64] zeroinitializer, align 16  ; where errors jump to
+@rt_error = global [5 x i64] zeroinitializer    ; kind, site, depth, a, b of the error
+@rt_shadow = global ptr null                    ; i32 call site per call depth
+@rt_max_depth = global i64 0                    ; the most active calls (vmlab run --max-depth)
+@rt_stack_budget = global i64 0                 ; native stack bytes compiled code may use
+@rt_stack_floor = global i64 0                  ; set on entry: addresses below are off limits
+
+declare void @longjmp(ptr, i32) noreturn
+
+define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b) noreturn cold noinline {
+  store i64 %kind, ptr @rt_error
+  %p1 = getelementptr i64, ptr @rt_error, i64 1
+  store i64 %site, ptr %p1
+  %p2 = getelementptr i64, ptr @rt_error, i64 2
+  store i64 %depth, ptr %p2
+  %p3 = getelementptr i64, ptr @rt_error, i64 3
+  store i64 %a, ptr %p3
+  %p4 = getelementptr i64, ptr @rt_error, i64 4
+  store i64 %b, ptr %p4
+  call void @longjmp(ptr @rt_jmpbuf, i32 1)
+  unreachable
+}
+"""
+
+
+class Header(ctypes.Structure):
+    """The native view of a ToyArray."""
+    _fields_ = [("length", ctypes.c_int64), ("data", ctypes.c_void_p),
+                ("refs", ctypes.c_int64)]
+
+
+class Sites:
+    """Numbers for (function, line) places, so that native code can name them."""
+
+    def __init__(self):
+        self.places: list[tuple[str, int]] = []
+        self._ids: dict[tuple, int] = {}
+
+    def id(self, code, pc: int) -> int:
+        key = (code.name, code.lines[pc])
+        if key not in self._ids:
+            self._ids[key] = len(self.places)
+            self.places.append(key)
+        return self._ids[key]
+
+
+class Interned:
+    """Numbers for strings (print's constants, static error messages)."""
+
+    def __init__(self):
+        self.items: list[str] = []
+        self._ids: dict[str, int] = {}
+
+    def id(self, text: str) -> int:
+        if text not in self._ids:
+            self._ids[text] = len(self.items)
+            self.items.append(text)
+        return self._ids[text]
+
+
+class NativeError(v.ToyError):
+    """A runtime error in compiled code, with the toy frames it crossed."""
+
+    def __init__(self, message: str, frames: list[tuple[str, int]], replaces_current: bool):
+        super().__init__(message)
+        self.frames, self.replaces_current = frames, replaces_current
+
+
+_I64 = struct.Struct("<q")
+_F64 = struct.Struct("<d")
+
+
+def _float_bits(x: float) -> int:
+    return _I64.unpack(_F64.pack(x))[0]
+
+
+def _bits_float(bits: int) -> float:
+    return _F64.unpack(_I64.pack(bits))[0]
+
+
+class Runtime:
+    """The host side for one run: callbacks, arrays, entering compiled code."""
+
+    ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
+
+    def __init__(self, output, max_depth: int):
+        self.output, self.max_depth = output, max_depth
+        self.sites, self.strings, self.messages = Sites(), Interned(), Interned()
+        self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
+        self._line: list[str] = []
+        self._shadow = (ctypes.c_int32 * (max_depth + 2))()
+        global _current
+        _current = self  # the callbacks reach the current run through it
+        jit = engine.engine()
+        if not getattr(jit, "runtime_loaded", False):
+            jit.add(RUNTIME_IR, "runtime", opt=0)
+            jit.runtime_loaded = True
+        ctypes.c_void_p.from_address(jit.global_address("rt_shadow")).value = \
+            ctypes.addressof(self._shadow)
+        ctypes.c_int64.from_address(jit.global_address("rt_max_depth")).value = max_depth
+        self._error = (ctypes.c_int64 * ERROR_FIELDS).from_address(jit.global_address("rt_error"))
+        ctypes.c_int64.from_address(jit.global_address("rt_stack_budget")).value = _stack_budget()
+
+    # --- callbacks from compiled code ---
+    def print_item(self, kind: int, bits: int) -> None:
+        if kind == PRINT_ARRAY:
+            self._line.append(v.format_value(self.arrays[bits]))
+        elif kind == PRINT_KINDS["str"]:
+            self._line.append(self.strings.items[bits])
+        elif kind == PRINT_KINDS["float"]:
+            self._line.append(repr(_bits_float(bits)))
+        elif kind == PRINT_KINDS["bool"]:
+            self._line.append("true" if bits else "false")
+        elif kind == PRINT_KINDS["nil"]:
+            self._line.append("nil")
+        else:
+            self._line.append(str(bits))
+
+    def print_end(self) -> None:
+        self.output.line(" ".join(self._line))
+        self._line.clear()
+
+    def allocate(self, elem_kind: int, n: int, fill_bits: int) -> int:
+        python_type = (int, float, bool)[elem_kind]
+        fill = _bits_float(fill_bits) if python_type is float else python_type(fill_bits)
+        arr = v.ToyArray(array(v.TYPECODES[python_type], [fill]) * n, python_type)
+        return self.retain(arr)
+
+    # --- arrays ---
+    def header(self, arr: v.ToyArray) -> Header:
+        if arr.header is None:
+            arr.header = Header(len(arr.items), arr.items.buffer_info()[0], 0)
+        return arr.header
+
+    def retain(self, arr: v.ToyArray) -> int:
+        """One more reference from compiled code; the header's address."""
+        header = self.header(arr)
+        header.refs += 1
+        address = ctypes.addressof(header)
+        self.arrays[address] = arr
+        return address
+
+    def release(self, address: int) -> None:
+        """Compiled code dropped its last reference."""
+        self.arrays.pop(address, None)
+
+    # --- calls into compiled code ---
+    def encode(self, type_: str, value) -> int:
+        if type_ == "float":
+            return _float_bits(value)
+        if element(type_) is not None:
+            return self.retain(value)
+        return int(value) if value is not None else 0
+
+    def decode(self, type_: str, bits: int):
+        if type_ == "int":
+            return bits
+        if type_ == "float":
+            return _bits_float(bits)
+        if type_ == "bool":
+            return bits != 0
+        if type_ == "nil":
+            return None
+        arr = self.arrays[bits]
+        header = arr.header
+        header.refs -= 1  # the caller's reference goes to the interpreter
+        if header.refs == 0:
+            self.release(bits)
+        return arr
+
+    def call(self, function, depth: int, arg_types, args, ret_type: str, interp_frames: int,
+             replaces_current: bool):
+        """Run compiled code with the interpreter's `args`; its result, or
+        NativeError with the native frames of the toy traceback."""
+        buffer = (ctypes.c_int64 * (1 + len(args)))(
+            depth, *(self.encode(t, a) for t, a in zip(arg_types, args, strict=True)))
+        out = ctypes.c_int64(0)
+        if function(ctypes.addressof(buffer), ctypes.addressof(out)) != 0:
+            self._raise_error(depth, replaces_current)
+        return self.decode(ret_type, out.value)
+
+    def _raise_error(self, entry_depth: int, replaces_current: bool) -> None:
+        kind, site, depth, a, b = self._error
+        self._line.clear()
+        if kind == DIVISION_BY_ZERO:
+            error = v.division_by_zero()
+        elif kind == INDEX_ERROR:
+            error = v.index_error(a, b)
+        elif kind == STACK_OVERFLOW:
+            error = v.stack_overflow()
+        elif kind == NEGATIVE_LENGTH:
+            error = v.negative_length(a)
+        elif kind == TOO_LONG:
+            error = v.too_long(a)
+        elif kind == STATIC_ERROR:
+            error = v.ToyError(self.messages.items[a])
+        else:
+            raise MemoryError()  # reported as the interpreter's would be
+        places = self.sites.places
+        frames = [places[self._shadow[d]] for d in range(entry_depth, depth)]
+        frames.append(places[site])
+        raise NativeError(str(error), frames, replaces_current)
+
+
+def _stack_budget() -> int:
+    """Native stack bytes compiled code may use below its entry: the thread's
+    stack less 2 MiB for the Python frames above it. Exceeding it is a
+    `stack overflow` error rather than a crash; with the default call limit
+    compiled code needs far less."""
+    import resource
+    soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    size = soft if 0 < soft < (1 << 40) else 8 << 20
+    return max(size - (2 << 20), 1 << 20)
+
+
+_current: Runtime | None = None
+
+
+def _print_item(kind, bits):
+    _current.print_item(kind, bits)
+
+
+def _print_end():
+    _current.print_end()
+
+
+def _allocate(kind, n, fill):
+    try:
+        return _current.allocate(kind, n, fill)
+    except MemoryError:
+        return 0
+
+
+def _release(address):
+    _current.release(address)
+
+
+_CALLBACKS = [
+    ("rt_print", ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64)(_print_item)),
+    ("rt_print_end", ctypes.CFUNCTYPE(None)(_print_end)),
+    ("rt_alloc", ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                                  ctypes.c_int64)(_allocate)),
+    ("rt_release", ctypes.CFUNCTYPE(None, ctypes.c_int64)(_release)),
+]
+for _name, _callback in _CALLBACKS:
+    engine.add_symbol(_name, ctypes.cast(_callback, ctypes.c_void_p).value)
+
+ELEMENT_KINDS = {name: i for i, name in enumerate(ELEMENTS)}  # rt_alloc's elem_kind

@@ -1,0 +1,151 @@
+"""Tiered execution: when to compile, what to compile, and entering native code.
+
+The interpreter's JIT build (the `# JIT:` lines of vmlab/interp.py) calls
+`call` before every CALL and `loop` at every backward JUMP. Each counts, per
+function, calls and loop back-edges together; past the threshold:
+
+- `call` compiles the callee for the argument types of this call and runs
+  the native code; later calls with the same types go straight to it;
+- `loop` compiles the running frame from this loop header on (on-stack
+  replacement), hands over its locals and operand stack, and native code runs
+  the frame to its return.
+
+A specialization whose types cannot be fixed is declined once, with a
+reason, and its calls stay interpreted. Every compile, OSR entry and decline
+can be logged as it happens (`--jit-log`), in the spirit of HotSpot's
+-XX:+PrintCompilation.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from jit import engine
+from jit.infer import MAIN, Inferrer, Spec
+from jit.lower import ModuleBuilder, parameters
+from jit.runtime import NativeError, Runtime
+from jit.types import UNSET, type_of
+from vmlab.code import Program
+
+DEFAULT_THRESHOLD = 1000
+INTERPRET = object()  # `call`'s answer: no native code for this call
+
+
+class Compiled:
+    """Native code for one specialization, and how to call it."""
+
+    def __init__(self, spec: Spec, function, compile_ms: float):
+        self.spec, self.function, self.compile_ms = spec, function, compile_ms
+        self.params = parameters(spec)
+        self.types = [t for _, _, t in self.params]
+
+
+class FunctionStats:
+    """What the JIT did with one function (for --stats)."""
+
+    def __init__(self):
+        self.counter = 0          # calls and back-edges while interpreted
+        self.native_entries = 0   # entries into native code from the interpreter
+        self.compile_ms = 0.0
+        self.compiled: list[str] = []
+        self.declined: list[str] = []
+
+
+class Tiering:
+    """The JIT's state for one run."""
+
+    def __init__(self, program: Program, output, max_depth: int,
+                 threshold: int = DEFAULT_THRESHOLD, log=None):
+        self.program, self.threshold, self.max_depth = program, threshold, max_depth
+        self.log = log  # a file (stderr) for --jit-log, or None
+        self.runtime = Runtime(output, max_depth)
+        self.inferrer = Inferrer(program)
+        self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
+        self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
+        self.loops: dict[tuple, Compiled | None] = {}   # (func, pc, types) -> code
+        self.func_of = {id(program.main): MAIN}
+        self.func_of.update((id(f), i) for i, f in enumerate(program.functions))
+        self.modules = 0
+
+    # --- hooks the interpreter calls ---
+    def call(self, func: int, stack: list, depth: int):
+        """Before CALL func: its result if native code ran it, else INTERPRET."""
+        arity = self.program.functions[func].arity
+        args = stack[len(stack) - arity:]
+        key = (func, tuple(map(type_of, args)))
+        compiled = self.calls.get(key, INTERPRET)
+        if compiled is INTERPRET:
+            stats = self.stats[func]
+            stats.counter += 1
+            if stats.counter <= self.threshold:
+                return INTERPRET
+            compiled = self.calls[key] = self._compile(self.inferrer.function(*key))
+        if compiled is None or depth >= self.max_depth:
+            return INTERPRET  # the interpreter raises `stack overflow` itself
+        del stack[len(stack) - arity:]
+        self.stats[func].native_entries += 1
+        return self.runtime.call(compiled.function, depth + 1, compiled.types, args,
+                                 compiled.spec.ret, depth, replaces_current=False)
+
+    def loop(self, code, header: int, local: list, stack: list, depth: int):
+        """At a backward jump to `header`: (result,) if native code ran the
+        frame to its return, else None."""
+        func = self.func_of[id(code)]
+        stats = self.stats[func]
+        stats.counter += 1
+        if stats.counter <= self.threshold:
+            return None
+        local_types = tuple(UNSET if x is None else type_of(x) for x in local)
+        stack_types = tuple(map(type_of, stack))
+        key = (func, header, local_types, stack_types)
+        if key not in self.loops:
+            self.loops[key] = self._compile(self.inferrer.osr(*key))
+        compiled = self.loops[key]
+        if compiled is None:
+            return None
+        values = [local[i] if where == "local" else stack[i] for where, i, _ in compiled.params]
+        if self.log:
+            self._say(f"OSR    {compiled.spec.name()} (line {code.lines[header]})")
+        stats.native_entries += 1
+        return (self.runtime.call(compiled.function, depth, compiled.types, values,
+                                  compiled.spec.ret, depth, replaces_current=True),)
+
+    def traceback(self, error, trace: list) -> list:
+        """The toy frames of an error: native frames replace or follow the
+        interpreter's innermost one."""
+        if not isinstance(error, NativeError):
+            return trace
+        return (trace[:-1] if error.replaces_current else trace) + error.frames
+
+    # --- compiling ---
+    def _compile(self, spec: Spec) -> Compiled | None:
+        func = spec.func
+        if spec.declined:
+            self.stats[func].declined.append(f"{spec.name()}: {spec.declined}")
+            if self.log:
+                self._say(f"DECLINE {spec.name()}: {spec.declined}")
+            return None
+        start = time.perf_counter()
+        self.modules += 1
+        symbol = f"vmlab.entry.{self.modules}"
+        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime)
+        specs = self.inferrer.closure(spec)
+        for s in specs:
+            builder.define(s)
+        builder.entry(spec, symbol)
+        opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name)
+        function = Runtime.ENTRY(engine.engine().address(symbol))
+        ms = (time.perf_counter() - start) * 1e3
+        stats = self.stats[func]
+        stats.compile_ms += ms
+        stats.compiled.append(spec.name())
+        if self.log:
+            more = f" with {len(specs) - 1} callee(s)" if len(specs) > 1 else ""
+            self._say(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
+                      f"(optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
+        return Compiled(spec, function, ms)
+
+    def _say(self, text: str) -> None:
+        self.runtime.output.flush()  # the log interleaves with the program's output
+        print(f"jit: {text}", file=self.log or sys.stderr, flush=True)
