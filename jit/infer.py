@@ -151,7 +151,7 @@ class Inferrer:
     def _run(self, spec: Spec) -> None:
         code = spec.code
         instrs, n = code.instrs, len(code.instrs)
-        where = lambda pc: f"{code.name}, offset {pc}"  # noqa: E731
+        where = lambda pc: f"offset {pc}"  # noqa: E731
         states: list = [None] * n
         states[spec.entry] = (spec.entry_locals, spec.entry_stack)
         spec.callees, spec.errors, ret = {}, {}, BOTTOM

@@ -46,6 +46,7 @@ class FunctionStats:
 
     def __init__(self):
         self.counter = 0          # calls and back-edges while interpreted
+        self.back_edges = 0       # loop iterations the interpreter ran
         self.native_entries = 0   # entries into native code from the interpreter
         self.compile_ms = 0.0
         self.compiled: list[str] = []
@@ -94,6 +95,7 @@ class Tiering:
         func = self.func_of[id(code)]
         stats = self.stats[func]
         stats.counter += 1
+        stats.back_edges += 1
         if stats.counter <= self.threshold:
             return None
         local_types = tuple(UNSET if x is None else type_of(x) for x in local)
@@ -137,9 +139,10 @@ class Tiering:
         opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name)
         function = Runtime.ENTRY(engine.engine().address(symbol))
         ms = (time.perf_counter() - start) * 1e3
-        stats = self.stats[func]
-        stats.compile_ms += ms
-        stats.compiled.append(spec.name())
+        self.stats[func].compile_ms += ms
+        for s in specs:  # the callees are compiled into the same module
+            if s.name() not in self.stats[s.func].compiled:
+                self.stats[s.func].compiled.append(s.name())
         if self.log:
             more = f" with {len(specs) - 1} callee(s)" if len(specs) > 1 else ""
             self._say(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "

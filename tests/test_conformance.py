@@ -6,6 +6,7 @@ for programs that fail, `NAME.err` (expected stderr; exit status 1). Without
 `.err` the program must succeed with empty stderr and exit status 0.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,30 @@ def test_rules_table_lists_existing_programs():
     on_disk = {str(p.relative_to(SUITE)) for p in PROGRAMS}
     assert listed - on_disk == set(), "README.md lists missing programs"
     assert on_disk - listed == set(), "programs missing from README.md"
+
+
+# Programs whose functions cannot have one return type: the JIT must decline them.
+UNTYPABLE = {"control/while_condition_checked_each_time.toy", "functions/dynamic_return_types.toy"}
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: str(p.relative_to(SUITE)))
+def test_jit_compiles_what_runs(program, tmp_path):
+    """With --jit-threshold 0, every function that is called and every loop
+    that iterates is compiled, not declined (the stats say so)."""
+    report_path = tmp_path / "stats.json"
+    vmlab("run", *TIERS["jit0"], program.name, "--stats-json", str(report_path),
+          cwd=program.parent)
+    if not report_path.exists():
+        assert program.with_suffix(".err").read_text().count(": error: ") == 1
+        return  # a compile error: nothing ran
+    functions = json.loads(report_path.read_text())["jit"]["functions"]
+    declined = [d for f in functions.values() for d in f["declined"]]
+    name = str(program.relative_to(SUITE))
+    assert bool(declined) == (name in UNTYPABLE), declined
+    if name in UNTYPABLE:
+        return
+    for function, record in functions.items():
+        entered = record["native_entries"] + (record["interpreted_back_edges"]
+                                              if function == "<main>" else
+                                              record["interpreted_calls"])
+        assert bool(record["compiled"]) == bool(entered), (function, record)

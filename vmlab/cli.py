@@ -68,10 +68,11 @@ def check_function(program, name: str | None) -> None:
                           f"(there is: {names})")
 
 
-def execute(program, args, make_observer=None) -> int:
+def execute(program, args, make_observer=None, stats=None) -> int:
     """Run a program with stdout as its output; fail with a runtime error.
 
-    `make_observer(output)`, if given, returns the interpreter observer."""
+    `make_observer(output)`, if given, returns the interpreter observer;
+    `stats`, if given, counts the run (and sees the JIT's work)."""
     from vmlab.errors import ToyRuntimeError
     from vmlab.interp import run
     from vmlab.output import Output
@@ -84,7 +85,12 @@ def execute(program, args, make_observer=None) -> int:
         jit = Tiering(program, output, args.max_depth, args.jit_threshold,
                       sys.stderr if args.jit_log else None)
     try:
-        run(program, output, max_depth=args.max_depth, observer=observer, jit=jit)
+        if stats is None:
+            run(program, output, args.max_depth, observer, jit)
+        else:
+            stats.jit = jit
+            with stats.timing():
+                run(program, output, args.max_depth, stats.observer(), jit)
     except ToyRuntimeError as e:
         raise Failure(e.render(), EXIT_ERROR) from None
     finally:
@@ -98,10 +104,9 @@ def cmd_run(args) -> int:
         return execute(program, args)
 
     from vmlab.stats import Stats
-    stats = Stats(program)
+    stats = Stats(program, "jit" if args.jit else "interp")
     try:
-        with stats.timing():
-            return execute(program, args, lambda output: stats.observer())
+        return execute(program, args, stats=stats)
     finally:
         report_stats(stats, args)
 

@@ -46,6 +46,31 @@ def json_schema() -> dict:
                       "description": "calls per function: <main> (1) first, then the "
                                      "functions in definition order",
                       "required": [MAIN_NAME], "additionalProperties": count},
+            "jit": {
+                "type": "object",
+                "description": "with --jit only: what the JIT did, per function",
+                "required": ["threshold", "compile_ms", "functions"],
+                "properties": {
+                    "threshold": count,
+                    "compile_ms": {"type": "number", "minimum": 0},
+                    "functions": {"type": "object", "additionalProperties": {
+                        "type": "object",
+                        "required": ["interpreted_calls", "interpreted_back_edges",
+                                     "native_entries", "compile_ms", "compiled", "declined"],
+                        "properties": {
+                            "interpreted_calls": {
+                                **count, "description": "calls the interpreter ran"},
+                            "interpreted_back_edges": {
+                                **count, "description": "loop iterations the interpreter ran"},
+                            "native_entries": {
+                                **count, "description": "entries from the interpreter into "
+                                                        "native code (calls and OSR); calls "
+                                                        "between native functions are not "
+                                                        "counted"},
+                            "compile_ms": {"type": "number", "minimum": 0},
+                            "compiled": {"type": "array", "items": {"type": "string"}},
+                            "declined": {"type": "array", "items": {"type": "string"},
+                                         "description": "specialization: reason"}}}}}},
         },
     }
 
@@ -59,6 +84,7 @@ class Stats:
         self.calls = [0] * len(program.functions)  # calls, by function index
         self.seconds = 0.0
         self.status = "ok"                         # or "error" after a runtime error
+        self.jit = None                            # the run's jit.tiering.Tiering, if any
 
     def observer(self):
         """An interpreter observer that counts each instruction it is shown."""
@@ -111,7 +137,27 @@ class Stats:
             "instructions_per_second": self.rate(),
             "opcodes": dict(self.per_opcode()),
             "calls": dict(self.per_function()),
+            **({"jit": self.jit_report()} if self.jit else {}),
         }
+
+    def jit_report(self) -> dict:
+        """Per function: calls the interpreter ran, entries into native code,
+        compile time, and what was compiled or declined (and why)."""
+        names = [MAIN_NAME] + [f.name for f in self.program.functions]
+        calls = [1] + self.calls
+        functions = {}
+        for func, record in self.jit.stats.items():
+            entries = record.native_entries
+            functions[names[func + 1]] = {
+                "interpreted_calls": calls[func + 1] - (entries if func >= 0 else 0),
+                "interpreted_back_edges": record.back_edges,
+                "native_entries": entries,
+                "compile_ms": round(record.compile_ms, 3),
+                "compiled": record.compiled,
+                "declined": record.declined}
+        return {"threshold": self.jit.threshold,
+                "compile_ms": round(sum(f["compile_ms"] for f in functions.values()), 3),
+                "functions": functions}
 
     def render(self) -> str:
         total = self.instructions
@@ -124,4 +170,15 @@ class Stats:
         lines += ["", f"{'function':<16}{'calls':>14}"]
         for name, n in self.per_function():
             lines.append(f"{name:<16}{n:>14,}")
+        if self.jit:
+            report = self.jit_report()
+            lines += ["", f"jit: threshold {report['threshold']}, "
+                          f"{report['compile_ms']:.1f} ms compiling",
+                      f"{'function':<16}{'interpreted':>14}{'native entries':>16}"
+                      f"{'compile ms':>12}"]
+            for name, f in report["functions"].items():
+                lines.append(f"{name:<16}{f['interpreted_calls']:>14,}{f['native_entries']:>16,}"
+                             f"{f['compile_ms']:>12.1f}")
+                lines += [f"  compiled {s}" for s in f["compiled"]]
+                lines += [f"  declined {s}" for s in f["declined"]]
         return "\n".join(lines) + "\n"
