@@ -11,7 +11,10 @@ by iterating to a fixed point, starting from "does not return yet" (BOTTOM).
 
 A specialization is declined, with a reason, when its types cannot be fixed:
 a local that holds two types, two return types, a call to a declined
-specialization, more than MAX_SPECIALIZATIONS for one function.
+specialization, more than MAX_SPECIALIZATIONS for one function. An
+on-stack-replacement entry is more forgiving: a call it cannot compile
+becomes an *exit*, where native code hands the frame back to the
+interpreter, which goes on from that instruction.
 """
 
 from __future__ import annotations
@@ -49,20 +52,17 @@ class Spec:
     """One specialization and what inference learned about it."""
 
     def __init__(self, key, code: Code, func: int):
-        self.key = key                  # (func, entry pc, local types, stack types)
+        self.key = key                  # (func, entry pc, local types, stack types, osr)
         self.code, self.func = code, func
-        self.entry, self.entry_locals, self.entry_stack = key[1], key[2], key[3]
+        self.entry, self.entry_locals, self.entry_stack, self.is_osr = key[1:]
         self.ret = BOTTOM               # the return type; BOTTOM: never returns (so far)
         self.states: list = []          # per pc: (local types, stack types) or None
         self.callees: dict[int, Spec] = {}   # CALL pc -> the specialization it calls
         self.errors: dict[int, str] = {}     # pc -> the runtime error it always raises
+        self.exits: dict[int, str] = {}      # pc -> why native code leaves here (OSR only)
         self.local_types: list[str] = []     # the one type of each local (UNSET: unused)
         self.callers: set[Spec] = set()
         self.declined: str | None = None
-
-    @property
-    def is_osr(self) -> bool:
-        return self.entry != 0
 
     def name(self) -> str:
         """`fib(int)`, or `<main> at offset 5` for an on-stack-replacement entry."""
@@ -106,7 +106,7 @@ class Inferrer:
 
     def osr(self, func: int, pc: int, local_types, stack_types) -> Spec:
         """The specialization entering `func` at loop header `pc`."""
-        return self.infer((func, pc, tuple(local_types), tuple(stack_types)))
+        return self.infer((func, pc, tuple(local_types), tuple(stack_types), True))
 
     def infer(self, key) -> Spec:
         spec = self._get(key)
@@ -154,7 +154,7 @@ class Inferrer:
         where = lambda pc: f"offset {pc}"  # noqa: E731
         states: list = [None] * n
         states[spec.entry] = (spec.entry_locals, spec.entry_stack)
-        spec.callees, spec.errors, ret = {}, {}, BOTTOM
+        spec.callees, spec.errors, spec.exits, ret = {}, {}, {}, BOTTOM
         local_types = list(spec.entry_locals)  # then each store must agree
         work = [spec.entry]
 
@@ -216,8 +216,12 @@ class Inferrer:
                 callee.callers.add(spec)
                 spec.callees[pc] = callee
                 if callee.declined:
-                    raise Decline(f"{where(pc)}: calls {callee.name()}, which is not "
-                                  f"compiled: {callee.declined}")
+                    reason = f"calls {callee.name()}, which is not compiled: {callee.declined}"
+                    if not spec.is_osr:
+                        raise Decline(f"{where(pc)}: {reason}")
+                    del spec.callees[pc]
+                    spec.exits[pc] = reason  # the interpreter makes this call
+                    continue
                 if callee.ret == BOTTOM:
                     continue  # it has not returned (yet): nothing after the call runs
                 pushed = (callee.ret,)
@@ -266,4 +270,4 @@ class Inferrer:
 
     def _call_key(self, func: int, arg_types) -> tuple:
         code = self.code(func)
-        return (func, 0, tuple(arg_types) + (UNSET,) * (code.nlocals - code.arity), ())
+        return (func, 0, tuple(arg_types) + (UNSET,) * (code.nlocals - code.arity), (), False)

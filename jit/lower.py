@@ -53,6 +53,8 @@ class ModuleBuilder:
         self.raise_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64] * 5), "rt_raise")
         self.raise_fn.attributes.add("noreturn")
         self.raise_fn.attributes.add("cold")
+        self.exit_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), []), "rt_exit_jump")
+        self.exit_fn.attributes.add("noreturn")
         self.print_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64, I64]), "rt_print")
         self.print_end = ir.Function(m, ir.FunctionType(ir.VoidType(), []), "rt_print_end")
         self.alloc_fn = ir.Function(m, ir.FunctionType(I64, [I64, I64, I64]), "rt_alloc")
@@ -64,6 +66,7 @@ class ModuleBuilder:
         self.floor = self._external("rt_stack_floor", I64)
         self.budget = self._external("rt_stack_budget", I64)
         self.max_depth = self._external("rt_max_depth", I64)
+        self.exit_buffer = self._external("rt_exit", PTR)
         self.sqrt = m.declare_intrinsic("llvm.sqrt", [F64])
         self.fabs = m.declare_intrinsic("llvm.fabs", [F64])
         self.to_int = ir.Function(m, ir.FunctionType(I64, [F64]), "llvm.fptosi.sat.i64.f64")
@@ -114,7 +117,7 @@ class ModuleBuilder:
         FunctionLowering(self, spec, self.function(spec)).lower()
 
     def entry(self, spec: Spec, symbol: str) -> None:
-        """`i64 symbol(ptr args, ptr out)`: 0 after a normal return, 1 after an error."""
+        """`i64 symbol(ptr args, ptr out)`: runtime.RETURNED, RAISED or EXITED."""
         fn = ir.Function(self.module, ir.FunctionType(I64, [PTR, PTR]), symbol)
         args, out = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -122,7 +125,7 @@ class ModuleBuilder:
         run, fail = fn.append_basic_block("run"), fn.append_basic_block("error")
         b.cbranch(b.icmp_signed("==", first, const(I32, 0)), run, fail)
         b.position_at_end(fail)
-        b.ret(const(I64, 1))
+        b.ret(b.zext(first, I64))  # longjmp's value: RAISED or EXITED
         b.position_at_end(run)
         here = b.ptrtoint(b.call(self.frame_address, [const(I32, 0)]), I64)
         b.store(b.sub(here, b.load(self.budget, typ=I64)), self.floor)
@@ -239,6 +242,24 @@ class FunctionLowering:
                                   y if y is not None else const(I64, 0)])
         b.unreachable()
 
+    def side_exit(self, pc: int) -> None:
+        """Leave the frame's state in rt_exit (pc, locals, stack, as words)
+        for the interpreter, and jump out."""
+        b = self.b
+        buffer = b.load(self.mb.exit_buffer, typ=PTR)
+
+        def put(index: int, word) -> None:
+            b.store(word, b.gep(buffer, [const(I64, index)], source_etype=I64))
+        put(0, const(I64, pc))
+        locals_, _ = self.spec.states[pc]
+        for slot, t in enumerate(locals_):
+            if t != UNSET:
+                put(1 + slot, to_word(b, b.load(self.local_slot(slot)), t.lstrip("?")))
+        for depth, t in enumerate(self.stack):
+            put(1 + len(locals_) + depth, to_word(b, b.load(self.stack_slot(depth, t)), t))
+        b.call(self.mb.exit_fn, [])
+        b.unreachable()
+
     def check(self, failed, kind: int, pc: int, x=None, y=None) -> None:
         """Raise `kind` at `pc` if `failed` is true."""
         b = self.b
@@ -256,6 +277,9 @@ class FunctionLowering:
         if pc in spec.errors:
             message = self.mb.runtime.messages.id(spec.errors[pc])
             self.raise_error(b, rt.STATIC_ERROR, pc, const(I64, message))
+            return
+        if pc in spec.exits:
+            self.side_exit(pc)
             return
         opcode, arg = self.code.instrs[pc]
         info = OPCODES[opcode]

@@ -40,6 +40,7 @@ RUNTIME_IR = r"""
 @rt_error = global [5 x i64] zeroinitializer    ; kind, site, depth, a, b of the error
 @rt_shadow = global ptr null                    ; i32 call site per call depth
 @rt_max_depth = global i64 0                    ; the most active calls (vmlab run --max-depth)
+@rt_exit = global ptr null                      ; where a side exit leaves pc, locals, stack
 @rt_stack_budget = global i64 0                 ; native stack bytes compiled code may use
 @rt_stack_floor = global i64 0                  ; set on entry: addresses below are off limits
 
@@ -58,7 +59,16 @@ define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b) noreturn
   call void @longjmp(ptr @rt_jmpbuf, i32 1)
   unreachable
 }
+
+; A side exit: the frame's state is in @rt_exit; the interpreter takes over.
+define void @rt_exit_jump() noreturn cold noinline {
+  call void @longjmp(ptr @rt_jmpbuf, i32 2)
+  unreachable
+}
 """
+
+# What an entry wrapper returns.
+RETURNED, RAISED, EXITED = 0, 1, 2
 
 
 class Header(ctypes.Structure):
@@ -96,6 +106,9 @@ class Interned:
         return self._ids[text]
 
 
+EXITED_EARLY = object()  # Runtime.call's answer after a side exit
+
+
 class NativeError(v.ToyError):
     """A runtime error in compiled code, with the toy frames it crossed."""
 
@@ -121,8 +134,11 @@ class Runtime:
 
     ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
 
-    def __init__(self, output, max_depth: int):
+    def __init__(self, output, max_depth: int, stack_bytes: int | None = None):
+        """`stack_bytes`: the size of the thread stack compiled code runs on
+        (None: the main thread's)."""
         self.output, self.max_depth = output, max_depth
+        self.stack_bytes = stack_bytes
         self.sites, self.strings, self.messages = Sites(), Interned(), Interned()
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
         self._line: list[str] = []
@@ -136,8 +152,10 @@ class Runtime:
         ctypes.c_void_p.from_address(jit.global_address("rt_shadow")).value = \
             ctypes.addressof(self._shadow)
         ctypes.c_int64.from_address(jit.global_address("rt_max_depth")).value = max_depth
+        self._exit = ctypes.c_void_p.from_address(jit.global_address("rt_exit"))
         self._error = (ctypes.c_int64 * ERROR_FIELDS).from_address(jit.global_address("rt_error"))
-        ctypes.c_int64.from_address(jit.global_address("rt_stack_budget")).value = _stack_budget()
+        ctypes.c_int64.from_address(jit.global_address("rt_stack_budget")).value = \
+            _stack_budget(stack_bytes)
 
     # --- callbacks from compiled code ---
     def print_item(self, kind: int, bits: int) -> None:
@@ -199,6 +217,8 @@ class Runtime:
             return bits != 0
         if type_ == "nil":
             return None
+        if bits == 0:
+            return None  # an array local not assigned yet (side exits only)
         arr = self.arrays[bits]
         header = arr.header
         header.refs -= 1  # the caller's reference goes to the interpreter
@@ -206,15 +226,21 @@ class Runtime:
             self.release(bits)
         return arr
 
-    def call(self, function, depth: int, arg_types, args, ret_type: str, interp_frames: int,
-             replaces_current: bool):
-        """Run compiled code with the interpreter's `args`; its result, or
-        NativeError with the native frames of the toy traceback."""
+    def call(self, function, depth: int, arg_types, args, ret_type: str,
+             replaces_current: bool, exit_buffer=None):
+        """Run compiled code with the interpreter's `args`: its result, or
+        EXITED_EARLY after a side exit (the state is in `exit_buffer`); a
+        runtime error raises NativeError with the native toy frames."""
         buffer = (ctypes.c_int64 * (1 + len(args)))(
             depth, *(self.encode(t, a) for t, a in zip(arg_types, args, strict=True)))
         out = ctypes.c_int64(0)
-        if function(ctypes.addressof(buffer), ctypes.addressof(out)) != 0:
+        if exit_buffer is not None:
+            self._exit.value = ctypes.addressof(exit_buffer)
+        status = function(ctypes.addressof(buffer), ctypes.addressof(out))
+        if status == RAISED:
             self._raise_error(depth, replaces_current)
+        if status == EXITED:
+            return EXITED_EARLY
         return self.decode(ret_type, out.value)
 
     def _raise_error(self, entry_depth: int, replaces_current: bool) -> None:
@@ -240,15 +266,16 @@ class Runtime:
         raise NativeError(str(error), frames, replaces_current)
 
 
-def _stack_budget() -> int:
+def _stack_budget(stack_bytes: int | None) -> int:
     """Native stack bytes compiled code may use below its entry: the thread's
     stack less 2 MiB for the Python frames above it. Exceeding it is a
-    `stack overflow` error rather than a crash; with the default call limit
+    `stack overflow` error rather than a crash; within the call limit,
     compiled code needs far less."""
-    import resource
-    soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
-    size = soft if 0 < soft < (1 << 40) else 8 << 20
-    return max(size - (2 << 20), 1 << 20)
+    if stack_bytes is None:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+        stack_bytes = soft if 0 < soft < (1 << 40) else 8 << 20
+    return max(stack_bytes - (2 << 20), 1 << 20)
 
 
 _current: Runtime | None = None

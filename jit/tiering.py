@@ -18,18 +18,54 @@ can be logged as it happens (`--jit-log`), in the spirit of HotSpot's
 
 from __future__ import annotations
 
+import ctypes
 import sys
 import time
 
 from jit import engine
 from jit.infer import MAIN, Inferrer, Spec
 from jit.lower import ModuleBuilder, parameters
-from jit.runtime import NativeError, Runtime
+from jit.runtime import EXITED_EARLY, NativeError, Runtime
 from jit.types import UNSET, type_of
 from vmlab.code import Program
 
 DEFAULT_THRESHOLD = 1000
 INTERPRET = object()  # `call`'s answer: no native code for this call
+
+# Native frames are small (tens of bytes for most functions); a run allowed
+# more calls than fit in the main thread's stack runs in a thread with room
+# for STACK_PER_CALL bytes per call.
+STACK_PER_CALL = 512
+MAIN_THREAD_CALLS = 10_000
+
+
+def run_program(program: Program, output, max_depth: int, observer, tiering) -> None:
+    """vmlab.interp.run with the JIT, on a stack big enough for `max_depth`
+    native calls."""
+    from vmlab.interp import run
+
+    if max_depth <= MAIN_THREAD_CALLS:
+        run(program, output, max_depth, observer, tiering)
+        return
+    import threading
+
+    failure: list[BaseException] = []
+
+    def target():
+        try:
+            run(program, output, max_depth, observer, tiering)
+        except BaseException as e:  # handed to the calling thread
+            failure.append(e)
+
+    previous = threading.stack_size(tiering.runtime.stack_bytes)
+    try:
+        worker = threading.Thread(target=target, name="vmlab-jit")
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 class Compiled:
@@ -39,6 +75,10 @@ class Compiled:
         self.spec, self.function, self.compile_ms = spec, function, compile_ms
         self.params = parameters(spec)
         self.types = [t for _, _, t in self.params]
+        # Room for a side exit's pc, locals and stack.
+        depth = max((len(spec.states[pc][1]) for pc in spec.exits), default=0)
+        self.exit_buffer = ((ctypes.c_int64 * (1 + spec.code.nlocals + depth))()
+                            if spec.exits else None)
 
 
 class FunctionStats:
@@ -60,7 +100,9 @@ class Tiering:
                  threshold: int = DEFAULT_THRESHOLD, log=None):
         self.program, self.threshold, self.max_depth = program, threshold, max_depth
         self.log = log  # a file (stderr) for --jit-log, or None
-        self.runtime = Runtime(output, max_depth)
+        stack_bytes = (8 << 20) + max_depth * STACK_PER_CALL if max_depth > MAIN_THREAD_CALLS \
+            else None
+        self.runtime = Runtime(output, max_depth, stack_bytes)
         self.inferrer = Inferrer(program)
         self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
         self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
@@ -87,11 +129,12 @@ class Tiering:
         del stack[len(stack) - arity:]
         self.stats[func].native_entries += 1
         return self.runtime.call(compiled.function, depth + 1, compiled.types, args,
-                                 compiled.spec.ret, depth, replaces_current=False)
+                                 compiled.spec.ret, replaces_current=False)
 
     def loop(self, code, header: int, local: list, stack: list, depth: int):
-        """At a backward jump to `header`: (result,) if native code ran the
-        frame to its return, else None."""
+        """At a backward jump to `header`: ("return", result) if native code
+        ran the frame to its return, ("exit", pc) if it left at a side exit
+        (with `local` and `stack` updated), or None to go on interpreting."""
         func = self.func_of[id(code)]
         stats = self.stats[func]
         stats.counter += 1
@@ -110,8 +153,27 @@ class Tiering:
         if self.log:
             self._say(f"OSR    {compiled.spec.name()} (line {code.lines[header]})")
         stats.native_entries += 1
-        return (self.runtime.call(compiled.function, depth, compiled.types, values,
-                                  compiled.spec.ret, depth, replaces_current=True),)
+        result = self.runtime.call(compiled.function, depth, compiled.types, values,
+                                   compiled.spec.ret, True, compiled.exit_buffer)
+        if result is not EXITED_EARLY:
+            return "return", result
+        return "exit", self._take_back(compiled, local, stack)
+
+    def _take_back(self, compiled: Compiled, local: list, stack: list) -> int:
+        """The frame's state after a side exit, into the interpreter's lists."""
+        words = compiled.exit_buffer
+        pc = words[0]
+        local_types, stack_types = compiled.spec.states[pc]
+        decode = self.runtime.decode
+        for slot, t in enumerate(local_types):
+            if t != UNSET:
+                local[slot] = decode(t.lstrip("?"), words[1 + slot])
+        base = 1 + len(local_types)
+        stack[:] = [decode(t, words[base + i]) for i, t in enumerate(stack_types)]
+        if self.log:
+            self._say(f"EXIT   {compiled.spec.name()}: back to the interpreter at offset {pc} "
+                      f"({compiled.spec.exits[pc]})")
+        return pc
 
     def traceback(self, error, trace: list) -> list:
         """The toy frames of an error: native frames replace or follow the
@@ -145,6 +207,8 @@ class Tiering:
                 self.stats[s.func].compiled.append(s.name())
         if self.log:
             more = f" with {len(specs) - 1} callee(s)" if len(specs) > 1 else ""
+            if spec.exits:
+                more += f" and {len(spec.exits)} side exit(s)"
             self._say(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
                       f"(optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
         return Compiled(spec, function, ms)

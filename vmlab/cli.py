@@ -81,9 +81,10 @@ def execute(program, args, make_observer=None, stats=None) -> int:
     observer = make_observer(output) if make_observer else None
     jit = None
     if getattr(args, "jit", False):
-        from jit.tiering import Tiering
+        from jit.tiering import Tiering, run_program
         jit = Tiering(program, output, args.max_depth, args.jit_threshold,
                       sys.stderr if args.jit_log else None)
+        run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
     try:
         if stats is None:
             run(program, output, args.max_depth, observer, jit)

@@ -180,12 +180,15 @@ def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> No
                     pc = arg
             elif op == JUMP:
                 # JIT: if arg < pc:  # a loop's back-edge
-                # JIT:     done = jit.loop(code, arg, local, stack, len(frames))
-                # JIT:     if done is not None:  # native code ran this frame to its RETURN
+                # JIT:     native = jit.loop(code, arg, local, stack, len(frames))
+                # JIT:     if native is not None and native[0] == "exit":
+                # JIT:         pc = native[1]  # native code gave the frame back here
+                # JIT:         continue
+                # JIT:     if native is not None:  # native code ran the frame to its RETURN
                 # JIT:         if not frames:
                 # JIT:             return
                 # JIT:         code, instrs, consts, pc, local, stack = frames.pop()
-                # JIT:         stack.append(done[0])
+                # JIT:         stack.append(native[1])
                 # JIT:         continue
                 pc = arg
             elif op in BINARY:

@@ -1,0 +1,109 @@
+"""The JIT tier: same behaviour as the interpreter, whatever the program."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import vmlab
+from jit.tiering import Tiering
+from lang import compile_source
+from program_gen import Generator
+from vmlab.errors import ToyRuntimeError
+from vmlab.interp import run
+from vmlab.output import Output
+
+
+def outcome(program, threshold=None, max_depth=10_000):
+    """(stdout, rendered error or None) of a run, interpreted or with the JIT."""
+    out = Output()
+    jit = None if threshold is None else Tiering(program, out, max_depth, threshold)
+    try:
+        run(program, out, max_depth, jit=jit)
+    except ToyRuntimeError as e:
+        return out.getvalue(), e.render()
+    return out.getvalue(), None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_generated_programs_behave_the_same_in_every_tier(data):
+    source = Generator(lambda n: data.draw(st.integers(0, n - 1))).program()
+    program = compile_source(source, "gen.toy")
+    expected = outcome(program)
+    assert outcome(program, threshold=0) == expected, source
+    assert outcome(program, threshold=2) == expected, source  # tier-up inside loops
+
+
+RECURSE = ("fn down(n) {{ if n == 0 {{ return 0; }} return down(n - 1) + 1; }}\n"
+           "print(down({}));")
+
+
+@pytest.mark.parametrize("threshold", [0, 100])
+def test_stack_overflow_at_exactly_the_limit_in_native_code(threshold):
+    assert outcome(compile_source(RECURSE.format(9999)), threshold) == ("9999\n", None)
+    out, error = outcome(compile_source(RECURSE.format(10_000), "r.toy"), threshold)
+    assert out == "" and error == outcome(compile_source(RECURSE.format(10_000), "r.toy"))[1]
+    assert error.startswith("error: stack overflow\n  at <main> (r.toy:2)\n  at down (r.toy:1)")
+
+
+def test_deep_recursion_with_a_raised_limit(tmp_path):
+    (tmp_path / "deep.toy").write_text(RECURSE.format(150_000))
+    result = vmlab("run", "deep.toy", "--jit", "--jit-threshold", "0",
+                   "--max-depth", "200000", cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"150000\n", b"")
+    result = vmlab("run", "deep.toy", "--jit", "--max-depth", "100000", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.startswith(b"error: stack overflow\n")
+
+
+def test_arrays_are_shared_not_copied():
+    """A compiled function fills an array the interpreter made; the main code
+    sees the writes, and the array is still the same array."""
+    program = compile_source(
+        "fn fill(a, v) { for i in 0..len(a) { a[i] = v; } return a; }\n"
+        "let a = array(4, 0.5);\n"
+        "let b = fill(a, -1.5);\n"
+        "print(a, a == b, b[3]);\n"
+        "let flags = fill(array(2, false), true);\n"
+        "print(flags, not flags[1]);")
+    assert outcome(program, threshold=0) == ("[-1.5, -1.5, -1.5, -1.5] true -1.5\n"
+                                             "[true, true] false\n", None)
+
+
+def test_output_order_through_a_file(tmp_path):
+    """Native prints and interpreted prints reach a file in program order."""
+    (tmp_path / "p.toy").write_text(
+        "fn show(i) { print(\"native\", i, float(i) / 3.0); return i; }\n"
+        "for i in 0..3 { print(\"interp\", i); show(i); }\n")
+    out = tmp_path / "out.txt"
+    with open(out, "wb") as f:
+        import subprocess
+        import sys
+        subprocess.run([sys.executable, "-m", "vmlab", "run", "p.toy", "--jit",
+                        "--jit-threshold", "1"], cwd=tmp_path, stdout=f, check=True)
+    assert out.read_text() == ("interp 0\nnative 0 0.0\ninterp 1\nnative 1 0.3333333333333333\n"
+                               "interp 2\nnative 2 0.6666666666666666\n")
+
+
+def test_jit_log_and_stats(tmp_path):
+    (tmp_path / "p.toy").write_text(
+        "fn sq(x) { return x * x; }\n"
+        "fn mixed(x) { if x > 1 { return 1; } return 1.5; }\n"
+        "let t = 0;\nfor i in 0..50 { t = t + sq(i); }\nprint(t, mixed(3));\n")
+    result = vmlab("run", "p.toy", "--jit", "--jit-threshold", "10", "--jit-log",
+                   "--stats-json", "s.json", cwd=tmp_path)
+    assert result.stdout == b"40425 1\n"
+    log = result.stderr.decode().splitlines()
+    assert log[0].startswith("jit: COMPILE sq(int) -> int in ")
+    assert log[1].startswith("jit: COMPILE <main> at offset ") and "with 1 callee" in log[1]
+    assert log[2].startswith("jit: OSR    <main> at offset ")
+    assert "and 1 side exit" in log[1]
+    # After the loop, `mixed` cannot be compiled: native code hands the frame
+    # back to the interpreter, which makes that call.
+    assert log[3].startswith("jit: EXIT   <main> at offset ")
+    assert log[3].endswith("(calls mixed(int), which is not compiled: offset 7: returns int "
+                           "and float)")
+    report = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]
+    assert report["sq"]["compiled"] == ["sq(int)"] and report["sq"]["interpreted_calls"] == 10
+    assert report["mixed"]["interpreted_calls"] == 1 and report["mixed"]["compiled"] == []
