@@ -112,8 +112,8 @@ def assembly(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL) -> s
     """The assembly a module becomes on the host, or on another target."""
     module = parse(ir_text, "asm")
     tm = target_machine(opt, triple)
-    if triple is not None:
-        module.triple = triple
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
     optimize(module, opt, tm)
     return tm.emit_assembly(module)
 

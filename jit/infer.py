@@ -127,7 +127,8 @@ class Inferrer:
                 self._pending.append(spec)
         return spec
 
-    def closure(self, spec: Spec) -> list[Spec]:
+    @staticmethod
+    def closure(spec: Spec) -> list[Spec]:
         """The specialization and every one it calls, directly or not."""
         seen, order = {spec.key}, [spec]
         for s in order:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from jit import runtime as rt
-from jit.infer import Spec
+from jit.infer import Decline, Spec
 from jit.types import BOTTOM, UNSET, element
 from vmlab import opcodes as op
-from vmlab.opcodes import OPCODES, Flow
+from vmlab.opcodes import ARG, OPCODES, Flow
 from vmlab.values import MAX_ARRAY_LENGTH
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -46,9 +46,9 @@ def const(type_, value):
 class ModuleBuilder:
     """One LLVM module: a specialization, the ones it calls, and its entry."""
 
-    def __init__(self, name: str, runtime: rt.Runtime):
+    def __init__(self, name: str, symbols: rt.Symbols):
         self.module = ir.Module(name=name)
-        self.runtime = runtime
+        self.symbols = symbols
         m = self.module
         self.raise_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64] * 5), "rt_raise")
         self.raise_fn.attributes.add("noreturn")
@@ -110,6 +110,9 @@ class ModuleBuilder:
                 name += "'"
             fn = ir.Function(self.module, ir.FunctionType(ret, params), name)
             fn.linkage = "internal"
+            fn.args[0].name = "depth"
+            for arg, (where, slot, _) in zip(fn.args[1:], parameters(spec), strict=True):
+                arg.name = spec.code.local_names[slot] if where == "local" else f"stack{slot}"
             self.functions[spec.key] = fn
         return fn
 
@@ -172,6 +175,58 @@ def to_word(b, value, type_):
     return value
 
 
+OWNED = -1  # a stack entry's owner when it holds its own reference (or is no array)
+
+
+def ownership(spec: Spec) -> list:
+    """Per pc, who owns each array on the operand stack: the local it was
+    loaded from (borrowed: no reference of its own, none to drop), or OWNED.
+
+    Borrowing saves a count up and down for every `a[i]`. A borrowed entry
+    becomes owned (its count goes up) before its local is overwritten, and
+    when it is stored, passed or returned."""
+    code, states = spec.code, spec.states
+    owners: list = [None] * len(states)
+    owners[spec.entry] = (OWNED,) * len(spec.entry_stack)
+    work = [spec.entry]
+
+    def flow(target, stack) -> None:
+        if states[target] is None:
+            return
+        if owners[target] is None:
+            owners[target] = stack
+            work.append(target)
+        elif owners[target] != stack:
+            raise Decline(f"offset {target}: an array is borrowed on one path only")
+
+    while work:
+        pc = work.pop()
+        if pc in spec.errors or pc in spec.exits:
+            continue
+        stack = owners[pc]
+        opcode, arg = code.instrs[pc]
+        info = OPCODES[opcode]
+        if opcode == op.LOAD_LOCAL:
+            array = element(spec.local_types[arg]) is not None
+            after = stack + ((arg if array else OWNED),)
+        elif opcode == op.STORE_LOCAL:
+            after = tuple(OWNED if o == arg else o for o in stack[:-1])
+        elif opcode == op.CALL:
+            callee = spec.callees[pc]
+            after = stack[: len(stack) - callee.code.arity] + (OWNED,)
+        else:
+            pops = arg if info.pops == ARG else info.pops
+            after = stack[: len(stack) - pops] + (OWNED,) * info.pushes
+        if opcode == op.FOR_ITER:
+            flow(arg, stack[:-2])
+        elif info.flow in (Flow.JUMP, Flow.BRANCH):
+            flow(arg, after)
+        if info.flow in (Flow.NEXT, Flow.BRANCH) and not (
+                opcode == op.CALL and spec.callees[pc].ret == BOTTOM):
+            flow(pc + 1, after)
+    return owners
+
+
 class FunctionLowering:
     """The LLVM function of one specialization."""
 
@@ -189,6 +244,8 @@ class FunctionLowering:
         self.local_slots: dict[int, ir.AllocaInstr] = {}
         self.stack_slots: dict[tuple[int, str], ir.AllocaInstr] = {}
         self.stack: list[str] = []
+        self.owners: list[int] = []  # parallel to `stack`: OWNED or the local it borrows
+        self.owners_at = ownership(spec)
 
     # --- slots ---
     def local_slot(self, slot: int):
@@ -204,13 +261,25 @@ class FunctionLowering:
             self.stack_slots[key] = self.allocas.alloca(llvm_type(type_), name=f"s{depth}")
         return self.stack_slots[key]
 
-    def push(self, value, type_: str) -> None:
+    def push(self, value, type_: str, owner: int = OWNED) -> None:
         self.b.store(value, self.stack_slot(len(self.stack), type_))
         self.stack.append(type_)
+        self.owners.append(owner)
 
     def pop(self):
-        type_ = self.stack.pop()
-        return self.b.load(self.stack_slot(len(self.stack), type_)), type_
+        """(value, type, owner) of the top of the stack."""
+        type_, owner = self.stack.pop(), self.owners.pop()
+        return self.b.load(self.stack_slot(len(self.stack), type_)), type_, owner
+
+    def release(self, value, type_: str, owner: int) -> None:
+        """Done with a stack entry: drop its reference if it has one."""
+        if owner == OWNED and element(type_) is not None:
+            self.b.call(self.mb.decref, [value])
+
+    def own(self, value, type_: str, owner: int) -> None:
+        """The entry goes somewhere that keeps it: it needs its own reference."""
+        if owner != OWNED and element(type_) is not None:
+            self.b.call(self.mb.incref, [value])
 
     # --- the function ---
     def lower(self) -> None:
@@ -236,7 +305,7 @@ class FunctionLowering:
         self.allocas.branch(self.prologue)
 
     def raise_error(self, b, kind: int, pc: int, x=None, y=None) -> None:
-        site = self.mb.runtime.sites.id(self.code, pc)
+        site = self.mb.symbols.sites.id(self.code, pc)
         b.call(self.mb.raise_fn, [const(I64, kind), const(I64, site), self.depth,
                                   x if x is not None else const(I64, 0),
                                   y if y is not None else const(I64, 0)])
@@ -255,8 +324,10 @@ class FunctionLowering:
         for slot, t in enumerate(locals_):
             if t != UNSET:
                 put(1 + slot, to_word(b, b.load(self.local_slot(slot)), t.lstrip("?")))
-        for depth, t in enumerate(self.stack):
-            put(1 + len(locals_) + depth, to_word(b, b.load(self.stack_slot(depth, t)), t))
+        for depth, (t, owner) in enumerate(zip(self.stack, self.owners, strict=True)):
+            value = b.load(self.stack_slot(depth, t))
+            self.own(value, t, owner)  # the interpreter gets a reference of its own
+            put(1 + len(locals_) + depth, to_word(b, value, t))
         b.call(self.mb.exit_fn, [])
         b.unreachable()
 
@@ -266,16 +337,13 @@ class FunctionLowering:
         with b.if_then(failed, likely=False):
             self.raise_error(b, kind, pc, x, y)
 
-    def decref_if_array(self, value, type_: str) -> None:
-        if element(type_) is not None:
-            self.b.call(self.mb.decref, [value])
-
     # --- one instruction ---
     def instruction(self, pc: int) -> None:
         b, spec = self.b, self.spec
         self.stack = list(spec.states[pc][1])
+        self.owners = list(self.owners_at[pc])
         if pc in spec.errors:
-            message = self.mb.runtime.messages.id(spec.errors[pc])
+            message = self.mb.symbols.messages.id(spec.errors[pc])
             self.raise_error(b, rt.STATIC_ERROR, pc, const(I64, message))
             return
         if pc in spec.exits:
@@ -288,12 +356,15 @@ class FunctionLowering:
             if handler(self, pc, arg) is _ENDS_BLOCK:
                 return
         elif opcode in _BINARY:
-            y, _ = self.pop()
-            x, t = self.pop()
+            y, _, y_owner = self.pop()
+            x, t, x_owner = self.pop()
             self.push(*self.binary(opcode, x, y, t, pc))
+            self.release(x, t, x_owner)  # (arrays only meet in == and !=)
+            self.release(y, t, y_owner)
         elif opcode in _UNARY:
-            x, t = self.pop()
+            x, t, owner = self.pop()
             self.push(*self.unary(opcode, x, t))
+            self.release(x, t, owner)
         else:  # pragma: no cover - inference declines what is not handled here
             raise AssertionError(f"no lowering for {info.name}")
         if info.flow == Flow.NEXT:
@@ -309,10 +380,7 @@ class FunctionLowering:
                         else b.fcmp_unordered(predicate, x, y)), "bool"
             if t == "nil":
                 return const(I1, predicate == "=="), "bool"
-            result = b.icmp_signed(predicate, x, y)
-            self.decref_if_array(x, t)
-            self.decref_if_array(y, t)
-            return result, "bool"
+            return b.icmp_signed(predicate, x, y), "bool"
         if t == "float":
             return _FLOAT_OPS[opcode](b, x, y), "float"
         if opcode in (op.DIV, op.MOD):
@@ -336,10 +404,8 @@ class FunctionLowering:
         if opcode == op.NOT:
             return b.not_(x), "bool"
         if opcode == op.LEN:
-            length = b.load(b.gep(x, [const(I32, 0), const(I32, 0)], source_etype=HEADER),
-                            typ=I64)
-            b.call(mb.decref, [x])
-            return length, "int"
+            return b.load(b.gep(x, [const(I32, 0), const(I32, 0)], source_etype=HEADER),
+                          typ=I64), "int"
         if opcode == op.TO_FLOAT:
             return (x if t == "float" else b.sitofp(x, F64)), "float"
         if opcode == op.TO_INT:
@@ -375,7 +441,7 @@ _ENDS_BLOCK = object()
 def _load_const(f: FunctionLowering, pc, arg):
     value = f.code.consts[arg]
     if type(value) is str:
-        f.push(const(I64, f.mb.runtime.strings.id(value)), "str")
+        f.push(const(I64, f.mb.symbols.strings.id(value)), "str")
     elif value is None:
         f.push(const(I8, 0), "nil")
     elif type(value) is bool:
@@ -391,24 +457,30 @@ def _load_local(f: FunctionLowering, pc, arg):
     if t == UNSET:
         f.push(const(I8, 0), "nil")  # never assigned: nil, as in the interpreter
         return
-    value = f.b.load(f.local_slot(arg))
-    if element(t) is not None:
-        f.b.call(f.mb.incref, [value])
-    f.push(value, t)
+    array = element(t) is not None
+    f.push(f.b.load(f.local_slot(arg)), t, arg if array else OWNED)  # arrays: borrowed
 
 
 def _store_local(f: FunctionLowering, pc, arg):
-    value, t = f.pop()
+    b = f.b
+    value, t, owner = f.pop()
     slot = f.local_slot(arg)
-    if element(t) is not None:
-        old = f.b.load(slot)
-        with f.b.if_then(f.b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
-            f.b.call(f.mb.decref, [old])
-    f.b.store(value, slot)
+    if element(t) is None or owner == arg:  # not an array, or `x = x`
+        b.store(value, slot)
+        return
+    for depth, borrower in enumerate(f.owners):  # entries borrowing the old value
+        if borrower == arg:
+            b.call(f.mb.incref, [b.load(f.stack_slot(depth, f.stack[depth]))])
+            f.owners[depth] = OWNED
+    f.own(value, t, owner)
+    old = b.load(slot)
+    with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
+        b.call(f.mb.decref, [old])
+    b.store(value, slot)
 
 
 def _pop(f: FunctionLowering, pc, arg):
-    f.decref_if_array(*f.pop())
+    f.release(*f.pop())
 
 
 def _jump(f: FunctionLowering, pc, arg):
@@ -417,7 +489,7 @@ def _jump(f: FunctionLowering, pc, arg):
 
 
 def _jump_if(f: FunctionLowering, pc, arg):
-    cond, _ = f.pop()
+    cond, _, _ = f.pop()
     taken, fallthrough = f.blocks[arg], f.blocks[pc + 1]
     if f.code.instrs[pc][0] == op.JUMP_IF_FALSE:
         f.b.cbranch(cond, fallthrough, taken)
@@ -446,11 +518,16 @@ def _for_iter(f: FunctionLowering, pc, arg):
 def _call(f: FunctionLowering, pc, arg):
     b, mb = f.b, f.mb
     callee = f.spec.callees[pc]
-    args = [f.pop()[0] for _ in range(callee.code.arity)][::-1]
+    args = []
+    for _ in range(callee.code.arity):
+        value, t, owner = f.pop()
+        f.own(value, t, owner)  # the callee's parameters hold their references
+        args.append(value)
+    args.reverse()
     limit = b.load(mb.max_depth, typ=I64)
     f.check(b.icmp_unsigned(">=", f.depth, limit), rt.STACK_OVERFLOW, pc)
     shadow = b.load(mb.shadow, typ=PTR)
-    b.store(const(I32, mb.runtime.sites.id(f.code, pc)),
+    b.store(const(I32, mb.symbols.sites.id(f.code, pc)),
             b.gep(shadow, [f.depth], source_etype=I32))
     result = b.call(mb.function(callee), [b.add(f.depth, const(I64, 1))] + args)
     if callee.ret == BOTTOM:  # it never returns
@@ -461,9 +538,10 @@ def _call(f: FunctionLowering, pc, arg):
 
 def _return(f: FunctionLowering, pc, arg):
     b = f.b
-    value, _ = f.pop()
+    value, t, owner = f.pop()
+    f.own(value, t, owner)  # the caller gets a reference of its own
     while f.stack:  # what a `return` inside loops leaves below
-        f.decref_if_array(*f.pop())
+        f.release(*f.pop())
     for slot, t in enumerate(f.spec.local_types):
         if element(t) is not None:
             old = b.load(f.local_slot(slot))
@@ -476,19 +554,18 @@ def _return(f: FunctionLowering, pc, arg):
 def _print(f: FunctionLowering, pc, arg):
     b, mb = f.b, f.mb
     items = [f.pop() for _ in range(arg)][::-1]
-    for value, t in items:
-        if element(t) is not None:
-            b.call(mb.print_fn, [const(I64, rt.PRINT_ARRAY), b.ptrtoint(value, I64)])
-            b.call(mb.decref, [value])
-        else:
-            b.call(mb.print_fn, [const(I64, rt.PRINT_KINDS[t]), to_word(b, value, t)])
+    for value, t, _ in items:
+        kind = rt.PRINT_ARRAY if element(t) is not None else rt.PRINT_KINDS[t]
+        b.call(mb.print_fn, [const(I64, kind), to_word(b, value, t)])
     b.call(mb.print_end, [])
+    for item in items:
+        f.release(*item)
 
 
 def _array_fill(f: FunctionLowering, pc, arg):
     b = f.b
-    fill, t = f.pop()
-    n, _ = f.pop()
+    fill, t, _ = f.pop()
+    n, _, _ = f.pop()
     f.check(b.icmp_signed("<", n, const(I64, 0)), rt.NEGATIVE_LENGTH, pc, n)
     f.check(b.icmp_signed(">", n, const(I64, MAX_ARRAY_LENGTH)), rt.TOO_LONG, pc, n)
     f.push(f.allocate(t, n, to_word(b, fill, t), pc), f"array<{t}>")
@@ -500,7 +577,7 @@ def _array(f: FunctionLowering, pc, arg):
     elem = items[0][1]
     header = f.allocate(elem, const(I64, arg), const(I64, 0), pc)
     data = b.load(b.gep(header, [const(I32, 0), const(I32, 1)], source_etype=HEADER), typ=PTR)
-    for i, (value, _) in enumerate(items):
+    for i, (value, _, _) in enumerate(items):
         if elem == "bool":
             value = b.zext(value, I8)
         b.store(value, b.gep(data, [const(I64, i)], source_etype=_ELEMENT_TYPES[elem]))
@@ -509,23 +586,23 @@ def _array(f: FunctionLowering, pc, arg):
 
 def _index(f: FunctionLowering, pc, arg):
     b = f.b
-    i, _ = f.pop()
-    array, t = f.pop()
+    i, _, _ = f.pop()
+    array, t, owner = f.pop()
     elem = element(t)
     value = b.load(f.element_pointer(array, i, elem, pc), typ=_ELEMENT_TYPES[elem])
-    b.call(f.mb.decref, [array])
+    f.release(array, t, owner)
     f.push(b.trunc(value, I1) if elem == "bool" else value, elem)
 
 
 def _store_index(f: FunctionLowering, pc, arg):
     b = f.b
-    value, _ = f.pop()
-    i, _ = f.pop()
-    array, t = f.pop()
+    value, _, _ = f.pop()
+    i, _, _ = f.pop()
+    array, t, owner = f.pop()
     elem = element(t)
     b.store(b.zext(value, I8) if elem == "bool" else value,
             f.element_pointer(array, i, elem, pc))
-    b.call(f.mb.decref, [array])
+    f.release(array, t, owner)
 
 
 _HANDLERS = {op.LOAD_CONST: _load_const, op.LOAD_LOCAL: _load_local,

@@ -109,6 +109,13 @@ class Interned:
 EXITED_EARLY = object()  # Runtime.call's answer after a side exit
 
 
+class Symbols:
+    """The numbers compiled code uses for places, strings and messages."""
+
+    def __init__(self):
+        self.sites, self.strings, self.messages = Sites(), Interned(), Interned()
+
+
 class NativeError(v.ToyError):
     """A runtime error in compiled code, with the toy frames it crossed."""
 
@@ -139,7 +146,7 @@ class Runtime:
         (None: the main thread's)."""
         self.output, self.max_depth = output, max_depth
         self.stack_bytes = stack_bytes
-        self.sites, self.strings, self.messages = Sites(), Interned(), Interned()
+        self.symbols = Symbols()
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
         self._line: list[str] = []
         self._shadow = (ctypes.c_int32 * (max_depth + 2))()
@@ -162,7 +169,7 @@ class Runtime:
         if kind == PRINT_ARRAY:
             self._line.append(v.format_value(self.arrays[bits]))
         elif kind == PRINT_KINDS["str"]:
-            self._line.append(self.strings.items[bits])
+            self._line.append(self.symbols.strings.items[bits])
         elif kind == PRINT_KINDS["float"]:
             self._line.append(repr(_bits_float(bits)))
         elif kind == PRINT_KINDS["bool"]:
@@ -257,10 +264,10 @@ class Runtime:
         elif kind == TOO_LONG:
             error = v.too_long(a)
         elif kind == STATIC_ERROR:
-            error = v.ToyError(self.messages.items[a])
+            error = v.ToyError(self.symbols.messages.items[a])
         else:
             raise MemoryError()  # reported as the interpreter's would be
-        places = self.sites.places
+        places = self.symbols.sites.places
         frames = [places[self._shadow[d]] for d in range(entry_depth, depth)]
         frames.append(places[site])
         raise NativeError(str(error), frames, replaces_current)

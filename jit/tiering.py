@@ -23,7 +23,7 @@ import sys
 import time
 
 from jit import engine
-from jit.infer import MAIN, Inferrer, Spec
+from jit.infer import MAIN, Decline, Inferrer, Spec
 from jit.lower import ModuleBuilder, parameters
 from jit.runtime import EXITED_EARLY, NativeError, Runtime
 from jit.types import UNSET, type_of
@@ -185,19 +185,23 @@ class Tiering:
     # --- compiling ---
     def _compile(self, spec: Spec) -> Compiled | None:
         func = spec.func
+        start = time.perf_counter()
+        self.modules += 1
+        symbol = f"vmlab.entry.{self.modules}"
+        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols)
+        specs = self.inferrer.closure(spec)
+        if not spec.declined:
+            try:
+                for s in specs:
+                    builder.define(s)
+                builder.entry(spec, symbol)
+            except Decline as reason:  # found while translating
+                spec.declined = str(reason)
         if spec.declined:
             self.stats[func].declined.append(f"{spec.name()}: {spec.declined}")
             if self.log:
                 self._say(f"DECLINE {spec.name()}: {spec.declined}")
             return None
-        start = time.perf_counter()
-        self.modules += 1
-        symbol = f"vmlab.entry.{self.modules}"
-        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime)
-        specs = self.inferrer.closure(spec)
-        for s in specs:
-            builder.define(s)
-        builder.entry(spec, symbol)
         opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name)
         function = Runtime.ENTRY(engine.engine().address(symbol))
         ms = (time.perf_counter() - start) * 1e3

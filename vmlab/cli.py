@@ -164,6 +164,47 @@ def cmd_compile(args) -> int:
     return EXIT_OK
 
 
+def _inspected(args):
+    """(program, function name, argument types) for `ir` and `asm`."""
+    program = load_program(args.file)
+    check_function(program, args.fn)
+    code = program.function(args.fn)
+    types = tuple(t.strip() for t in args.args.split(",") if t.strip()) if args.args \
+        else ("int",) * code.arity
+    allowed = {"int", "float", "bool", "nil", "array<int>", "array<float>", "array<bool>"}
+    bad = [t for t in types if t not in allowed]
+    if bad:
+        raise usage_error(f"unknown type '{bad[0]}' in --args (types: "
+                          f"{', '.join(sorted(allowed))})")
+    return program, args.fn, types
+
+
+def cmd_ir(args) -> int:
+    from jit import inspect
+    from jit.infer import Decline
+
+    program, name, types = _inspected(args)
+    try:
+        sys.stdout.write(inspect.ir(program, name, types, args.opt, not args.unoptimized))
+    except Decline as e:
+        raise Failure(f"error: {e}\n", EXIT_ERROR) from None
+    return EXIT_OK
+
+
+def cmd_asm(args) -> int:
+    from jit import inspect
+    from jit.infer import Decline
+
+    program, name, types = _inspected(args)
+    try:
+        sys.stdout.write(inspect.asm(program, name, types, args.opt, args.target))
+    except Decline as e:
+        raise Failure(f"error: {e}\n", EXIT_ERROR) from None
+    except RuntimeError as e:  # llvmlite: an unknown target triple
+        raise usage_error(f"cannot generate code for --target {args.target}: {e}") from None
+    return EXIT_OK
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -244,6 +285,29 @@ def build_parser() -> argparse.ArgumentParser:
                   "Print the bytecode listing of every function.")
     dis.add_argument("--fn", metavar="NAME", help="only this function (<main> for "
                      "the top-level code)")
+
+    def inspected(p):
+        p.add_argument("--fn", metavar="NAME", required=True,
+                       help="the function (<main> for the top-level code)")
+        p.add_argument("--args", metavar="TYPES",
+                       help="its argument types, comma-separated: int, float, bool, nil, "
+                            "array<int>, array<float>, array<bool> (default: all int)")
+        p.add_argument("--opt", type=int, choices=range(4), default=2, metavar="0..3",
+                       help="LLVM optimization level (default 2, as the JIT uses)")
+
+    ir_ = command("ir", cmd_ir, "print the LLVM IR the JIT makes of a function",
+                  "Print the LLVM IR of one function specialized for argument types, "
+                  "with the functions it calls.")
+    inspected(ir_)
+    ir_.add_argument("--unoptimized", action="store_true",
+                     help="the IR as translated from the bytecode, before optimization")
+    asm = command("asm", cmd_asm, "print the assembly a function becomes",
+                  "Print the machine code of one function, for this machine or another.")
+    inspected(asm)
+    asm.add_argument("--target", metavar="TRIPLE",
+                     help="an LLVM target triple, e.g. aarch64-unknown-linux-gnu, "
+                          "riscv64-unknown-linux-gnu, wasm32-unknown-unknown (default: "
+                          "this machine)")
 
     compile_ = command("compile", cmd_compile, "compile to a portable .toyc file",
                        "Compile a .toy program to a portable bytecode file.")

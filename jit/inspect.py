@@ -1,0 +1,44 @@
+"""What a function becomes: its LLVM IR and its assembly, on this machine or
+another (`vmlab ir`, `vmlab asm`).
+
+The module shown is the one the JIT would compile for a call with the given
+argument types: the function, the functions it calls, and the entry wrapper.
+"""
+
+from __future__ import annotations
+
+from jit import engine
+from jit.infer import MAIN, Decline, Inferrer
+from jit.lower import ModuleBuilder
+from jit.runtime import Symbols
+from vmlab.code import MAIN_NAME, Program
+
+# Targets `vmlab asm --target` is tested with; LLVM knows many more.
+TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu",
+           "riscv64-unknown-linux-gnu", "wasm32-unknown-unknown"]
+
+
+def module_ir(program: Program, name: str, arg_types: tuple[str, ...]) -> str:
+    """The LLVM IR, before optimization, of `name` specialized for `arg_types`."""
+    func = MAIN if name == MAIN_NAME else next(
+        i for i, f in enumerate(program.functions) if f.name == name)
+    code = program.main if func == MAIN else program.functions[func]
+    if len(arg_types) != code.arity:
+        raise Decline(f"{name} takes {code.arity} argument(s), --args gave {len(arg_types)}")
+    spec = Inferrer(program).function(func, arg_types)
+    if spec.declined:
+        raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
+    builder = ModuleBuilder(spec.name(), Symbols())
+    for s in Inferrer.closure(spec):
+        builder.define(s)
+    builder.entry(spec, "vmlab.entry")
+    return str(builder.module)
+
+
+def ir(program: Program, name: str, arg_types, opt: int, optimized: bool) -> str:
+    text = module_ir(program, name, arg_types)
+    return engine.optimized_ir(text, opt) if optimized else text
+
+
+def asm(program: Program, name: str, arg_types, opt: int, triple: str | None) -> str:
+    return engine.assembly(module_ir(program, name, arg_types), triple, opt)
