@@ -24,7 +24,7 @@ from jit import runtime as rt
 from jit.infer import Decline, Spec
 from jit.types import BOTTOM, UNSET, element
 from vmlab import opcodes as op
-from vmlab.opcodes import ARG, OPCODES, Flow
+from vmlab.opcodes import ARG, OPCODES, Flow, Operand
 from vmlab.values import MAX_ARRAY_LENGTH
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -99,25 +99,27 @@ class ModuleBuilder:
         return helpers
 
     # --- functions ---
-    def function(self, spec: Spec) -> ir.Function:
+    def function(self, spec: Spec, symbol: str | None = None) -> ir.Function:
+        """The LLVM function of a specialization: internal to this module,
+        or, with `symbol`, that global symbol (defined here or elsewhere)."""
         fn = self.functions.get(spec.key)
         if fn is None:
             ret = ir.VoidType() if spec.ret == BOTTOM else llvm_type(spec.ret)
             params = [I64] + [llvm_type(t) for _, _, t in parameters(spec)]
             names = {f.name for f in self.functions.values()}
-            name = spec.name()
+            name = symbol or spec.name()
             while name in names:
                 name += "'"
             fn = ir.Function(self.module, ir.FunctionType(ret, params), name)
-            fn.linkage = "internal"
+            fn.linkage = "external" if symbol else "internal"
             fn.args[0].name = "depth"
             for arg, (where, slot, _) in zip(fn.args[1:], parameters(spec), strict=True):
                 arg.name = spec.code.local_names[slot] if where == "local" else f"stack{slot}"
             self.functions[spec.key] = fn
         return fn
 
-    def define(self, spec: Spec) -> None:
-        FunctionLowering(self, spec, self.function(spec)).lower()
+    def define(self, spec: Spec, symbol: str | None = None) -> None:
+        FunctionLowering(self, spec, self.function(spec, symbol)).lower()
 
     def entry(self, spec: Spec, symbol: str) -> None:
         """`i64 symbol(ptr args, ptr out)`: runtime.RETURNED, RAISED or EXITED."""
@@ -228,7 +230,12 @@ def ownership(spec: Spec) -> list:
 
 
 class FunctionLowering:
-    """The LLVM function of one specialization."""
+    """The LLVM function of one specialization.
+
+    Within a basic block the operand stack is a Python list of SSA values;
+    only where blocks meet is it spilled to (and reloaded from) the stack
+    slots, which SROA then turns into phis. That keeps the IR small, which is
+    most of the compile time."""
 
     def __init__(self, mb: ModuleBuilder, spec: Spec, fn: ir.Function):
         self.mb, self.spec, self.fn = mb, spec, fn
@@ -239,13 +246,26 @@ class FunctionLowering:
         self.allocas = ir.IRBuilder(fn.append_basic_block("entry"))
         self.prologue = fn.append_basic_block("prologue")
         self.b = ir.IRBuilder()
-        self.blocks = {pc: fn.append_basic_block(f"pc{pc}")
-                       for pc, state in enumerate(spec.states) if state is not None}
+        self.blocks = {pc: fn.append_basic_block(f"pc{pc}") for pc in self._leaders()}
         self.local_slots: dict[int, ir.AllocaInstr] = {}
         self.stack_slots: dict[tuple[int, str], ir.AllocaInstr] = {}
-        self.stack: list[str] = []
-        self.owners: list[int] = []  # parallel to `stack`: OWNED or the local it borrows
+        self.stack: list[tuple] = []  # (value, type, owner): owner OWNED or a local
         self.owners_at = ownership(spec)
+
+    def _leaders(self) -> list[int]:
+        """The reachable pcs that start a basic block."""
+        spec, instrs = self.spec, self.code.instrs
+        targets = {arg for op_, arg in instrs if OPCODES[op_].operand == Operand.JUMP}
+        leaders = []
+        for pc, state in enumerate(spec.states):
+            if state is None:
+                continue
+            before = pc - 1
+            if (pc == spec.entry or pc in targets or before < 0 or spec.states[before] is None
+                    or OPCODES[instrs[before][0]].flow != Flow.NEXT
+                    or before in spec.errors or before in spec.exits):
+                leaders.append(pc)
+        return leaders
 
     # --- slots ---
     def local_slot(self, slot: int):
@@ -262,14 +282,20 @@ class FunctionLowering:
         return self.stack_slots[key]
 
     def push(self, value, type_: str, owner: int = OWNED) -> None:
-        self.b.store(value, self.stack_slot(len(self.stack), type_))
-        self.stack.append(type_)
-        self.owners.append(owner)
+        self.stack.append((value, type_, owner))
 
     def pop(self):
         """(value, type, owner) of the top of the stack."""
-        type_, owner = self.stack.pop(), self.owners.pop()
-        return self.b.load(self.stack_slot(len(self.stack), type_)), type_, owner
+        return self.stack.pop()
+
+    def spill(self) -> None:
+        """Leave the stack in its slots, for the block that comes next."""
+        for depth, (value, t, _) in enumerate(self.stack):
+            self.b.store(value, self.stack_slot(depth, t))
+
+    def goto(self, pc: int) -> None:
+        self.spill()
+        self.b.branch(self.blocks[pc])
 
     def release(self, value, type_: str, owner: int) -> None:
         """Done with a stack entry: drop its reference if it has one."""
@@ -299,8 +325,13 @@ class FunctionLowering:
             with a.if_then(low, likely=False):
                 self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
         a.branch(self.blocks[spec.entry])
-        for pc, block in self.blocks.items():
-            self.b.position_at_end(block)
+        for pc, state in enumerate(spec.states):
+            if state is None:
+                continue
+            if pc in self.blocks:
+                self.b.position_at_end(self.blocks[pc])
+                self.stack = [(self.b.load(self.stack_slot(d, t)), t, owner) for d, (t, owner)
+                              in enumerate(zip(state[1], self.owners_at[pc], strict=True))]
             self.instruction(pc)
         self.allocas.branch(self.prologue)
 
@@ -324,8 +355,7 @@ class FunctionLowering:
         for slot, t in enumerate(locals_):
             if t != UNSET:
                 put(1 + slot, to_word(b, b.load(self.local_slot(slot)), t.lstrip("?")))
-        for depth, (t, owner) in enumerate(zip(self.stack, self.owners, strict=True)):
-            value = b.load(self.stack_slot(depth, t))
+        for depth, (value, t, owner) in enumerate(self.stack):
             self.own(value, t, owner)  # the interpreter gets a reference of its own
             put(1 + len(locals_) + depth, to_word(b, value, t))
         b.call(self.mb.exit_fn, [])
@@ -340,8 +370,6 @@ class FunctionLowering:
     # --- one instruction ---
     def instruction(self, pc: int) -> None:
         b, spec = self.b, self.spec
-        self.stack = list(spec.states[pc][1])
-        self.owners = list(self.owners_at[pc])
         if pc in spec.errors:
             message = self.mb.symbols.messages.id(spec.errors[pc])
             self.raise_error(b, rt.STATIC_ERROR, pc, const(I64, message))
@@ -367,8 +395,8 @@ class FunctionLowering:
             self.release(x, t, owner)
         else:  # pragma: no cover - inference declines what is not handled here
             raise AssertionError(f"no lowering for {info.name}")
-        if info.flow == Flow.NEXT:
-            b.branch(self.blocks[pc + 1])
+        if info.flow == Flow.NEXT and pc + 1 in self.blocks:
+            self.goto(pc + 1)
 
     def binary(self, opcode, x, y, t: str, pc: int):
         b = self.b
@@ -404,8 +432,7 @@ class FunctionLowering:
         if opcode == op.NOT:
             return b.not_(x), "bool"
         if opcode == op.LEN:
-            return b.load(b.gep(x, [const(I32, 0), const(I32, 0)], source_etype=HEADER),
-                          typ=I64), "int"
+            return self.header_field(x, 0, I64, "length"), "int"
         if opcode == op.TO_FLOAT:
             return (x if t == "float" else b.sitofp(x, F64)), "float"
         if opcode == op.TO_INT:
@@ -418,14 +445,21 @@ class FunctionLowering:
             return b.select(b.icmp_signed("<", x, const(I64, 0)), b.neg(x), x), "int"
         raise AssertionError(opcode)
 
+    def header_field(self, array, field: int, type_, name: str):
+        """An array's length or data pointer. They never change, and saying
+        so (!invariant.load) lets LLVM hoist them out of loops although the
+        loop stores into the array."""
+        load = self.b.load(self.b.gep(array, [const(I32, 0), const(I32, field)],
+                                      source_etype=HEADER), typ=type_, name=name)
+        load.set_metadata("invariant.load", self.mb.module.add_metadata([]))
+        return load
+
     def element_pointer(self, array, index, elem: str, pc: int):
         """The address of array[index], after the bounds check."""
         b = self.b
-        length = b.load(b.gep(array, [const(I32, 0), const(I32, 0)], source_etype=HEADER),
-                        typ=I64, name="length")
+        length = self.header_field(array, 0, I64, "length")
         self.check(b.icmp_unsigned(">=", index, length), rt.INDEX_ERROR, pc, index, length)
-        data = b.load(b.gep(array, [const(I32, 0), const(I32, 1)], source_etype=HEADER),
-                      typ=PTR, name="data")
+        data = self.header_field(array, 1, PTR, "data")
         return b.gep(data, [index], source_etype=_ELEMENT_TYPES[elem])
 
     def allocate(self, elem: str, n, fill_bits, pc: int):
@@ -468,10 +502,10 @@ def _store_local(f: FunctionLowering, pc, arg):
     if element(t) is None or owner == arg:  # not an array, or `x = x`
         b.store(value, slot)
         return
-    for depth, borrower in enumerate(f.owners):  # entries borrowing the old value
-        if borrower == arg:
-            b.call(f.mb.incref, [b.load(f.stack_slot(depth, f.stack[depth]))])
-            f.owners[depth] = OWNED
+    for depth, (entry, entry_type, borrower) in enumerate(f.stack):
+        if borrower == arg:  # it borrows the value about to be replaced: keep it
+            b.call(f.mb.incref, [entry])
+            f.stack[depth] = (entry, entry_type, OWNED)
     f.own(value, t, owner)
     old = b.load(slot)
     with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
@@ -484,12 +518,13 @@ def _pop(f: FunctionLowering, pc, arg):
 
 
 def _jump(f: FunctionLowering, pc, arg):
-    f.b.branch(f.blocks[arg])
+    f.goto(arg)
     return _ENDS_BLOCK
 
 
 def _jump_if(f: FunctionLowering, pc, arg):
     cond, _, _ = f.pop()
+    f.spill()
     taken, fallthrough = f.blocks[arg], f.blocks[pc + 1]
     if f.code.instrs[pc][0] == op.JUMP_IF_FALSE:
         f.b.cbranch(cond, fallthrough, taken)
@@ -503,15 +538,15 @@ def _for_prep(f: FunctionLowering, pc, arg):
 
 
 def _for_iter(f: FunctionLowering, pc, arg):
-    b, d = f.b, len(f.stack)
-    counter, limit = f.stack_slot(d - 2, "int"), f.stack_slot(d - 1, "int")
-    i = b.load(counter, name="i")
+    b = f.b
+    (i, _, _), (limit, _, _) = f.stack[-2:]
+    f.spill()  # the loop's exit takes the stack below the counter and limit
     body = f.fn.append_basic_block(f"pc{pc}.next")
-    b.cbranch(b.icmp_signed("<", i, b.load(limit)), body, f.blocks[arg])
+    b.cbranch(b.icmp_signed("<", i, limit), body, f.blocks[arg])
     b.position_at_end(body)
-    b.store(b.add(i, const(I64, 1)), counter)
+    f.stack[-2] = (b.add(i, const(I64, 1)), "int", OWNED)
     f.push(i, "int")
-    b.branch(f.blocks[pc + 1])
+    f.goto(pc + 1)
     return _ENDS_BLOCK
 
 
@@ -576,7 +611,7 @@ def _array(f: FunctionLowering, pc, arg):
     items = [f.pop() for _ in range(arg)][::-1]
     elem = items[0][1]
     header = f.allocate(elem, const(I64, arg), const(I64, 0), pc)
-    data = b.load(b.gep(header, [const(I32, 0), const(I32, 1)], source_etype=HEADER), typ=PTR)
+    data = f.header_field(header, 1, PTR, "data")
     for i, (value, _, _) in enumerate(items):
         if elem == "bool":
             value = b.zext(value, I8)

@@ -31,6 +31,38 @@ from vmlab.code import Program
 
 DEFAULT_THRESHOLD = 1000
 INTERPRET = object()  # `call`'s answer: no native code for this call
+INLINE_SIZE = 60      # bytecode instructions: callees this small are copied into
+                      # each module that calls them, so that LLVM can inline them
+
+
+def reaches(source: Spec, target: Spec) -> bool:
+    """Does `source` call `target`, directly or not?"""
+    seen, work = {source.key}, [source]
+    while work:
+        for callee in work.pop().callees.values():
+            if callee.key == target.key:
+                return True
+            if callee.key not in seen:
+                seen.add(callee.key)
+                work.append(callee)
+    return False
+
+
+def plan(spec: Spec) -> tuple[list[Spec], list[Spec]]:
+    """What goes in `spec`'s module: itself, what calls it back, and small
+    callees; and what it calls in other modules."""
+    members, others, seen = [spec], [], {spec.key}
+    for s in members:
+        for callee in s.callees.values():
+            if callee.key in seen:
+                continue
+            seen.add(callee.key)
+            small = len(callee.code.instrs) <= INLINE_SIZE and not reaches(callee, callee)
+            if small or reaches(callee, spec):
+                members.append(callee)
+            else:
+                others.append(callee)
+    return members, others
 
 # Native frames are small (tens of bytes for most functions); a run allowed
 # more calls than fit in the main thread's stack runs in a thread with room
@@ -107,6 +139,7 @@ class Tiering:
         self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
         self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
         self.loops: dict[tuple, Compiled | None] = {}   # (func, pc, types) -> code
+        self.exported: dict[tuple, str] = {}  # spec key -> its global symbol
         self.func_of = {id(program.main): MAIN}
         self.func_of.update((id(f), i) for i, f in enumerate(program.functions))
         self.modules = 0
@@ -184,38 +217,72 @@ class Tiering:
 
     # --- compiling ---
     def _compile(self, spec: Spec) -> Compiled | None:
-        func = spec.func
+        """Native code for a specialization the interpreter will enter, with
+        an entry wrapper; None if it is declined."""
+        start = time.perf_counter()
+        symbol = self._standalone(spec)
+        if symbol is None:
+            return None
+        self.modules += 1
+        entry = f"vmlab.entry.{self.modules}"
+        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols)
+        builder.function(spec, symbol)
+        builder.entry(spec, entry)
+        engine.engine().add(str(builder.module), builder.module.name)
+        if not engine.engine().address(symbol):  # never call into nothing
+            raise RuntimeError(f"JIT: {symbol} is not defined")
+        function = Runtime.ENTRY(engine.engine().address(entry))
+        return Compiled(spec, function, (time.perf_counter() - start) * 1e3)
+
+    def _standalone(self, spec: Spec) -> str | None:
+        """Compile `spec` in a module of its own (once), with the functions it
+        calls in cycles with it and copies of the small ones it calls; the
+        others are compiled first, in modules of their own. Its symbol, or
+        None if it is declined."""
+        if spec.key in self.exported:
+            return self.exported[spec.key]
+        if spec.declined:
+            return self._decline(spec, spec.declined)
+        members, others = plan(spec)
+        symbols = {}
+        for callee in others:
+            symbols[callee.key] = self._standalone(callee)
+            if symbols[callee.key] is None:
+                return self._decline(spec, f"calls {callee.name()}, which is not compiled")
         start = time.perf_counter()
         self.modules += 1
-        symbol = f"vmlab.entry.{self.modules}"
         builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols)
-        specs = self.inferrer.closure(spec)
-        if not spec.declined:
-            try:
-                for s in specs:
-                    builder.define(s)
-                builder.entry(spec, symbol)
-            except Decline as reason:  # found while translating
-                spec.declined = str(reason)
-        if spec.declined:
-            self.stats[func].declined.append(f"{spec.name()}: {spec.declined}")
-            if self.log:
-                self._say(f"DECLINE {spec.name()}: {spec.declined}")
-            return None
+        cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
+        for s in cycle:
+            symbols[s.key] = f"vmlab.{self.modules}.{s.name()}"
+        for s in others + members:  # name them all before any call refers to one
+            builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
+        try:
+            for s in members:
+                builder.define(s, symbols.get(s.key))
+        except Decline as reason:  # found while translating
+            return self._decline(spec, str(reason))
         opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name)
-        function = Runtime.ENTRY(engine.engine().address(symbol))
         ms = (time.perf_counter() - start) * 1e3
-        self.stats[func].compile_ms += ms
-        for s in specs:  # the callees are compiled into the same module
+        self.stats[spec.func].compile_ms += ms
+        for s in members:
             if s.name() not in self.stats[s.func].compiled:
                 self.stats[s.func].compiled.append(s.name())
+        self.exported.update((s.key, symbols[s.key]) for s in cycle)
         if self.log:
-            more = f" with {len(specs) - 1} callee(s)" if len(specs) > 1 else ""
+            more = f" with {len(members) - 1} more" if len(members) > 1 else ""
             if spec.exits:
                 more += f" and {len(spec.exits)} side exit(s)"
             self._say(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
                       f"(optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
-        return Compiled(spec, function, ms)
+        return self.exported[spec.key]
+
+    def _decline(self, spec: Spec, reason: str) -> None:
+        spec.declined = reason
+        self.stats[spec.func].declined.append(f"{spec.name()}: {reason}")
+        if self.log:
+            self._say(f"DECLINE {spec.name()}: {reason}")
+        return None
 
     def _say(self, text: str) -> None:
         self.runtime.output.flush()  # the log interleaves with the program's output

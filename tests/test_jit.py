@@ -96,7 +96,7 @@ def test_jit_log_and_stats(tmp_path):
     assert result.stdout == b"40425 1\n"
     log = result.stderr.decode().splitlines()
     assert log[0].startswith("jit: COMPILE sq(int) -> int in ")
-    assert log[1].startswith("jit: COMPILE <main> at offset ") and "with 1 callee" in log[1]
+    assert log[1].startswith("jit: COMPILE <main> at offset ") and "with 1 more" in log[1]
     assert log[2].startswith("jit: OSR    <main> at offset ")
     assert "and 1 side exit" in log[1]
     # After the loop, `mixed` cannot be compiled: native code hands the frame

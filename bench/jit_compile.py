@@ -1,0 +1,68 @@
+"""JIT compile latency and memory: compile many distinct functions, one
+compile request each, and report the distribution of the times and the
+growth of the process's resident memory.
+
+    python -m bench.jit_compile [COUNT]
+
+The functions come from bench.generate (loops, branches, arithmetic, arrays,
+calls); each is compiled for int arguments on its own, as the JIT does when
+a function gets hot.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+from bench.generate import program as generated
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    import resource
+    return pages * resource.getpagesize() / 2**20
+
+
+def compile_times(count: int) -> tuple[list[float], float]:
+    """Milliseconds per compiled function, and the RSS growth in MB."""
+    from jit.tiering import Tiering
+    from lang import compile_source
+    from vmlab.output import Output
+
+    times: list[float] = []
+    grown = 0.0
+    seed = 0
+    while len(times) < count:
+        seed += 1
+        program = compile_source(generated(1500, seed=seed), f"gen{seed}.toy")
+        tiering = Tiering(program, Output(), 10_000, threshold=0)
+        if not times:  # warm up: the first compile pays for setting LLVM up
+            tiering._compile(tiering.inferrer.function(0, ("int", "int")))
+            before = rss_mb()
+        for func in range(len(program.functions)):
+            if len(times) == count:
+                break
+            spec = tiering.inferrer.function(func, ("int", "int"))
+            start = time.perf_counter()
+            compiled = tiering._compile(spec)
+            elapsed = (time.perf_counter() - start) * 1e3
+            assert compiled is not None, spec.declined
+            times.append(elapsed / len(tiering.inferrer.closure(spec)))
+        grown = rss_mb() - before
+    return times, grown
+
+
+def main(argv: list[str]) -> int:
+    count = int(argv[0]) if argv else 1000
+    times, grown = compile_times(count)
+    q = statistics.quantiles(times, n=20)
+    print(f"{count} functions: median {statistics.median(times):.1f} ms per function, "
+          f"p5 {q[0]:.1f}, p25 {q[4]:.1f}, p75 {q[14]:.1f}, p95 {q[18]:.1f}, "
+          f"max {max(times):.1f}; RSS grew {grown:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

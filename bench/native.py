@@ -1,0 +1,143 @@
+"""The JIT against C on the same algorithms (bench/programs, bench/ref).
+
+Every benchmark program defines `bench(n)` and ends with `print(bench(N));`;
+its C twin in bench/ref has the same `long bench(long n)`. Two comparisons:
+
+- steady state: the compiled `bench` called in process, after compiling,
+  against the C function loaded from a shared library (both through ctypes);
+- whole process: `vmlab run --jit` at the default threshold against the C
+  executable, start-up, compiling and all.
+
+C is compiled with `cc -O2` when first needed. `python -m bench.native` prints
+the table; bench/bench_native.py runs the same under pytest-benchmark.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROGRAMS = HERE / "programs"
+REF = HERE / "ref"
+NAMES = ["fib", "loop", "sieve", "mandel", "nbody", "collatz", "matmul"]
+# Sizes: full ones take C about half a second, small ones are for tests.
+FULL = {"fib": 38, "loop": 400_000_000, "sieve": 20_000_000, "mandel": 2400,
+        "nbody": 5_000_000, "collatz": 2_500_000, "matmul": 1000}
+SMALL = {"fib": 20, "loop": 100_000, "sieve": 10_000, "mandel": 60,
+         "nbody": 1000, "collatz": 10_000, "matmul": 40}
+
+
+def source(name: str, n: int) -> str:
+    """The program with `print(bench(n));` as its last line."""
+    text = (PROGRAMS / f"{name}.toy").read_text()
+    return re.sub(r"print\(bench\(\d+\)\);\s*$", f"print(bench({n}));\n", text)
+
+
+@functools.cache
+def _build_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="vmlab-bench-"))
+
+
+@functools.cache
+def c_binary(name: str, shared: bool) -> Path:
+    """The C twin compiled with `cc -O2` (a shared library or an executable)."""
+    out = _build_dir() / (f"lib{name}.so" if shared else name)
+    flags = ["-shared", "-fPIC"] if shared else []
+    subprocess.run([os.environ.get("CC", "cc"), "-O2", *flags, "-o", str(out),
+                    str(REF / f"{name}.c"), "-lm"], check=True)
+    return out
+
+
+def c_function(name: str):
+    lib = ctypes.CDLL(str(c_binary(name, shared=True)))
+    lib.bench.restype, lib.bench.argtypes = ctypes.c_long, [ctypes.c_long]
+    return lib.bench
+
+
+def jit_function(name: str, n: int):
+    """`bench` compiled by the JIT (for an int), as a Python callable."""
+    from jit.tiering import Tiering
+    from lang import compile_source
+    from vmlab.output import Output
+
+    program = compile_source(source(name, n), f"{name}.toy")
+    func = next(i for i, f in enumerate(program.functions) if f.name == "bench")
+    tiering = Tiering(program, Output(), 10_000, threshold=0)
+    stack = [n]
+    tiering.call(func, stack, 0)  # compiles, then runs once
+    compiled = tiering.calls[(func, ("int",))]
+    assert compiled is not None, tiering.stats[func].declined
+
+    def call(k: int):
+        return tiering.runtime.call(compiled.function, 1, compiled.types, [k],
+                                    compiled.spec.ret, replaces_current=False)
+    return call
+
+
+def expected(name: str, n: int) -> str:
+    """What both print: the C executable's output."""
+    return subprocess.run([str(c_binary(name, shared=False)), str(n)], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def steady_state(name: str, n: int, rounds: int) -> tuple[float, float]:
+    """Median seconds of one call of bench(n): (JIT, C), alternating."""
+    jit, c = jit_function(name, n), c_function(name)
+    assert str(jit(n)) + "\n" == expected(name, n) and c(n) == jit(n)
+    times = {"jit": [], "c": []}
+    for _ in range(rounds):
+        for label, function in (("jit", jit), ("c", c)):
+            start = time.perf_counter()
+            function(n)
+            times[label].append(time.perf_counter() - start)
+    return statistics.median(times["jit"]), statistics.median(times["c"])
+
+
+def whole_process(name: str, n: int, rounds: int) -> tuple[float, float]:
+    """Median seconds of `vmlab run --jit` and of the C executable: (JIT, C)."""
+    program = _build_dir() / f"{name}-{n}.toy"
+    program.write_text(source(name, n))
+    vmlab = [sys.executable, "-m", "vmlab", "run", "--jit", str(program)]
+    binary = [str(c_binary(name, shared=False)), str(n)]
+    want = expected(name, n)
+    times = {"jit": [], "c": []}
+    for _ in range(rounds):
+        for label, command in (("jit", vmlab), ("c", binary)):
+            start = time.perf_counter()
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            times[label].append(time.perf_counter() - start)
+            assert out == want, (label, out, want)
+    return statistics.median(times["jit"]), statistics.median(times["c"])
+
+
+def main(argv: list[str]) -> int:
+    sizes = SMALL if "--small" in argv else FULL
+    names = [a for a in argv if a in NAMES] or NAMES
+    rounds = 5
+    ratios = {"steady": [], "process": []}
+    print(f"{'program':<10}{'n':>12}  {'JIT s':>9}{'C s':>9}{'ratio':>7}   "
+          f"{'vmlab s':>9}{'C s':>9}{'ratio':>7}")
+    for name in names:
+        n = sizes[name]
+        jit_s, c_s = steady_state(name, n, rounds)
+        proc_jit, proc_c = whole_process(name, n, 3)
+        ratios["steady"].append(jit_s / c_s)
+        ratios["process"].append(proc_jit / proc_c)
+        print(f"{name:<10}{n:>12}  {jit_s:>9.3f}{c_s:>9.3f}{jit_s / c_s:>7.2f}   "
+              f"{proc_jit:>9.3f}{proc_c:>9.3f}{proc_jit / proc_c:>7.2f}", flush=True)
+    for kind, values in ratios.items():
+        print(f"geometric mean {kind}: {statistics.geometric_mean(values):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
