@@ -17,9 +17,7 @@ import time
 
 import llvmlite.binding as llvm
 
-import os
-OPT_LEVEL = int(os.environ.get("VMLAB_OPT", 2))
-CODEGEN_LEVEL = int(os.environ.get("VMLAB_CG", 2))
+OPT_LEVEL = 2
 # Small code model with position-independent code: references to other
 # modules go through stubs and a GOT that the JIT linker places near the
 # code, everything else is RIP-relative, and calls inside a module are direct
@@ -56,11 +54,6 @@ def optimize(module, opt: int = OPT_LEVEL, tm=None) -> None:
         return
     tm = tm or _pipeline_machine(opt)
     tuning = llvm.create_pipeline_tuning_options(speed_level=opt)
-    import os
-    for knob in os.environ.get("VMLAB_PTO", "").split(","):
-        if knob:
-            name, value = knob.split("=")
-            setattr(tuning, name, value == "1" if value in "01" else int(value))
     builder = llvm.create_pass_builder(tm, tuning)
     builder.getModulePassManager().run(module, builder)  # a fresh one: they are one-shot
 
@@ -82,8 +75,7 @@ class Engine:
 
     def __init__(self):
         _initialized()
-        self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""),
-                                                  target_machine(CODEGEN_LEVEL))
+        self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
         self.modules = 0
 
     def add(self, ir_text: str, name: str, opt: int = OPT_LEVEL) -> tuple[float, float]:

@@ -272,3 +272,16 @@ class Inferrer:
     def _call_key(self, func: int, arg_types) -> tuple:
         code = self.code(func)
         return (func, 0, tuple(arg_types) + (UNSET,) * (code.nlocals - code.arity), (), False)
+
+
+def reaches(source: Spec, target: Spec) -> bool:
+    """Does `source` call `target`, directly or not?"""
+    seen, work = {source.key}, [source]
+    while work:
+        for callee in work.pop().callees.values():
+            if callee.key == target.key:
+                return True
+            if callee.key not in seen:
+                seen.add(callee.key)
+                work.append(callee)
+    return False

@@ -12,13 +12,15 @@ from jit.infer import MAIN, Decline, Inferrer
 from jit.lower import ModuleBuilder
 from jit.runtime import Symbols
 from vmlab.code import MAIN_NAME, Program
+from vmlab.interp import DEFAULT_MAX_DEPTH
 
 # Targets `vmlab asm --target` is tested with; LLVM knows many more.
 TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu",
            "riscv64-unknown-linux-gnu", "wasm32-unknown-unknown"]
 
 
-def module_ir(program: Program, name: str, arg_types: tuple[str, ...]) -> str:
+def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
+              max_depth: int = DEFAULT_MAX_DEPTH) -> str:
     """The LLVM IR, before optimization, of `name` specialized for `arg_types`."""
     func = MAIN if name == MAIN_NAME else next(
         i for i, f in enumerate(program.functions) if f.name == name)
@@ -28,7 +30,7 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...]) -> str:
     spec = Inferrer(program).function(func, arg_types)
     if spec.declined:
         raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
-    builder = ModuleBuilder(spec.name(), Symbols())
+    builder = ModuleBuilder(spec.name(), Symbols(), max_depth)
     for s in Inferrer.closure(spec):
         builder.define(s)
     builder.entry(spec, "vmlab.entry")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from jit import runtime as rt
-from jit.infer import Decline, Spec
+from jit.infer import Decline, Spec, reaches
 from jit.types import BOTTOM, UNSET, element
 from vmlab import opcodes as op
 from vmlab.opcodes import ARG, OPCODES, Flow, Operand
@@ -46,9 +46,9 @@ def const(type_, value):
 class ModuleBuilder:
     """One LLVM module: a specialization, the ones it calls, and its entry."""
 
-    def __init__(self, name: str, symbols: rt.Symbols):
+    def __init__(self, name: str, symbols: rt.Symbols, max_depth: int):
         self.module = ir.Module(name=name)
-        self.symbols = symbols
+        self.symbols, self.max_depth = symbols, max_depth  # compiled in: a constant
         m = self.module
         self.raise_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64] * 5), "rt_raise")
         self.raise_fn.attributes.add("noreturn")
@@ -65,12 +65,12 @@ class ModuleBuilder:
         self.shadow = self._external("rt_shadow", PTR)
         self.floor = self._external("rt_stack_floor", I64)
         self.budget = self._external("rt_stack_budget", I64)
-        self.max_depth = self._external("rt_max_depth", I64)
         self.exit_buffer = self._external("rt_exit", PTR)
         self.sqrt = m.declare_intrinsic("llvm.sqrt", [F64])
         self.fabs = m.declare_intrinsic("llvm.fabs", [F64])
         self.to_int = ir.Function(m, ir.FunctionType(I64, [F64]), "llvm.fptosi.sat.i64.f64")
         self.frame_address = ir.Function(m, ir.FunctionType(PTR, [I32]), "llvm.frameaddress.p0")
+        self.stack_pointer = ir.Function(m, ir.FunctionType(PTR, []), "llvm.stacksave.p0")
         self.incref, self.decref = self._refcount_helpers()
         self.functions: dict[tuple, ir.Function] = {}
 
@@ -112,6 +112,8 @@ class ModuleBuilder:
                 name += "'"
             fn = ir.Function(self.module, ir.FunctionType(ret, params), name)
             fn.linkage = "external" if symbol else "internal"
+            if not symbol and len(spec.code.instrs) <= 60:
+                fn.attributes.add("alwaysinline")
             fn.args[0].name = "depth"
             for arg, (where, slot, _) in zip(fn.args[1:], parameters(spec), strict=True):
                 arg.name = spec.code.local_names[slot] if where == "local" else f"stack{slot}"
@@ -318,9 +320,9 @@ class FunctionLowering:
                 a.store(value, self.local_slot(slot))
             else:
                 a.store(value, self.stack_slot(slot, t))
-        if any(o == op.CALL for o, _ in self.code.instrs):
+        if reaches(spec, spec):
             # Deep native recursion must end in `stack overflow`, never a crash.
-            here = a.ptrtoint(a.call(self.mb.frame_address, [const(I32, 0)]), I64)
+            here = a.ptrtoint(a.call(self.mb.stack_pointer, []), I64)
             low = a.icmp_unsigned("<", here, a.load(self.mb.floor, typ=I64))
             with a.if_then(low, likely=False):
                 self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
@@ -559,8 +561,7 @@ def _call(f: FunctionLowering, pc, arg):
         f.own(value, t, owner)  # the callee's parameters hold their references
         args.append(value)
     args.reverse()
-    limit = b.load(mb.max_depth, typ=I64)
-    f.check(b.icmp_unsigned(">=", f.depth, limit), rt.STACK_OVERFLOW, pc)
+    f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
     shadow = b.load(mb.shadow, typ=PTR)
     b.store(const(I32, mb.symbols.sites.id(f.code, pc)),
             b.gep(shadow, [f.depth], source_etype=I32))

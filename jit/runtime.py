@@ -39,7 +39,6 @@ RUNTIME_IR = r"""
 @rt_jmpbuf = global [64 x i64] zeroinitializer, align 16  ; where errors jump to
 @rt_error = global [5 x i64] zeroinitializer    ; kind, site, depth, a, b of the error
 @rt_shadow = global ptr null                    ; i32 call site per call depth
-@rt_max_depth = global i64 0                    ; the most active calls (vmlab run --max-depth)
 @rt_exit = global ptr null                      ; where a side exit leaves pc, locals, stack
 @rt_stack_budget = global i64 0                 ; native stack bytes compiled code may use
 @rt_stack_floor = global i64 0                  ; set on entry: addresses below are off limits
@@ -158,7 +157,6 @@ class Runtime:
             jit.runtime_loaded = True
         ctypes.c_void_p.from_address(jit.global_address("rt_shadow")).value = \
             ctypes.addressof(self._shadow)
-        ctypes.c_int64.from_address(jit.global_address("rt_max_depth")).value = max_depth
         self._exit = ctypes.c_void_p.from_address(jit.global_address("rt_exit"))
         self._error = (ctypes.c_int64 * ERROR_FIELDS).from_address(jit.global_address("rt_error"))
         ctypes.c_int64.from_address(jit.global_address("rt_stack_budget")).value = \

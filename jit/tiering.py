@@ -23,7 +23,7 @@ import sys
 import time
 
 from jit import engine
-from jit.infer import MAIN, Decline, Inferrer, Spec
+from jit.infer import MAIN, Decline, Inferrer, Spec, reaches
 from jit.lower import ModuleBuilder, parameters
 from jit.runtime import EXITED_EARLY, NativeError, Runtime
 from jit.types import UNSET, type_of
@@ -32,34 +32,27 @@ from vmlab.code import Program
 DEFAULT_THRESHOLD = 1000
 INTERPRET = object()  # `call`'s answer: no native code for this call
 INLINE_SIZE = 60      # bytecode instructions: callees this small are copied into
-                      # each module that calls them, so that LLVM can inline them
-
-
-def reaches(source: Spec, target: Spec) -> bool:
-    """Does `source` call `target`, directly or not?"""
-    seen, work = {source.key}, [source]
-    while work:
-        for callee in work.pop().callees.values():
-            if callee.key == target.key:
-                return True
-            if callee.key not in seen:
-                seen.add(callee.key)
-                work.append(callee)
-    return False
+INLINE_BUDGET = 120   # each module that calls them, up to this much in all, so
+                      # that LLVM can inline them
 
 
 def plan(spec: Spec) -> tuple[list[Spec], list[Spec]]:
     """What goes in `spec`'s module: itself, what calls it back, and small
     callees; and what it calls in other modules."""
     members, others, seen = [spec], [], {spec.key}
+    budget = INLINE_BUDGET
     for s in members:
         for callee in s.callees.values():
             if callee.key in seen:
                 continue
             seen.add(callee.key)
-            small = len(callee.code.instrs) <= INLINE_SIZE and not reaches(callee, callee)
-            if small or reaches(callee, spec):
+            size = len(callee.code.instrs)
+            small = size <= min(INLINE_SIZE, budget) and not reaches(callee, callee)
+            if reaches(callee, spec):
                 members.append(callee)
+            elif small:
+                members.append(callee)
+                budget -= size
             else:
                 others.append(callee)
     return members, others
@@ -140,6 +133,7 @@ class Tiering:
         self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
         self.loops: dict[tuple, Compiled | None] = {}   # (func, pc, types) -> code
         self.exported: dict[tuple, str] = {}  # spec key -> its global symbol
+        self.compile_times: list[float] = []  # ms per module compiled
         self.func_of = {id(program.main): MAIN}
         self.func_of.update((id(f), i) for i, f in enumerate(program.functions))
         self.modules = 0
@@ -220,51 +214,55 @@ class Tiering:
         """Native code for a specialization the interpreter will enter, with
         an entry wrapper; None if it is declined."""
         start = time.perf_counter()
-        symbol = self._standalone(spec)
-        if symbol is None:
-            return None
-        self.modules += 1
-        entry = f"vmlab.entry.{self.modules}"
-        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols)
-        builder.function(spec, symbol)
-        builder.entry(spec, entry)
-        engine.engine().add(str(builder.module), builder.module.name)
-        if not engine.engine().address(symbol):  # never call into nothing
-            raise RuntimeError(f"JIT: {symbol} is not defined")
-        function = Runtime.ENTRY(engine.engine().address(entry))
-        return Compiled(spec, function, (time.perf_counter() - start) * 1e3)
+        if spec.key in self.exported:  # compiled already, as another's callee
+            self.modules += 1
+            entry = f"vmlab.entry.{self.modules}"
+            builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth)
+            builder.function(spec, self.exported[spec.key])
+            builder.entry(spec, entry)
+            engine.engine().add(str(builder.module), builder.module.name, opt=0)
+        else:
+            entry = self._standalone(spec, with_entry=True)
+            if entry is None:
+                return None
+        address = engine.engine().address(entry)
+        if not address:  # never call into nothing
+            raise RuntimeError(f"JIT: {entry} is not defined")
+        return Compiled(spec, Runtime.ENTRY(address), (time.perf_counter() - start) * 1e3)
 
-    def _standalone(self, spec: Spec) -> str | None:
+    def _standalone(self, spec: Spec, with_entry: bool = False) -> str | None:
         """Compile `spec` in a module of its own (once), with the functions it
         calls in cycles with it and copies of the small ones it calls; the
-        others are compiled first, in modules of their own. Its symbol, or
-        None if it is declined."""
-        if spec.key in self.exported:
-            return self.exported[spec.key]
+        others are compiled first, in modules of their own. Its symbol (its
+        entry wrapper's, `with_entry`), or None if it is declined."""
         if spec.declined:
             return self._decline(spec, spec.declined)
         members, others = plan(spec)
         symbols = {}
         for callee in others:
-            symbols[callee.key] = self._standalone(callee)
+            symbols[callee.key] = self.exported.get(callee.key) or self._standalone(callee)
             if symbols[callee.key] is None:
                 return self._decline(spec, f"calls {callee.name()}, which is not compiled")
         start = time.perf_counter()
         self.modules += 1
-        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols)
+        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth)
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:
             symbols[s.key] = f"vmlab.{self.modules}.{s.name()}"
         for s in others + members:  # name them all before any call refers to one
             builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
+        entry = f"vmlab.entry.{self.modules}"
         try:
             for s in members:
                 builder.define(s, symbols.get(s.key))
+            if with_entry:
+                builder.entry(spec, entry)
         except Decline as reason:  # found while translating
             return self._decline(spec, str(reason))
         opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name)
         ms = (time.perf_counter() - start) * 1e3
         self.stats[spec.func].compile_ms += ms
+        self.compile_times.append(ms)
         for s in members:
             if s.name() not in self.stats[s.func].compiled:
                 self.stats[s.func].compiled.append(s.name())
@@ -275,7 +273,7 @@ class Tiering:
                 more += f" and {len(spec.exits)} side exit(s)"
             self._say(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
                       f"(optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
-        return self.exported[spec.key]
+        return entry if with_entry else self.exported[spec.key]
 
     def _decline(self, spec: Spec, reason: str) -> None:
         spec.declined = reason
