@@ -1,0 +1,61 @@
+"""`vmlab ir` and `vmlab asm`: what a function becomes, here and elsewhere."""
+
+import pytest
+
+from conftest import ROOT, vmlab
+
+FIB = str(ROOT / "examples" / "fib.toy")
+
+
+def test_ir_before_and_after_optimization():
+    raw = vmlab("ir", FIB, "--fn", "fib", "--unoptimized")
+    assert raw.returncode == 0
+    text = raw.stdout.decode()
+    assert 'define internal i64 @"fib(int)"(i64 %"depth", i64 %"n")' in text
+    assert "alloca" in text  # the operand stack's slots, before SROA
+    optimized = vmlab("ir", FIB, "--fn", "fib").stdout.decode()
+    assert "alloca" not in optimized and "@rt_raise(i64 3" in optimized  # stack overflow
+    assert vmlab("ir", FIB, "--fn", "fib", "--opt", "0").stdout.decode().count("alloca") > 0
+
+
+def test_ir_for_other_argument_types_and_declines(tmp_path):
+    (tmp_path / "h.toy").write_text("fn half(x, a) { return x / 2.0 + a[0]; }\n")
+    text = vmlab("ir", "h.toy", "--fn", "half", "--args", "float,array<float>",
+                 "--unoptimized", cwd=tmp_path).stdout.decode()
+    assert '@"half(float, array<float>)"' in text and "fdiv double" in text
+    # fib(float) compares a float with 2, an int: it can only raise a type error.
+    assert "@rt_raise(i64 6" in vmlab("ir", FIB, "--fn", "fib", "--args", "float").stdout.decode()
+    (tmp_path / "m.toy").write_text("fn f(x) { if x > 0 { return 1; } return 2.5; }\n")
+    result = vmlab("ir", "m.toy", "--fn", "f", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.decode() == ("error: f(int) cannot be compiled: offset 7: returns "
+                                      "int and float\n")
+
+
+@pytest.mark.parametrize("target, marker", [
+    ("x86_64-unknown-linux-gnu", "retq"), ("aarch64-unknown-linux-gnu", "ret"),
+    ("riscv64-unknown-linux-gnu", "ret"), ("wasm32-unknown-unknown", "end_function")])
+def test_asm_for_several_targets(target, marker):
+    result = vmlab("asm", FIB, "--fn", "fib", "--target", target)
+    assert result.returncode == 0, result.stderr
+    assert '"fib(int)":' in result.stdout.decode() and marker in result.stdout.decode()
+
+
+def test_asm_for_the_host():
+    assert '"fib(int)":' in vmlab("asm", FIB, "--fn", "fib").stdout.decode()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--fn", "nope"], "no function 'nope'"),
+    (["--fn", "fib", "--args", "string"], "unknown type 'string' in --args"),
+    (["--fn", "fib", "--target", "nonsense-x"], "cannot generate code for --target"),
+])
+def test_usage_errors(args, message):
+    result = vmlab("asm", FIB, *args)
+    assert result.returncode == 2 and message in result.stderr.decode()
+
+
+def test_wrong_argument_count():
+    result = vmlab("ir", FIB, "--fn", "fib", "--args", "int,int")
+    assert result.returncode == 1
+    assert result.stderr.decode() == "error: fib takes 1 argument(s), --args gave 2\n"
