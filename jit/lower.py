@@ -253,6 +253,9 @@ class FunctionLowering:
         self.stack_slots: dict[tuple[int, str], ir.AllocaInstr] = {}
         self.stack: list[tuple] = []  # (value, type, owner): owner OWNED or a local
         self.owners_at = ownership(spec)
+        # An array local's length and data pointer, kept beside it: after SROA
+        # they are plain values, loop-invariant wherever the local is.
+        self.fields: dict[int, tuple] = {}
 
     def _leaders(self) -> list[int]:
         """The reachable pcs that start a basic block."""
@@ -318,6 +321,8 @@ class FunctionLowering:
         for value, (where, slot, t) in zip(self.fn.args[1:], parameters(spec), strict=True):
             if where == "local":
                 a.store(value, self.local_slot(slot))
+                if element(t) is not None:
+                    self.remember_fields(a, slot, value)
             else:
                 a.store(value, self.stack_slot(slot, t))
         if reaches(spec, spec):
@@ -391,6 +396,10 @@ class FunctionLowering:
             self.push(*self.binary(opcode, x, y, t, pc))
             self.release(x, t, x_owner)  # (arrays only meet in == and !=)
             self.release(y, t, y_owner)
+        elif opcode == op.LEN:
+            x, t, owner = self.pop()
+            self.push(self.array_fields(x, owner)[0], "int")
+            self.release(x, t, owner)
         elif opcode in _UNARY:
             x, t, owner = self.pop()
             self.push(*self.unary(opcode, x, t))
@@ -433,8 +442,6 @@ class FunctionLowering:
             return b.not_(x), "int"
         if opcode == op.NOT:
             return b.not_(x), "bool"
-        if opcode == op.LEN:
-            return self.header_field(x, 0, I64, "length"), "int"
         if opcode == op.TO_FLOAT:
             return (x if t == "float" else b.sitofp(x, F64)), "float"
         if opcode == op.TO_INT:
@@ -447,21 +454,38 @@ class FunctionLowering:
             return b.select(b.icmp_signed("<", x, const(I64, 0)), b.neg(x), x), "int"
         raise AssertionError(opcode)
 
-    def header_field(self, array, field: int, type_, name: str):
+    def remember_fields(self, b, slot: int, header) -> None:
+        """Keep the length and data pointer of the array now in `slot`."""
+        if slot not in self.fields:
+            self.fields[slot] = (self.allocas.alloca(I64, name=f"{self.code.local_names[slot]}.length"),
+                                 self.allocas.alloca(PTR, name=f"{self.code.local_names[slot]}.data"))
+        length, data = self.fields[slot]
+        b.store(self.header_field(header, 0, I64, "length", b), length)
+        b.store(self.header_field(header, 1, PTR, "data", b), data)
+
+    def array_fields(self, array, owner: int):
+        """(length, data pointer) of an array on the stack."""
+        if owner != OWNED and owner in self.fields:  # borrowed from a local: its copies
+            length, data = self.fields[owner]
+            return self.b.load(length), self.b.load(data)
+        return (self.header_field(array, 0, I64, "length"),
+                self.header_field(array, 1, PTR, "data"))
+
+    def header_field(self, array, field: int, type_, name: str, b=None):
         """An array's length or data pointer. They never change, and saying
         so (!invariant.load) lets LLVM hoist them out of loops although the
         loop stores into the array."""
-        load = self.b.load(self.b.gep(array, [const(I32, 0), const(I32, field)],
-                                      source_etype=HEADER), typ=type_, name=name)
+        b = b or self.b
+        load = b.load(b.gep(array, [const(I32, 0), const(I32, field)], source_etype=HEADER),
+                      typ=type_, name=name)
         load.set_metadata("invariant.load", self.mb.module.add_metadata([]))
         return load
 
-    def element_pointer(self, array, index, elem: str, pc: int):
+    def element_pointer(self, array, owner: int, index, elem: str, pc: int):
         """The address of array[index], after the bounds check."""
         b = self.b
-        length = self.header_field(array, 0, I64, "length")
+        length, data = self.array_fields(array, owner)
         self.check(b.icmp_unsigned(">=", index, length), rt.INDEX_ERROR, pc, index, length)
-        data = self.header_field(array, 1, PTR, "data")
         return b.gep(data, [index], source_etype=_ELEMENT_TYPES[elem])
 
     def allocate(self, elem: str, n, fill_bits, pc: int):
@@ -513,6 +537,7 @@ def _store_local(f: FunctionLowering, pc, arg):
     with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
         b.call(f.mb.decref, [old])
     b.store(value, slot)
+    f.remember_fields(b, arg, value)
 
 
 def _pop(f: FunctionLowering, pc, arg):
@@ -625,7 +650,7 @@ def _index(f: FunctionLowering, pc, arg):
     i, _, _ = f.pop()
     array, t, owner = f.pop()
     elem = element(t)
-    value = b.load(f.element_pointer(array, i, elem, pc), typ=_ELEMENT_TYPES[elem])
+    value = b.load(f.element_pointer(array, owner, i, elem, pc), typ=_ELEMENT_TYPES[elem])
     f.release(array, t, owner)
     f.push(b.trunc(value, I1) if elem == "bool" else value, elem)
 
@@ -637,7 +662,7 @@ def _store_index(f: FunctionLowering, pc, arg):
     array, t, owner = f.pop()
     elem = element(t)
     b.store(b.zext(value, I8) if elem == "bool" else value,
-            f.element_pointer(array, i, elem, pc))
+            f.element_pointer(array, owner, i, elem, pc))
     f.release(array, t, owner)
 
 
