@@ -8,8 +8,9 @@ its C twin in bench/ref has the same `long bench(long n)`. Two comparisons:
 - whole process: `vmlab run --jit` at the default threshold against the C
   executable, start-up, compiling and all.
 
-C is compiled with `cc -O2` when first needed. `python -m bench.native` prints
-the table; bench/bench_native.py runs the same under pytest-benchmark.
+C is compiled with `cc -O2` when first needed. `python -m bench.native
+[--medium|--small] [NAME...]` prints the table; bench/bench_native.py runs the
+same under pytest-benchmark.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
 REF = HERE / "ref"
 NAMES = ["fib", "loop", "sieve", "mandel", "nbody", "collatz", "matmul"]
-# Sizes: full ones take C about half a second, small ones are for tests.
-FULL = {"fib": 38, "loop": 400_000_000, "sieve": 20_000_000, "mandel": 2400,
-        "nbody": 5_000_000, "collatz": 2_500_000, "matmul": 1000}
+# Sizes. FULL: about a second of C each, so that a whole process measures
+# the work more than start-up (`python -m bench.native`); MEDIUM: a tenth of
+# that (pytest-benchmark, bench/bench_native.py); SMALL: correctness in tests.
+FULL = {"fib": 42, "loop": 1_000_000_000, "sieve": 20_000_000, "mandel": 2400,
+        "nbody": 10_000_000, "collatz": 4_000_000, "matmul": 1000}
+MEDIUM = {"fib": 32, "loop": 100_000_000, "sieve": 5_000_000, "mandel": 1000,
+          "nbody": 1_000_000, "collatz": 1_000_000, "matmul": 500}
 SMALL = {"fib": 20, "loop": 100_000, "sieve": 10_000, "mandel": 60,
          "nbody": 1000, "collatz": 10_000, "matmul": 40}
 
@@ -120,7 +125,7 @@ def whole_process(name: str, n: int, rounds: int) -> tuple[float, float]:
 
 
 def main(argv: list[str]) -> int:
-    sizes = SMALL if "--small" in argv else FULL
+    sizes = SMALL if "--small" in argv else MEDIUM if "--medium" in argv else FULL
     names = [a for a in argv if a in NAMES] or NAMES
     rounds = 5
     ratios = {"steady": [], "process": []}

@@ -46,9 +46,14 @@ def const(type_, value):
 class ModuleBuilder:
     """One LLVM module: a specialization, the ones it calls, and its entry."""
 
-    def __init__(self, name: str, symbols: rt.Symbols, max_depth: int):
+    def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
+                 shadow_address: int | None = None):
+        """`max_depth` and the address of the run's shadow stack are compiled
+        in as constants (for `vmlab ir`, without a run, the shadow stack is
+        found through the global rt_shadow)."""
         self.module = ir.Module(name=name)
-        self.symbols, self.max_depth = symbols, max_depth  # compiled in: a constant
+        self.symbols, self.max_depth = symbols, max_depth
+        self.shadow_address = shadow_address
         m = self.module
         self.raise_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64] * 5), "rt_raise")
         self.raise_fn.attributes.add("noreturn")
@@ -587,7 +592,8 @@ def _call(f: FunctionLowering, pc, arg):
         args.append(value)
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
-    shadow = b.load(mb.shadow, typ=PTR)
+    shadow = (b.load(mb.shadow, typ=PTR) if mb.shadow_address is None else
+              ir.Constant(I64, mb.shadow_address).inttoptr(PTR))
     b.store(const(I32, mb.symbols.sites.id(f.code, pc)),
             b.gep(shadow, [f.depth], source_etype=I32))
     result = b.call(mb.function(callee), [b.add(f.depth, const(I64, 1))] + args)

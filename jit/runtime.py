@@ -149,6 +149,7 @@ class Runtime:
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
         self._line: list[str] = []
         self._shadow = (ctypes.c_int32 * (max_depth + 2))()
+        self.shadow_address = ctypes.addressof(self._shadow)
         global _current
         _current = self  # the callbacks reach the current run through it
         jit = engine.engine()

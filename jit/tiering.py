@@ -31,6 +31,7 @@ from vmlab.code import Program
 
 DEFAULT_THRESHOLD = 1000
 INTERPRET = object()  # `call`'s answer: no native code for this call
+CALLED_OFTEN = 10     # calls after which a hot loop compiles its function, not an OSR entry
 INLINE_SIZE = 60      # bytecode instructions: callees this small are copied into
 INLINE_BUDGET = 120   # each module that calls them, up to this much in all, so
                       # that LLVM can inline them
@@ -168,6 +169,15 @@ class Tiering:
         stats.back_edges += 1
         if stats.counter <= self.threshold:
             return None
+        if stats.counter - stats.back_edges > CALLED_OFTEN:
+            # A function called again and again: compile it for its calls
+            # (the types of its parameters now are the best guess) rather than
+            # for this loop; the next call runs it natively.
+            arity = code.arity
+            key = (func, tuple(type_of(x) for x in local[:arity]))
+            if key not in self.calls:
+                self.calls[key] = self._compile(self.inferrer.function(*key))
+            return None
         local_types = tuple(UNSET if x is None else type_of(x) for x in local)
         stack_types = tuple(map(type_of, stack))
         key = (func, header, local_types, stack_types)
@@ -217,7 +227,8 @@ class Tiering:
         if spec.key in self.exported:  # compiled already, as another's callee
             self.modules += 1
             entry = f"vmlab.entry.{self.modules}"
-            builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth)
+            builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
+                                self.runtime.shadow_address)
             builder.function(spec, self.exported[spec.key])
             builder.entry(spec, entry)
             engine.engine().add(str(builder.module), builder.module.name, opt=0)
@@ -245,7 +256,8 @@ class Tiering:
                 return self._decline(spec, f"calls {callee.name()}, which is not compiled")
         start = time.perf_counter()
         self.modules += 1
-        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth)
+        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
+                                self.runtime.shadow_address)
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:
             symbols[s.key] = f"vmlab.{self.modules}.{s.name()}"

@@ -1,0 +1,70 @@
+"""The JIT against C (cc -O2, compiled at run time) on seven algorithms:
+steady state in process, and whole processes. The C twin runs before each
+timed round of the JIT's, so the ratio of the medians comes from one stretch
+of a noisy machine (targets: steady state within 1.3x of C on each, whole
+process within 1.5x on the geometric mean; see bench/native.py).
+
+    pytest bench/bench_native.py --benchmark-only -s
+
+With --benchmark-disable (the test suite) each runs once at a small size and
+checks that the JIT's answer is C's.
+"""
+
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench import native
+
+
+def sizes(benchmark):
+    return native.SMALL if benchmark.disabled else native.MEDIUM
+
+
+@pytest.mark.parametrize("name", native.NAMES)
+def test_steady_state(benchmark, name):
+    benchmark.group = f"steady state: {name}"
+    n = sizes(benchmark)[name]
+    jit, c = native.jit_function(name, n), native.c_function(name)
+    c_times = []
+
+    def time_c():
+        start = time.perf_counter()
+        c(n)
+        c_times.append(time.perf_counter() - start)
+
+    result = benchmark.pedantic(jit, args=(n,), setup=time_c, rounds=5, warmup_rounds=1)
+    assert str(result) + "\n" == native.expected(name, n) and result == c(n)
+    if not benchmark.disabled:
+        ratio = benchmark.stats.stats.median / statistics.median(c_times)
+        benchmark.extra_info["ratio_to_c"] = round(ratio, 2)
+        print(f"\n{name}({n}) steady state: JIT / C = {ratio:.2f}")
+
+
+@pytest.mark.parametrize("name", native.NAMES)
+def test_whole_process(benchmark, name, tmp_path):
+    benchmark.group = f"whole process: {name}"
+    n = sizes(benchmark)[name]
+    program = tmp_path / f"{name}.toy"
+    program.write_text(native.source(name, n))
+    want = native.expected(name, n)
+    binary = [str(native.c_binary(name, shared=False)), str(n)]
+    c_times = []
+
+    def time_c():
+        start = time.perf_counter()
+        subprocess.run(binary, check=True, capture_output=True)
+        c_times.append(time.perf_counter() - start)
+
+    def vmlab():
+        return subprocess.run([sys.executable, "-m", "vmlab", "run", "--jit", str(program)],
+                              check=True, capture_output=True, text=True).stdout
+
+    assert benchmark.pedantic(vmlab, setup=time_c, rounds=3) == want
+    if not benchmark.disabled:
+        ratio = benchmark.stats.stats.median / statistics.median(c_times)
+        benchmark.extra_info["ratio_to_c"] = round(ratio, 2)
+        print(f"\n{name}({n}) whole process: vmlab run --jit / C = {ratio:.2f}")
