@@ -76,7 +76,7 @@ class ModuleBuilder:
         self.to_int = ir.Function(m, ir.FunctionType(I64, [F64]), "llvm.fptosi.sat.i64.f64")
         self.frame_address = ir.Function(m, ir.FunctionType(PTR, [I32]), "llvm.frameaddress.p0")
         self.stack_pointer = ir.Function(m, ir.FunctionType(PTR, []), "llvm.stacksave.p0")
-        self.incref, self.decref = self._refcount_helpers()
+        self._refcounts = None
         self.functions: dict[tuple, ir.Function] = {}
 
     def _external(self, name, type_):
@@ -84,9 +84,20 @@ class ModuleBuilder:
         var.linkage = "external"
         return var
 
+    @property
+    def incref(self) -> ir.Function:
+        return self._refcount_helpers()[0]
+
+    @property
+    def decref(self) -> ir.Function:
+        return self._refcount_helpers()[1]
+
     def _refcount_helpers(self):
         """incref(header) and decref(header): the count of references compiled
-        code holds; at zero the host may let the array go."""
+        code holds; at zero the host may let the array go. (Made on first use:
+        most modules have no arrays.)"""
+        if self._refcounts is not None:
+            return self._refcounts
         helpers = []
         for name, delta in (("incref", 1), ("decref", -1)):
             fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR]), name)
@@ -101,6 +112,7 @@ class ModuleBuilder:
                     b.call(self.release_fn, [b.ptrtoint(fn.args[0], I64)])
             b.ret_void()
             helpers.append(fn)
+        self._refcounts = helpers
         return helpers
 
     # --- functions ---
