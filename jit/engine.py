@@ -86,6 +86,9 @@ class Engine:
         optimized = time.perf_counter()
         self._engine.add_module(module)
         self._engine.finalize_object()
+        # The machine code stays (and its symbols, for later modules); the IR
+        # can go. (The engine would keep it for the life of the process.)
+        self._engine.remove_module(module)
         self.modules += 1
         done = time.perf_counter()
         return (optimized - start) * 1e3, (done - optimized) * 1e3
