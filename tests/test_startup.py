@@ -19,5 +19,6 @@ def test_run_imports_no_heavy_module():
     modules = imported_modules("run", "examples/hello.toy")
     assert "vmlab.interp" in modules and "lang.tables" in modules  # the probe works
     heavy = {m for m in modules if m.split(".")[0] in
-             ("llvmlite", "numba", "numpy", "lark", "jit", "dataclasses", "typing")}
+             ("llvmlite", "numba", "numpy", "lark", "jit", "dataclasses", "typing",
+                                   "pathlib", "inspect")}
     assert heavy == set()

@@ -237,6 +237,12 @@ class _HelpFormatter(argparse.HelpFormatter):
         super().__init__(prog, width=width - 2)
 
 
+# vmlab speaks English; argparse's gettext lookups of its own phrases cost a
+# few file-system probes each, ~3 ms of every start-up.
+argparse._ = argparse.ngettext = lambda *words: words[0] if len(words) < 3 or words[2] == 1 \
+    else words[1]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vmlab", formatter_class=_HelpFormatter,

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import re
-from pathlib import Path
 
 from vmlab import values as v
 from vmlab.code import Program
@@ -78,7 +76,10 @@ def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH,
 def _build(features: tuple[str, ...]):
     """`_loop` compiled again from this file with its `# OBSERVE:` and/or
     `# JIT:` lines live."""
-    source = Path(__file__).read_text(encoding="utf-8")
+    import re  # (not at the top: `vmlab run` start-up does not need it)
+
+    with open(__file__, encoding="utf-8") as f:
+        source = f.read()
     for feature in features:
         source = re.sub(rf"^(\s*)# {feature}: ", r"\1", source, flags=re.MULTILINE)
     namespace = {"__name__": f"{__name__}[{'+'.join(features)}]"}
