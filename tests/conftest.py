@@ -28,6 +28,32 @@ def vmlab(*args, cwd=None, stdin=None, timeout=120, env=None):
                           env={**os.environ, **(env or {})})
 
 
+class _Result:
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def vmlab_in_process(*args, cwd):
+    """The vmlab command's main() in this process, with its own stdout and
+    stderr: the CLI's code path without a new interpreter's start-up."""
+    import contextlib
+    import io
+
+    from vmlab.cli import main
+
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8")
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err):
+            status = main(list(args))
+            stdout.flush()
+    finally:
+        os.chdir(previous)
+    return _Result(status, out.getvalue(), err.getvalue().encode())
+
+
 @pytest.fixture
 def run_vmlab():
     return vmlab

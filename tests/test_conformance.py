@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import vmlab
-from tiers import TIERS
+from conftest import vmlab, vmlab_in_process
+from tiers import IN_PROCESS, TIERS
 
 SUITE = Path(__file__).parent / "conformance"
 PROGRAMS = sorted(SUITE.rglob("*.toy"))
@@ -24,7 +24,8 @@ def expected(program: Path, suffix: str) -> bytes:
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: str(p.relative_to(SUITE)))
 def test_program(program, tier):
-    result = vmlab("run", *TIERS[tier], program.name, cwd=program.parent)
+    run = vmlab_in_process if tier in IN_PROCESS else vmlab
+    result = run("run", *TIERS[tier], program.name, cwd=program.parent)
     want_err = expected(program, ".err")
     assert result.stderr.decode() == want_err.decode()
     assert result.stdout == expected(program, ".out")

@@ -9,4 +9,9 @@ TIERS: dict[str, list[str]] = {
     "interp": [],
     "jit": ["--jit"],                               # compiles what gets hot
     "jit0": ["--jit", "--jit-threshold", "0"],      # compiles everything it can at once
+    "native": ["--interp", "native"],               # the loop compiled by numba
 }
+
+# Tiers whose conformance runs call the CLI in the test process: numba's
+# start-up (~0.7 s) paid by each of ~320 processes would double the suite.
+IN_PROCESS = {"native"}

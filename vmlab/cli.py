@@ -74,24 +74,34 @@ def execute(program, args, make_observer=None, stats=None) -> int:
     `make_observer(output)`, if given, returns the interpreter observer;
     `stats`, if given, counts the run (and sees the JIT's work)."""
     from vmlab.errors import ToyRuntimeError
-    from vmlab.interp import run
     from vmlab.output import Output
 
     output = Output(sys.stdout.buffer, line_buffered=sys.stdout.isatty())
-    observer = make_observer(output) if make_observer else None
-    jit = None
-    if getattr(args, "jit", False):
-        from jit.tiering import Tiering, run_program
-        jit = Tiering(program, output, args.max_depth, args.jit_threshold,
-                      sys.stderr if args.jit_log else None)
-        run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
+    if getattr(args, "interp", "python") == "native":
+        from vmlab.native.host import run as native_run
+
+        def runner():
+            native_run(program, output, args.max_depth, stats)
+    else:
+        from vmlab.interp import run
+        observer = make_observer(output) if make_observer else None
+        jit = None
+        if getattr(args, "jit", False):
+            from jit.tiering import Tiering, run_program
+            jit = Tiering(program, output, args.max_depth, args.jit_threshold,
+                          sys.stderr if args.jit_log else None)
+            run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
+        if stats is not None:
+            stats.jit, observer = jit, stats.observer()
+
+        def runner():
+            run(program, output, args.max_depth, observer, jit)
     try:
         if stats is None:
-            run(program, output, args.max_depth, observer, jit)
+            runner()
         else:
-            stats.jit = jit
             with stats.timing():
-                run(program, output, args.max_depth, stats.observer(), jit)
+                runner()
     except ToyRuntimeError as e:
         raise Failure(e.render(), EXIT_ERROR) from None
     finally:
@@ -100,12 +110,16 @@ def execute(program, args, make_observer=None, stats=None) -> int:
 
 
 def cmd_run(args) -> int:
+    if args.jit and args.interp == "native":
+        raise usage_error("--jit works with the Python interpreter only: it tiers up from "
+                          "that loop's counters (use --interp native or --jit, not both)")
     program = load_program(args.file)
     if not (args.stats or args.stats_json):
         return execute(program, args)
 
     from vmlab.stats import Stats
-    stats = Stats(program, "jit" if args.jit else "interp")
+    stats = Stats(program, "jit" if args.jit else "native" if args.interp == "native"
+                  else "interp")
     try:
         return execute(program, args, stats=stats)
     finally:
@@ -267,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", cmd_run, "run a program", "Compile a .toy program (or load a "
                   ".toyc file) and run it.")
     max_depth(run)
+    run.add_argument("--interp", choices=["python", "native"], default="python",
+                     help="the interpreter loop: vmlab's Python one (default) or the same "
+                          "loop compiled by numba")
     run.add_argument("--jit", action="store_true",
                      help="compile hot functions and loops to native code (llvmlite)")
     run.add_argument("--jit-threshold", type=_count, default=1000, metavar="N",

@@ -1,0 +1,107 @@
+"""A Program as the flat arrays the native interpreter loop reads.
+
+The bytecode is the same; only its layout changes: all code objects end to
+end in one int64 array of (opcode, argument) pairs, jump targets and constant
+indices made absolute, one constant pool of (tag, 64-bit payload) with floats
+stored as their bits. The main code is the last function.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from vmlab import opcodes as op
+from vmlab.code import Program
+from vmlab.opcodes import ARG, ARITY, OPCODES, Flow, Operand
+
+# Value tags: what the 64-bit payload beside each stack slot means.
+NIL, BOOL, INT, FLOAT, ARRAY, STR = range(6)
+# Array element kinds.
+ELEM_INT, ELEM_FLOAT, ELEM_BOOL = range(3)
+ELEM_TAGS = (INT, FLOAT, BOOL)
+
+
+def _float_bits(x: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", x))[0]
+
+
+def constant(value, strings: list[str]) -> tuple[int, int]:
+    """(tag, payload) of a constant; strings go to `strings` by number."""
+    if value is None:
+        return NIL, 0
+    if type(value) is bool:
+        return BOOL, int(value)
+    if type(value) is int:
+        return INT, value
+    if type(value) is float:
+        return FLOAT, _float_bits(value)
+    strings.append(value)
+    return STR, len(strings) - 1
+
+
+def max_stack(code, arities: list[int]) -> int:
+    """The deepest the operand stack gets in a code object."""
+    depth = [-1] * len(code.instrs)
+    depth[0], work, deepest = 0, [0], 0
+    while work:
+        pc = work.pop()
+        opcode, arg = code.instrs[pc]
+        info = OPCODES[opcode]
+        pops = arg if info.pops == ARG else arities[arg] if info.pops == ARITY else info.pops
+        after = depth[pc] - pops + info.pushes
+        deepest = max(deepest, depth[pc] + (1 if opcode == op.FOR_ITER else 0), after)
+        targets = []
+        if info.flow in (Flow.JUMP, Flow.BRANCH):
+            taken = after if info.taken is None else depth[pc] - info.taken[0] + info.taken[1]
+            targets.append((arg, taken))
+        if info.flow in (Flow.NEXT, Flow.BRANCH):
+            targets.append((pc + 1, after))
+        for target, d in targets:
+            if depth[target] < 0:
+                depth[target] = d
+                work.append(target)
+    return deepest
+
+
+class Encoded:
+    """The arrays, and what the host needs to map them back."""
+
+    def __init__(self, program: Program):
+        codes = [*program.functions, program.main]
+        arities = [c.arity for c in codes]
+        self.codes = codes
+        self.main = len(codes) - 1
+        self.strings: list[str] = []
+        starts, n = [], 0
+        for c in codes:
+            starts.append(n)
+            n += len(c.instrs)
+        words, tags, values = [], [], []
+        for c, start in zip(codes, starts, strict=True):
+            base = len(tags)
+            for value in c.consts:
+                tag, payload = constant(value, self.strings)
+                tags.append(tag)
+                values.append(payload)
+            for opcode, arg in c.instrs:
+                kind = OPCODES[opcode].operand
+                if kind == Operand.JUMP:
+                    arg += start
+                elif kind == Operand.CONST:
+                    arg += base
+                words += (opcode, arg)
+        self.code = np.array(words or [0], dtype=np.int64)
+        self.const_tag = np.array(tags or [0], dtype=np.int8)
+        self.const_val = np.array(values or [0], dtype=np.int64)
+        self.fn_start = np.array(starts, dtype=np.int64)
+        self.fn_arity = np.array(arities, dtype=np.int64)
+        self.fn_nlocals = np.array([c.nlocals for c in codes], dtype=np.int64)
+        self.fn_frame = np.array([c.nlocals + max_stack(c, arities) for c in codes],
+                                 dtype=np.int64)
+
+    def place(self, pc: int) -> tuple[int, int]:
+        """(function index, pc within it) of an absolute instruction index."""
+        func = int(np.searchsorted(self.fn_start, pc, side="right")) - 1
+        return func, pc - int(self.fn_start[func])

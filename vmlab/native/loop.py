@@ -1,0 +1,384 @@
+"""The native interpreter: the same dispatch loop, compiled by numba.
+
+It runs the bytecode of vmlab/native/encode.py over flat arrays: a value
+stack of 64-bit payloads with a parallel array of type tags (frames keep
+their locals at the bottom of their part of it, clox style), a frame stack,
+an array heap and its table. It stops and returns a status whenever it needs
+the host: to print a line (float formatting is Python's repr), to report an
+error, or for more stack or heap; the host does that and calls it again,
+and it continues where it stopped. Everything it does to values is the SPEC,
+the same as vmlab.values, written for machine integers and floats.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from vmlab.opcodes import (
+    ABS, ADD, ARRAY, ARRAY_FILL, BIT_AND, BIT_NOT, BIT_OR, BIT_XOR, CALL, DIV, EQ,
+    FOR_ITER, FOR_PREP, GE, GT, INDEX, JUMP, JUMP_IF_FALSE, JUMP_IF_TRUE, LE, LEN,
+    LOAD_CONST, LOAD_LOCAL, LT, MOD, MUL, NE, NEG, NOT, POP, PRINT, RETURN, SHL, SHR,
+    SQRT, STORE_INDEX, STORE_LOCAL, SUB, TO_FLOAT, TO_INT,
+)
+from vmlab.native.encode import ARRAY as T_ARRAY
+from vmlab.native.encode import BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, INT, NIL
+from vmlab.values import MAX_ARRAY_LENGTH
+
+# Registers: the loop's state between calls.
+R_PC, R_SP, R_FP, R_FUNC, R_DEPTH, R_HEAP, R_ARRAYS, R_FREE, R_ERR, R_E1, R_E2, R_E3, \
+    R_OP, R_NEED = range(14)
+REGISTERS = 14
+# Why the loop returned.
+DONE, PRINTING, ERROR, NEED_STACK, NEED_HEAP = range(5)
+# What went wrong (R_ERR); R_E1.. hold the operands' tags or values.
+TYPE_ERROR, DIVISION_BY_ZERO, INDEX_ERROR, NEGATIVE_LENGTH, TOO_LONG, STACK_OVERFLOW = \
+    range(1, 7)
+
+_TWO_63 = 9.223372036854775807e18
+
+
+@njit(inline="always")
+def _allocate(heap, arr_kind, arr_off, arr_len, free_ids, regs, kind, n):
+    """A new array's id, or -1 if the host must make room first."""
+    top = regs[R_HEAP]
+    if top + n > heap.shape[0]:
+        return -1
+    if regs[R_FREE] > 0:
+        regs[R_FREE] -= 1
+        ident = free_ids[regs[R_FREE]]
+    elif regs[R_ARRAYS] < arr_kind.shape[0]:
+        ident = regs[R_ARRAYS]
+        regs[R_ARRAYS] += 1
+    else:
+        return -1
+    arr_kind[ident] = kind
+    arr_off[ident] = top
+    arr_len[ident] = n
+    regs[R_HEAP] = top + n
+    return ident
+
+
+@njit(cache=True, error_model="numpy")
+def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
+        stack, tags, frames, heap, arr_kind, arr_off, arr_len, free_ids, regs,
+        counts, calls, counting, max_depth):
+    """Run from the registers' state until the host is needed; the status."""
+    fstack = stack.view(np.float64)
+    fheap = heap.view(np.float64)
+    pc, sp, fp = regs[R_PC], regs[R_SP], regs[R_FP]
+    status = DONE
+    while True:
+        op = code[2 * pc]
+        arg = code[2 * pc + 1]
+        pc += 1
+        if counting:
+            counts[op] += 1
+        if op == LOAD_LOCAL:
+            tags[sp] = tags[fp + arg]
+            stack[sp] = stack[fp + arg]
+            sp += 1
+        elif op == LOAD_CONST:
+            tags[sp] = const_tag[arg]
+            stack[sp] = const_val[arg]
+            sp += 1
+        elif op == STORE_LOCAL:
+            sp -= 1
+            tags[fp + arg] = tags[sp]
+            stack[fp + arg] = stack[sp]
+        elif op <= GE and op >= ADD:  # the binary operators, a contiguous range
+            ta, tb = tags[sp - 2], tags[sp - 1]
+            if ta == INT and tb == INT:
+                a, b = stack[sp - 2], stack[sp - 1]
+                if op == ADD:
+                    stack[sp - 2] = a + b
+                elif op == SUB:
+                    stack[sp - 2] = a - b
+                elif op == LT:
+                    tags[sp - 2] = BOOL
+                    stack[sp - 2] = a < b
+                elif op == MUL:
+                    stack[sp - 2] = a * b
+                elif op == DIV or op == MOD:
+                    if b == 0:
+                        regs[R_ERR] = DIVISION_BY_ZERO
+                        status = ERROR
+                        break
+                    if b == -1:
+                        stack[sp - 2] = -a if op == DIV else 0
+                    elif op == DIV:
+                        q = a // b  # floor; the SPEC truncates toward zero
+                        if q < 0 and q * b != a:
+                            q += 1
+                        stack[sp - 2] = q
+                    else:
+                        r = a % b  # the sign of b; the SPEC wants a's
+                        if r != 0 and (r < 0) != (a < 0):
+                            r -= b
+                        stack[sp - 2] = r
+                elif op == SHL:
+                    stack[sp - 2] = a << (b & 63)
+                elif op == SHR:
+                    stack[sp - 2] = a >> (b & 63)
+                elif op == BIT_AND:
+                    stack[sp - 2] = a & b
+                elif op == BIT_OR:
+                    stack[sp - 2] = a | b
+                elif op == BIT_XOR:
+                    stack[sp - 2] = a ^ b
+                else:
+                    tags[sp - 2] = BOOL
+                    if op == EQ:
+                        stack[sp - 2] = a == b
+                    elif op == NE:
+                        stack[sp - 2] = a != b
+                    elif op == LE:
+                        stack[sp - 2] = a <= b
+                    elif op == GT:
+                        stack[sp - 2] = a > b
+                    else:
+                        stack[sp - 2] = a >= b
+            elif ta == FLOAT and tb == FLOAT and op <= MOD:
+                x, y = fstack[sp - 2], fstack[sp - 1]
+                if op == ADD:
+                    fstack[sp - 2] = x + y
+                elif op == SUB:
+                    fstack[sp - 2] = x - y
+                elif op == MUL:
+                    fstack[sp - 2] = x * y
+                elif op == DIV:
+                    fstack[sp - 2] = x / y
+                else:
+                    fstack[sp - 2] = np.fmod(x, y)
+            elif ta == FLOAT and tb == FLOAT and op >= EQ:
+                x, y = fstack[sp - 2], fstack[sp - 1]
+                tags[sp - 2] = BOOL
+                if op == EQ:
+                    stack[sp - 2] = x == y
+                elif op == NE:
+                    stack[sp - 2] = x != y
+                elif op == LT:
+                    stack[sp - 2] = x < y
+                elif op == LE:
+                    stack[sp - 2] = x <= y
+                elif op == GT:
+                    stack[sp - 2] = x > y
+                else:
+                    stack[sp - 2] = x >= y
+            elif ta == tb and ta != FLOAT and ta != INT and (op == EQ or op == NE):
+                same = ta == NIL or stack[sp - 2] == stack[sp - 1]  # bools, arrays by id
+                tags[sp - 2] = BOOL
+                stack[sp - 2] = same if op == EQ else not same
+            else:
+                regs[R_ERR] = TYPE_ERROR
+                regs[R_E1] = ta
+                regs[R_E2] = tb
+                status = ERROR
+                break
+            sp -= 1
+        elif op == JUMP_IF_FALSE or op == JUMP_IF_TRUE:
+            sp -= 1
+            if tags[sp] != BOOL:
+                regs[R_ERR] = TYPE_ERROR
+                regs[R_E1] = tags[sp]
+                sp += 1
+                status = ERROR
+                break
+            if (stack[sp] != 0) == (op == JUMP_IF_TRUE):
+                pc = arg
+        elif op == JUMP:
+            pc = arg
+        elif op == FOR_ITER:
+            i = stack[sp - 2]
+            if i < stack[sp - 1]:
+                stack[sp - 2] = i + 1
+                tags[sp] = INT
+                stack[sp] = i
+                sp += 1
+            else:
+                sp -= 2
+                pc = arg
+        elif op == CALL:
+            if regs[R_DEPTH] == max_depth:
+                regs[R_ERR] = STACK_OVERFLOW
+                status = ERROR
+                break
+            base = sp - fn_arity[arg]
+            if base + fn_frame[arg] + 1 > stack.shape[0]:
+                regs[R_NEED] = base + fn_frame[arg] + 1
+                pc -= 1
+                status = NEED_STACK
+                break
+            d = regs[R_DEPTH]
+            frames[3 * d] = regs[R_FUNC]
+            frames[3 * d + 1] = pc
+            frames[3 * d + 2] = fp
+            regs[R_DEPTH] = d + 1
+            if counting:
+                calls[arg] += 1
+            fp = base
+            sp = base + fn_nlocals[arg]
+            for k in range(base + fn_arity[arg], sp):
+                tags[k] = NIL
+            regs[R_FUNC] = arg
+            pc = fn_start[arg]
+        elif op == RETURN:
+            d = regs[R_DEPTH]
+            if d == 0:
+                break  # the main code is done
+            d -= 1
+            tags[fp] = tags[sp - 1]
+            stack[fp] = stack[sp - 1]
+            sp = fp + 1
+            regs[R_FUNC] = frames[3 * d]
+            pc = frames[3 * d + 1]
+            fp = frames[3 * d + 2]
+            regs[R_DEPTH] = d
+        elif op == INDEX or op == STORE_INDEX:
+            top = sp - 1 if op == INDEX else sp - 2
+            ta, ti = tags[top - 1], tags[top]
+            ident, i = stack[top - 1], stack[top]
+            if ta != T_ARRAY or ti != INT:
+                regs[R_ERR] = TYPE_ERROR
+                regs[R_E1] = ta if ta != T_ARRAY else 10 + arr_kind[ident]
+                regs[R_E2] = ti
+                regs[R_E3] = tags[sp - 1]
+                status = ERROR
+                break
+            n = arr_len[ident]
+            if i < 0 or i >= n:
+                regs[R_ERR] = INDEX_ERROR
+                regs[R_E1] = i
+                regs[R_E2] = n
+                status = ERROR
+                break
+            kind = arr_kind[ident]
+            at = arr_off[ident] + i
+            if op == INDEX:
+                if kind == ELEM_FLOAT:
+                    tags[sp - 2] = FLOAT
+                    fstack[sp - 2] = fheap[at]
+                else:
+                    tags[sp - 2] = INT if kind == ELEM_INT else BOOL
+                    stack[sp - 2] = heap[at]
+                sp -= 1
+            else:
+                tv = tags[sp - 1]
+                want = INT if kind == ELEM_INT else FLOAT if kind == ELEM_FLOAT else BOOL
+                if tv != want:
+                    regs[R_ERR] = TYPE_ERROR
+                    regs[R_E1] = 10 + kind
+                    regs[R_E2] = INT
+                    regs[R_E3] = tv
+                    status = ERROR
+                    break
+                heap[at] = stack[sp - 1]
+                sp -= 3
+        elif op == POP:
+            sp -= 1
+        elif op >= NEG and op <= NOT or op >= LEN:  # one operand, one result
+            t = tags[sp - 1]
+            if op == NEG and t == INT:
+                stack[sp - 1] = -stack[sp - 1]
+            elif op == NEG and t == FLOAT:
+                fstack[sp - 1] = -fstack[sp - 1]
+            elif op == BIT_NOT and t == INT:
+                stack[sp - 1] = ~stack[sp - 1]
+            elif op == NOT and t == BOOL:
+                stack[sp - 1] = 1 - stack[sp - 1]
+            elif op == LEN and t == T_ARRAY:
+                tags[sp - 1] = INT
+                stack[sp - 1] = arr_len[stack[sp - 1]]
+            elif op == TO_FLOAT and (t == INT or t == FLOAT):
+                if t == INT:
+                    tags[sp - 1] = FLOAT
+                    fstack[sp - 1] = float(stack[sp - 1])
+            elif op == TO_INT and (t == INT or t == FLOAT):
+                if t == FLOAT:
+                    x = fstack[sp - 1]
+                    tags[sp - 1] = INT
+                    if x != x:
+                        stack[sp - 1] = 0
+                    elif x >= _TWO_63:
+                        stack[sp - 1] = 9223372036854775807
+                    elif x <= -_TWO_63:
+                        stack[sp - 1] = -9223372036854775807 - 1
+                    else:
+                        stack[sp - 1] = int(x)
+            elif op == SQRT and t == FLOAT:
+                fstack[sp - 1] = np.sqrt(fstack[sp - 1])
+            elif op == ABS and t == INT:
+                if stack[sp - 1] < 0:
+                    stack[sp - 1] = -stack[sp - 1]
+            elif op == ABS and t == FLOAT:
+                fstack[sp - 1] = abs(fstack[sp - 1])
+            else:
+                regs[R_ERR] = TYPE_ERROR
+                regs[R_E1] = t if t != T_ARRAY else 10 + arr_kind[stack[sp - 1]]
+                status = ERROR
+                break
+        elif op == PRINT:
+            status = PRINTING
+            break
+        elif op == FOR_PREP:
+            if tags[sp - 2] != INT or tags[sp - 1] != INT:
+                regs[R_ERR] = TYPE_ERROR
+                regs[R_E1] = tags[sp - 2]
+                regs[R_E2] = tags[sp - 1]
+                status = ERROR
+                break
+        elif op == ARRAY_FILL or op == ARRAY:
+            count = arg if op == ARRAY else 0
+            tn = tags[sp - 2] if op == ARRAY_FILL else INT
+            tv = tags[sp - 1]
+            kind = ELEM_INT if tv == INT else ELEM_FLOAT if tv == FLOAT else ELEM_BOOL
+            ok = tn == INT and (tv == INT or tv == FLOAT or tv == BOOL)
+            if op == ARRAY:
+                tv = tags[sp - count]
+                kind = ELEM_INT if tv == INT else ELEM_FLOAT if tv == FLOAT else ELEM_BOOL
+                ok = tv == INT or tv == FLOAT or tv == BOOL
+                for k in range(sp - count, sp):
+                    if tags[k] != tv:
+                        ok = False
+            if not ok:
+                regs[R_ERR] = TYPE_ERROR
+                regs[R_E1] = tn if op == ARRAY_FILL else tv
+                regs[R_E2] = tv
+                if op == ARRAY:  # the first element whose type differs
+                    for k in range(sp - count, sp):
+                        if tags[k] != tv:
+                            regs[R_E2] = tags[k]
+                            break
+                status = ERROR
+                break
+            n = stack[sp - 2] if op == ARRAY_FILL else count
+            if n < 0:
+                regs[R_ERR] = NEGATIVE_LENGTH
+                regs[R_E1] = n
+                status = ERROR
+                break
+            if n > MAX_ARRAY_LENGTH:
+                regs[R_ERR] = TOO_LONG
+                regs[R_E1] = n
+                status = ERROR
+                break
+            ident = _allocate(heap, arr_kind, arr_off, arr_len, free_ids, regs, kind, n)
+            if ident < 0:
+                regs[R_NEED] = n
+                pc -= 1
+                status = NEED_HEAP
+                break
+            at = arr_off[ident]
+            if op == ARRAY_FILL:
+                fill = stack[sp - 1]
+                for k in range(n):
+                    heap[at + k] = fill
+                sp -= 1
+            else:
+                for k in range(n):
+                    heap[at + k] = stack[sp - count + k]
+                sp -= count - 1
+            tags[sp - 1] = T_ARRAY
+            stack[sp - 1] = ident
+    regs[R_PC], regs[R_SP], regs[R_FP], regs[R_OP] = pc, sp, fp, code[2 * (pc - 1)]
+    return status
