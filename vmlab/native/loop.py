@@ -199,6 +199,8 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
                 sp -= 2
                 pc = arg
         elif op == CALL:
+            if counting:  # (as the interpreter's counts: the call that overflows counts)
+                calls[arg] += 1
             if regs[R_DEPTH] == max_depth:
                 regs[R_ERR] = STACK_OVERFLOW
                 status = ERROR
@@ -206,7 +208,10 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             base = sp - fn_arity[arg]
             if base + fn_frame[arg] + 1 > stack.shape[0]:
                 regs[R_NEED] = base + fn_frame[arg] + 1
-                pc -= 1
+                pc -= 1  # to run the CALL again once there is room
+                if counting:
+                    counts[op] -= 1
+                    calls[arg] -= 1
                 status = NEED_STACK
                 break
             d = regs[R_DEPTH]
@@ -214,8 +219,6 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             frames[3 * d + 1] = pc
             frames[3 * d + 2] = fp
             regs[R_DEPTH] = d + 1
-            if counting:
-                calls[arg] += 1
             fp = base
             sp = base + fn_nlocals[arg]
             for k in range(base + fn_arity[arg], sp):
@@ -365,7 +368,9 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             ident = _allocate(heap, arr_kind, arr_off, arr_len, free_ids, regs, kind, n)
             if ident < 0:
                 regs[R_NEED] = n
-                pc -= 1
+                pc -= 1  # to run it again once there is room
+                if counting:
+                    counts[op] -= 1
                 status = NEED_HEAP
                 break
             at = arr_off[ident]

@@ -1,0 +1,70 @@
+"""The native interpreter tier (numba): the interpreter's behaviour, counts
+and limits, on the host's memory and stack."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import vmlab
+from lang import compile_source
+from program_gen import Generator
+from vmlab.errors import ToyRuntimeError
+from vmlab.interp import run as interpret
+from vmlab.native.host import run as run_native
+from vmlab.output import Output
+from vmlab.stats import Stats
+
+
+def outcome(program, runner, max_depth=10_000, stats=None):
+    out = Output()
+    try:
+        if runner is run_native:
+            runner(program, out, max_depth, stats)
+        else:
+            runner(program, out, max_depth, stats.observer() if stats else None)
+    except ToyRuntimeError as e:
+        return out.getvalue(), e.render()
+    return out.getvalue(), None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_generated_programs_and_their_counts_match_the_interpreter(data):
+    program = compile_source(Generator(lambda n: data.draw(st.integers(0, n - 1))).program())
+    mine, theirs = Stats(program, "native"), Stats(program)
+    assert outcome(program, run_native, stats=mine) == outcome(program, interpret, stats=theirs)
+    assert mine.opcodes == theirs.opcodes and mine.calls == theirs.calls
+
+
+def test_arrays_are_collected_when_the_heap_fills():
+    """A loop makes 200,000 arrays; only one is alive at a time."""
+    program = compile_source(
+        "let keep = [1, 2, 3];\nlet total = 0;\n"
+        "for i in 0..200000 { let a = array(50, i); a[49] = i + 1; total = total + a[49]; }\n"
+        "print(total, keep, len(keep));")
+    assert outcome(program, run_native) == outcome(program, interpret) == \
+        ("20000100000 [1, 2, 3] 3\n", None)
+
+
+@pytest.mark.parametrize("depth, limit", [(9_999, 10_000), (10_000, 10_000), (150_000, 200_000)])
+def test_deep_recursion_grows_the_stack(depth, limit):
+    program = compile_source(
+        "fn down(n) { if n == 0 { return 0; } return down(n - 1) + 1; }\n"
+        f"print(down({depth}));", "r.toy")
+    assert outcome(program, run_native, limit) == outcome(program, interpret, limit)
+
+
+def test_cli_stats_refusal_and_pipes(tmp_path):
+    (tmp_path / "p.toy").write_text(
+        "fn f(x) { return x * 1.5; }\nfor i in 0..3 { print(i, f(float(i)), [i]); }\n"
+        "print(1 / 0);\n")
+    result = vmlab("run", "p.toy", "--interp", "native", "--stats-json", "s.json", cwd=tmp_path)
+    assert result.stdout == b"0 0.0 [0]\n1 1.5 [1]\n2 3.0 [2]\n"
+    assert result.stderr == b"error: division by zero\n  at <main> (p.toy:3)\n"
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["tier"] == "native" and report["calls"]["f"] == 3
+    refused = vmlab("run", "p.toy", "--interp", "native", "--jit", cwd=tmp_path)
+    assert refused.returncode == 2 and b"--jit works with the Python interpreter only" \
+        in refused.stderr
