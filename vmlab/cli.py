@@ -336,11 +336,52 @@ def build_parser() -> argparse.ArgumentParser:
                        "Compile a .toy program to a portable bytecode file.")
     compile_.add_argument("-o", "--output", metavar="OUT",
                           help="the output file (default: FILE with the suffix .toyc)")
+
+    bench = sub.add_parser(
+        "bench", help="benchmark the tiers against C, Python, numba and Lua",
+        formatter_class=_HelpFormatter,
+        description="Run every benchmark (bench/programs) in every tier and peer, "
+                    "interleaved, check every output, and print a table of medians and "
+                    "ratios to C; write every sample as JSON and a chart as PNG. With "
+                    "--tradeoff: time against problem size for the interpreter and the "
+                    "JIT (compile time included), the break-even size, and warm-up curves.")
+    bench.set_defaults(handler=cmd_bench)
+    bench.add_argument("--quick", action="store_true",
+                       help="quick sizes (~0.25 s each in the Python interpreter; "
+                            "about 2-3 minutes in all)")
+    bench.add_argument("--size", choices=["small", "quick", "full"], default="full",
+                       help="problem sizes (default full: ~3 s each in the Python "
+                            "interpreter)")
+    bench.add_argument("--only", nargs="+", metavar="NAME", help="only these benchmarks")
+    bench.add_argument("--tiers", action="append", metavar="LIST",
+                       help="comma-separated tiers and peers (default all): interp, "
+                            "native, jit, c, python, numba, lua, luajit")
+    bench.add_argument("--repeat", type=_positive, metavar="N",
+                       help="rounds (default 3; 5 at full size)")
+    bench.add_argument("--json", metavar="PATH", help="where the samples go "
+                       "(default vmlab-bench.json, or vmlab-tradeoff.json)")
+    bench.add_argument("--plot", metavar="PATH", help="where the chart goes "
+                       "(default vmlab-bench.png, or vmlab-tradeoff.png)")
+    bench.add_argument("--tradeoff", nargs="?", const="", metavar="NAME",
+                       help="the trade-off experiment, for one program or all that have "
+                            "a size sweep")
     return parser
+
+
+def cmd_bench(args) -> int:
+    from bench.cli import UsageError, run
+
+    stem = "vmlab-tradeoff" if args.tradeoff is not None else "vmlab-bench"
+    args.json, args.plot = args.json or f"{stem}.json", args.plot or f"{stem}.png"
+    try:
+        return run(args, "vmlab " + " ".join(args.argv))
+    except UsageError as e:
+        raise usage_error(str(e)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
     try:
         return args.handler(args)
     except Failure as e:

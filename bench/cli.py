@@ -1,0 +1,75 @@
+"""`vmlab bench`: the suite (bench/harness.py) or the trade-off experiment
+(bench/tradeoff.py), with a progress bar, a table, JSON and PNG files.
+vmlab/cli.py parses the arguments; this module runs them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bench import harness, report, runners, suite
+
+
+class UsageError(Exception):
+    pass
+
+
+def choose(names: list[str] | None, known: dict, what: str) -> list:
+    if not names:
+        return list(known.values())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))} "
+                         f"(there is: {', '.join(known)})")
+    return [known[n] for n in dict.fromkeys(names)]
+
+
+def split(values: list[str] | None) -> list[str] | None:
+    """`--tiers jit,c --tiers lua` -> ['jit', 'c', 'lua']."""
+    if values is None:
+        return None
+    return [v for value in values for v in value.split(",") if v]
+
+
+def progress(total: int):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn)
+    bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), transient=True)
+    return bar, bar.add_task("", total=total)
+
+
+def run(args, command: str) -> int:
+    """Run `vmlab bench`; its exit status."""
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    benchmarks = choose(args.only, suite.BY_NAME, "benchmark")
+    if args.tradeoff is not None:
+        from bench import tradeoff
+        return tradeoff.run(args, console, command)
+    wanted = choose(split(args.tiers), runners.BY_NAME, "tier")
+    skipped = {r.name: why for r in wanted if (why := r.missing())}
+    chosen = [r for r in wanted if r.name not in skipped]
+    for name, why in skipped.items():
+        console.print(f"[yellow]skipping {name}: {why}[/]")
+    size = "quick" if args.quick else args.size
+    repeat = args.repeat or (3 if size != "full" else 5)
+    total = harness.warmups(benchmarks, chosen) + repeat * len(benchmarks) * len(chosen)
+    bar, task = progress(total)
+    try:
+        with bar:
+            results = harness.measure(
+                benchmarks, chosen, size, repeat, skipped,
+                lambda label: bar.update(task, advance=1, description=label))
+    except harness.WrongOutput as e:
+        console.print(f"[bold red]vmlab bench: wrong output[/] {e}")
+        return 1
+    for t in report.tables(results):
+        console.print(t)
+    data = report.to_json(results, command)
+    report.write_json(data, Path(args.json))
+    report.plot(results, Path(args.plot))
+    console.print(f"samples: {args.json}   chart: {args.plot}")
+    return 0
+

@@ -1,0 +1,151 @@
+"""What `vmlab bench` shows and keeps: a table of medians and ratios to C,
+a JSON file with every sample (and the machine and versions behind them),
+and a PNG chart."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from bench.harness import Results
+from bench.runners import BY_NAME
+
+
+def ratio_to_c(results: Results, bench: str, runner: str) -> float | None:
+    if "c" not in results.runners:
+        return None
+    return results.median(bench, runner) / results.median(bench, "c")
+
+
+def geomean_ratios(results: Results) -> dict[str, float]:
+    if "c" not in results.runners:
+        return {}
+    return {r: statistics.geometric_mean([ratio_to_c(results, b, r) for b in results.sizes])
+            for r in results.runners}
+
+
+def tables(results: Results) -> list:
+    """Rich tables: median seconds per benchmark and runner; then the same as
+    multiples of the C program's time, with their geometric means."""
+    from rich.table import Table
+
+    def new(title: str) -> Table:
+        t = Table(title=title)
+        t.add_column("program")
+        t.add_column("n", justify="right")
+        for r in results.runners:
+            t.add_column(r, justify="right")
+        return t
+
+    seconds = new(f"median seconds, whole process ({results.size} sizes)")
+    for bench, n in results.sizes.items():
+        seconds.add_row(bench, f"{n:,}", *[f"{results.median(bench, r):.3f}"
+                                           for r in results.runners])
+    if "c" not in results.runners:
+        return [seconds]
+    ratios = new("times the C program (lower is faster)")
+    for bench, n in results.sizes.items():
+        ratios.add_row(bench, f"{n:,}", *[f"{ratio_to_c(results, bench, r):.3g}"
+                                          for r in results.runners])
+    means = geomean_ratios(results)
+    ratios.add_row("geomean", "", *[f"{means[r]:.3g}" for r in results.runners], style="bold")
+    return [seconds, ratios]
+
+
+def _first_line(command: list[str]) -> str | None:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return None
+    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else None
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"system": platform.platform(), "cpu": cpu, "cpus": os.cpu_count(),
+            "python": platform.python_version()}
+
+
+def versions() -> dict:
+    found = {}
+    for package in ("vmlab", "llvmlite", "numba", "lark", "numpy"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    found["cc"] = _first_line(["cc", "--version"])
+    found["lua5.4"] = _first_line(["lua5.4", "-v"])
+    found["luajit"] = _first_line(["luajit", "-v"])
+    return found
+
+
+def to_json(results: Results, command: str) -> dict:
+    return {
+        "command": command,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(), "versions": versions(),
+        "size": results.size, "sizes": results.sizes,
+        "runners": {r: BY_NAME[r].label for r in results.runners},
+        "skipped": results.skipped,
+        "unit": "seconds, whole process",
+        "samples": results.samples,
+        "medians": {b: {r: results.median(b, r) for r in results.runners} for b in results.sizes},
+        "ratios_to_c": {b: {r: ratio_to_c(results, b, r) for r in results.runners}
+                        for b in results.sizes} if "c" in results.runners else None,
+    }
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def plot(results: Results, path: Path) -> None:
+    """Grouped horizontal bars: each runner's median, relative to C when C ran."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    benches, runners = list(results.sizes), results.runners
+    relative = "c" in runners
+    fig, ax = plt.subplots(figsize=(12, 0.55 * len(benches) * max(3, len(runners)) / 3 + 1.5))
+    height = 0.8 / len(runners)
+    colors = plt.get_cmap("tab10").colors
+    for k, r in enumerate(runners):
+        values = [ratio_to_c(results, b, r) if relative else results.median(b, r)
+                  for b in benches]
+        ys = [i + k * height for i in range(len(benches))]
+        ax.barh(ys, values, height=height, label=BY_NAME[r].label, color=colors[k % 10])
+        for y, value in zip(ys, values):
+            ax.annotate(f"{value:.3g}" + ("x" if relative else " s"), (value, y),
+                        xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize="x-small")
+    ax.set_xscale("log")
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(benches))],
+                  [f"{b} ({results.sizes[b]:,})" for b in benches])
+    ax.invert_yaxis()
+    if relative:
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xlabel("whole-process time / C's (log scale; shorter is faster)")
+    else:
+        ax.set_xlabel("whole-process seconds (log scale)")
+    ax.set_title(f"vmlab bench, {results.size} sizes: medians of interleaved runs")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,95 @@
+"""`vmlab bench`: the suite's bookkeeping, its files, its errors, and the
+trade-off experiment's data. Timings are never asserted (only that they
+exist); correctness of every tier and peer is bench/bench_suite.py's job."""
+
+import json
+
+import pytest
+from conftest import vmlab
+
+from bench import harness, runners, suite, tradeoff
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_benchmark_has_its_twins_and_sizes():
+    for b in suite.BENCHMARKS:
+        assert b.source(7).endswith("print(bench(7));\n") and b.about
+        assert set(b.expected) == set(b.sizes)
+        for folder, suffix in (("ref", "c"), ("python", "py"), ("lua", "lua")):
+            assert (suite.HERE / folder / f"{b.name}.{suffix}").exists(), (folder, b.name)
+
+
+def test_expected_outputs_are_the_c_programs(tmp_path):
+    c = runners.BY_NAME["c"]
+    for b in suite.BENCHMARKS:
+        for n in sorted(set(b.sizes))[:2]:  # small and quick: the full ones take C seconds
+            harness.run_once(c, b, n, tmp_path)  # WrongOutput if C prints otherwise
+
+
+def test_suite_writes_table_json_and_chart(tmp_path):
+    out, chart = tmp_path / "r.json", tmp_path / "r.png"
+    result = vmlab("bench", "--size", "small", "--only", "fib", "loop", "--tiers", "interp,c",
+                   "--tiers", "jit", "--repeat", "2", "--json", str(out), "--plot", str(chart))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode()
+    assert "median seconds" in text and "times the C program" in text and "geomean" in text
+    data = json.loads(out.read_text())
+    assert data["sizes"] == {"fib": 15, "loop": 2000}
+    assert list(data["runners"]) == ["interp", "c", "jit"]
+    for bench in ("fib", "loop"):
+        for runner in ("interp", "c", "jit"):
+            samples = data["samples"][bench][runner]
+            assert len(samples) == 2 and all(s > 0 for s in samples)
+        assert data["ratios_to_c"][bench]["c"] == 1.0
+    assert data["machine"]["cpus"] >= 1 and data["versions"]["llvmlite"]
+    assert data["command"].startswith("vmlab bench --size small")
+    assert chart.read_bytes().startswith(PNG)
+
+
+def test_a_wrong_output_fails_loudly_and_is_never_a_number(tmp_path, monkeypatch, capsys):
+    from vmlab.cli import main
+    wrong = suite.Benchmark("fib", (15, 23, 28), {15: "611", 23: "28657", 28: "317811"})
+    monkeypatch.setitem(suite.BY_NAME, "fib", wrong)
+    out = tmp_path / "r.json"
+    status = main(["bench", "--size", "small", "--only", "fib", "--tiers", "interp",
+                   "--repeat", "1", "--json", str(out), "--plot", str(tmp_path / "r.png")])
+    text = capsys.readouterr().out
+    assert status == 1 and not out.exists()
+    assert "wrong output" in text and "expected '611', got '610'" in " ".join(text.split())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--only", "nope"], "unknown benchmark 'nope' (there is: fib, loop"),
+    (["--tiers", "interp,bogus"], "unknown tier 'bogus' (there is: interp, native, jit"),
+    (["--tradeoff", "nbody"], "no trade-off sweep for 'nbody' (there is: fib, loop"),
+    (["--repeat", "0"], "usage: vmlab bench"),
+])
+def test_usage_errors(args, message):
+    result = vmlab("bench", *args)
+    assert result.returncode == 2
+    assert message in result.stderr.decode() and b"Traceback" not in result.stderr
+
+
+def test_crossing_interpolates_on_log_axes():
+    assert tradeoff.crossing([10, 100, 1000], [1.0, 2.0, 4.0], [4.0, 4.0, 2.0]) == \
+        pytest.approx(10 ** 2.5)
+    assert tradeoff.crossing([10, 100], [1.0, 2.0], [0.5, 1.0]) is None   # always faster
+    assert tradeoff.crossing([10, 100], [1.0, 2.0], [3.0, 3.0]) is None   # never
+    # A late loss moves the break-even past it.
+    assert tradeoff.crossing([1, 10, 100, 1000], [1, 1, 1, 1], [2, 0.5, 2, 0.5]) > 100
+
+
+def test_tradeoff_writes_curves_and_plots(tmp_path, monkeypatch):
+    out, chart = tmp_path / "t.json", tmp_path / "t.png"
+    result = vmlab("bench", "--tradeoff", "fib", "--repeat", "1", "--json", str(out),
+                   "--plot", str(chart))
+    assert result.returncode == 0, result.stderr
+    assert "break-even" in result.stdout.decode()
+    fib = json.loads(out.read_text())["programs"]["fib"]
+    assert fib["sizes"] == tradeoff.LADDERS["fib"]
+    assert set(fib["seconds"]) == {"interp", "jit", "native"}
+    assert all(len(v) == len(fib["sizes"]) for v in fib["seconds"].values())
+    assert len(fib["warmup_seconds"]["jit"]) == tradeoff.WARMUP_RUNS
+    assert max(fib["jit_compile_ms"]) > 0  # the JIT did compile, and it was counted
+    assert chart.read_bytes().startswith(PNG)
