@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test venv grammar clean
+.PHONY: demo test bench venv grammar clean
 
 venv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,11 +16,17 @@ venv:
 
 demo: venv
 	$(BIN)/vmlab run examples/mandelbrot.toy
+	@echo '--- the same bytecode, tiered: hot functions compiled to machine code'
+	$(BIN)/vmlab run examples/mandelbrot.toy --jit --jit-log > /dev/null
 	$(BIN)/vmlab run examples/fib.toy
 	$(BIN)/vmlab dis examples/fib.toy --fn fib
 
 test: venv
 	$(BIN)/python -m pytest --benchmark-disable
+
+# Every benchmark in every tier and peer, quick sizes (about 1.5 minutes).
+bench: venv
+	$(BIN)/vmlab bench --quick
 
 # Regenerate lang/tables.py after editing lang/toy.lark.
 grammar: venv

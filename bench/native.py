@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.suite import BY_NAME
+
 HERE = Path(__file__).resolve().parent
-PROGRAMS = HERE / "programs"
 REF = HERE / "ref"
 NAMES = ["fib", "loop", "sieve", "mandel", "nbody", "collatz", "matmul"]
 # Sizes. FULL: about a second of C each, so that a whole process measures
@@ -42,9 +42,7 @@ SMALL = {"fib": 20, "loop": 100_000, "sieve": 10_000, "mandel": 60,
 
 
 def source(name: str, n: int) -> str:
-    """The program with `print(bench(n));` as its last line."""
-    text = (PROGRAMS / f"{name}.toy").read_text()
-    return re.sub(r"print\(bench\(\d+\)\);\s*$", f"print(bench({n}));\n", text)
+    return BY_NAME[name].source(n)
 
 
 @functools.cache

@@ -59,11 +59,13 @@ def tables(results: Results) -> list:
 
 
 def _first_line(command: list[str]) -> str | None:
+    """The first line a tool prints about itself (`cc --version`), if it exists."""
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10)
-    except OSError:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else None
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else None
 
 
 def machine() -> dict:
@@ -95,7 +97,7 @@ def versions() -> dict:
 def to_json(results: Results, command: str) -> dict:
     return {
         "command": command,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(), "versions": versions(),
         "size": results.size, "sizes": results.sizes,
         "runners": {r: BY_NAME[r].label for r in results.runners},
@@ -149,3 +151,27 @@ def plot(results: Results, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def markdown(data: dict) -> str:
+    """The two tables of a `vmlab bench` JSON file in Markdown (docs/results.md)."""
+    runners, sizes = list(data["runners"]), data["sizes"]
+    head = ("| program | n | " + " | ".join(runners) + " |\n"
+            + "|---|--:|" + "--:|" * len(runners) + "\n")
+    seconds = head + "".join(
+        f"| {b} | {n:,} | " + " | ".join(f"{data['medians'][b][r]:.3f}" for r in runners)
+        + " |\n" for b, n in sizes.items())
+    if not data["ratios_to_c"]:
+        return seconds
+    ratios = head + "".join(
+        f"| {b} | {n:,} | " + " | ".join(f"{data['ratios_to_c'][b][r]:.3g}" for r in runners)
+        + " |\n" for b, n in sizes.items())
+    means = {r: statistics.geometric_mean([data["ratios_to_c"][b][r] for b in sizes])
+             for r in runners}
+    ratios += "| **geomean** | | " + " | ".join(f"**{means[r]:.3g}**" for r in runners) + " |\n"
+    return f"Median seconds, whole process:\n\n{seconds}\nTimes the C program:\n\n{ratios}"
+
+
+if __name__ == "__main__":
+    import sys
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())))
