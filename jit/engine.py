@@ -75,13 +75,17 @@ class Engine:
 
     def __init__(self):
         _initialized()
-        self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+        tm = target_machine()
+        self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+        # The optimizer needs the target's data layout (alignments, legal types).
+        self.triple, self.data_layout = tm.triple, str(tm.target_data)
         self.modules = 0
 
     def add(self, ir_text: str, name: str, opt: int = OPT_LEVEL) -> tuple[float, float]:
         """Optimize and compile a module; (optimize ms, codegen ms)."""
         start = time.perf_counter()
         module = parse(ir_text, name)
+        module.triple, module.data_layout = self.triple, self.data_layout
         optimize(module, opt)
         optimized = time.perf_counter()
         self._engine.add_module(module)

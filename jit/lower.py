@@ -199,7 +199,9 @@ class ModuleBuilder:
                  for i in range(1 + len(parameters(spec)))]
         values = [words[0]] + [from_word(b, w, t) for w, (_, _, t) in
                                zip(words[1:], parameters(spec), strict=True)]
-        result = b.call(self.function(spec), values)
+        # Not inlined: the function is compiled once, as the symbol other
+        # modules call, instead of twice (codegen is most of compile time).
+        result = b.call(self.function(spec), values, attrs=("noinline",))
         if spec.ret == BOTTOM:
             b.unreachable()
             return
