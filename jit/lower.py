@@ -90,6 +90,7 @@ class ModuleBuilder:
         self.jmpbuf = self._external("rt_jmpbuf", ir.ArrayType(I64, 64))
         self.shadow = self._external("rt_shadow", PTR)
         self.floor = self._external("rt_stack_floor", I64)
+        self.interrupt = self._external("rt_interrupt", I64)
         self.budget = self._external("rt_stack_budget", I64)
         self.exit_buffer = self._external("rt_exit", PTR)
         self.sqrt = m.declare_intrinsic("llvm.sqrt", [F64])
@@ -393,6 +394,7 @@ class FunctionLowering:
             low = a.icmp_unsigned("<", here, a.load(self.mb.floor, typ=I64))
             with a.if_then(low, likely=False):
                 self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
+            self.poll(a, spec.entry)
         a.branch(self.blocks[spec.entry])
         for pc, state in enumerate(spec.states):
             if state is None:
@@ -403,6 +405,14 @@ class FunctionLowering:
                               in enumerate(zip(state[1], self.owners_at[pc], strict=True))]
             self.instruction(pc)
         self.allocas.branch(self.prologue)
+
+    def poll(self, b, pc: int) -> None:
+        """Stop if vmlab.interrupts raised the flag (Ctrl-C, --timeout): at
+        every loop back-edge and recursive call, so no run is unstoppable. An
+        atomic load, which LLVM never hoists out of the loop."""
+        flag = b.load_atomic(self.mb.interrupt, "monotonic", 8, typ=I64)
+        with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
+            self.raise_error(b, rt.INTERRUPTED, pc)
 
     def raise_error(self, b, kind: int, pc: int, x=None, y=None) -> None:
         site = self.mb.symbols.sites.id(self.code, pc)
@@ -607,6 +617,8 @@ def _pop(f: FunctionLowering, pc, arg):
 
 
 def _jump(f: FunctionLowering, pc, arg):
+    if arg <= pc:  # a loop's back-edge
+        f.poll(f.b, pc)
     f.goto(arg)
     return _ENDS_BLOCK
 

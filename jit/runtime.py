@@ -22,11 +22,12 @@ from array import array
 
 from jit import engine
 from jit.types import ELEMENTS, element
+from vmlab import interrupts
 from vmlab import values as v
 
 # What rt_raise's `kind` means; the message comes from vmlab.values.
 DIVISION_BY_ZERO, INDEX_ERROR, STACK_OVERFLOW, NEGATIVE_LENGTH, TOO_LONG, \
-    STATIC_ERROR, OUT_OF_MEMORY = range(1, 8)
+    STATIC_ERROR, OUT_OF_MEMORY, INTERRUPTED = range(1, 9)
 
 # rt_print's `kind`.
 PRINT_KINDS = {"int": 0, "float": 1, "bool": 2, "nil": 3, "str": 4}
@@ -42,6 +43,7 @@ RUNTIME_IR = r"""
 @rt_exit = global ptr null                      ; where a side exit leaves pc, locals, stack
 @rt_stack_budget = global i64 0                 ; native stack bytes compiled code may use
 @rt_stack_floor = global i64 0                  ; set on entry: addresses below are off limits
+@rt_interrupt = global i64 0                    ; set from outside: stop (vmlab.interrupts)
 
 declare void @longjmp(ptr, i32) noreturn
 
@@ -162,6 +164,12 @@ class Runtime:
         self._error = (ctypes.c_int64 * ERROR_FIELDS).from_address(jit.global_address("rt_error"))
         ctypes.c_int64.from_address(jit.global_address("rt_stack_budget")).value = \
             _stack_budget(stack_bytes)
+        self._interrupt = ctypes.c_int64.from_address(jit.global_address("rt_interrupt"))
+        self._interrupt.value = 0
+        self._watch = None
+
+    def _raise_interrupt(self) -> None:
+        self._interrupt.value = 1
 
     # --- callbacks from compiled code ---
     def print_item(self, kind: int, bits: int) -> None:
@@ -242,7 +250,19 @@ class Runtime:
         out = ctypes.c_int64(0)
         if exit_buffer is not None:
             self._exit.value = ctypes.addressof(exit_buffer)
-        status = function(ctypes.addressof(buffer), ctypes.addressof(out))
+        watch = interrupts.current
+        if watch is None:
+            status = function(ctypes.addressof(buffer), ctypes.addressof(out))
+        else:
+            if watch is not self._watch:
+                self._watch = watch
+                watch.add_flag(self._raise_interrupt)
+            watch.native += 1
+            try:
+                status = function(ctypes.addressof(buffer), ctypes.addressof(out))
+            finally:
+                watch.native -= 1
+            watch.check()  # stopped while native code ran
         if status == RAISED:
             self._raise_error(depth, replaces_current)
         if status == EXITED:
@@ -264,6 +284,8 @@ class Runtime:
             error = v.too_long(a)
         elif kind == STATIC_ERROR:
             error = v.ToyError(self.symbols.messages.items[a])
+        elif kind == INTERRUPTED:
+            raise interrupts.Interrupted(self._watch.reason if self._watch else "interrupted")
         else:
             raise MemoryError()  # reported as the interpreter's would be
         places = self.symbols.sites.places

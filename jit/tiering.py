@@ -27,6 +27,7 @@ from jit.infer import MAIN, Decline, Inferrer, Spec, reaches
 from jit.lower import ModuleBuilder, parameters
 from jit.runtime import EXITED_EARLY, NativeError, Runtime
 from jit.types import UNSET, type_of
+from vmlab import interrupts
 from vmlab.code import Program
 
 DEFAULT_THRESHOLD = 1000
@@ -89,7 +90,11 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
         worker.start()
     finally:
         threading.stack_size(previous)
-    worker.join()
+    try:
+        worker.join()
+    except interrupts.Interrupted as stop:  # the signal came to this thread: pass it on
+        interrupts.raise_in(worker, stop)
+        worker.join()
     if failure:
         raise failure[0]
 

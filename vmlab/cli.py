@@ -1,7 +1,7 @@
 """The `vmlab` command line.
 
 Exit status: 0 for a normal run, 1 for a compile or runtime error in the toy
-program, 2 for a usage error (bad arguments, unreadable file), 70 for a bug
+program or a run stopped by Ctrl-C, --timeout or --max-steps (as Lua does), 2 for a usage error (bad arguments, unreadable file), 70 for a bug
 in vmlab itself (reported in one line; VMLAB_DEBUG=1 shows the traceback). Modules are
 imported inside the commands that need them: `vmlab run` must start fast and
 must never load llvmlite or numba.
@@ -74,6 +74,7 @@ def execute(program, args, make_observer=None, stats=None) -> int:
     `make_observer(output)`, if given, returns the interpreter observer;
     `stats`, if given, counts the run (and sees the JIT's work)."""
     from vmlab.errors import ToyRuntimeError
+    from vmlab.interrupts import Interrupted, Watch, step_limiter
     from vmlab.output import Output
 
     output = Output(sys.stdout.buffer, line_buffered=sys.stdout.isatty())
@@ -81,7 +82,7 @@ def execute(program, args, make_observer=None, stats=None) -> int:
         from vmlab.native.host import run as native_run
 
         def runner():
-            native_run(program, output, args.max_depth, stats)
+            native_run(program, output, args.max_depth, stats, args.max_steps)
     else:
         from vmlab.interp import run
         observer = make_observer(output) if make_observer else None
@@ -93,23 +94,32 @@ def execute(program, args, make_observer=None, stats=None) -> int:
             run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
         if stats is not None:
             stats.jit, observer = jit, stats.observer()
+        if args.max_steps is not None:
+            observer = step_limiter(args.max_steps, observer)
 
         def runner():
             run(program, output, args.max_depth, observer, jit)
     try:
-        if stats is None:
-            runner()
-        else:
-            with stats.timing():
+        with Watch(args.timeout):
+            if stats is None:
                 runner()
+            else:
+                with stats.timing():
+                    runner()
     except ToyRuntimeError as e:
         raise Failure(e.render(), EXIT_ERROR) from None
+    except Interrupted as e:  # Ctrl-C, --timeout, --max-steps
+        output.flush()
+        raise Failure(f"error: {e.reason}\n", EXIT_ERROR) from None
     finally:
         output.flush()  # all output printed before an error comes first
     return EXIT_OK
 
 
 def cmd_run(args) -> int:
+    if args.jit and args.max_steps is not None:
+        raise usage_error("--max-steps counts instructions as an interpreter runs them; "
+                          "the JIT's native code does not (use it without --jit)")
     if args.jit and args.interp == "native":
         raise usage_error("--jit works with the Python interpreter only: it tiers up from "
                           "that loop's counters (use --interp native or --jit, not both)")
@@ -239,6 +249,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e9:  # (also not NaN)
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got '{text}'")
+    return value
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter without its `import shutil`, which with the
     compression modules it pulls in costs ~3 ms of every start-up."""
@@ -277,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     def max_depth(p):
         p.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
                        help="the most active calls before 'stack overflow' (default 10000)")
+        p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                       help="stop the run after this long (an error, exit status 1)")
+        p.add_argument("--max-steps", type=_positive, metavar="N",
+                       help="stop the run after N executed instructions (the interpreters "
+                            "only: not with --jit)")
 
     run = command("run", cmd_run, "run a program", "Compile a .toy program (or load a "
                   ".toyc file) and run it.")
@@ -387,9 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     except Failure as e:
         sys.stderr.write(e.text)
         return e.status
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside a run (a run's Ctrl-C is vmlab.interrupts')
         sys.stderr.write("error: interrupted\n")
-        return 130
+        return EXIT_ERROR
     except BrokenPipeError:
         # The reader went away (`vmlab run x | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -8,6 +8,7 @@ from array import array
 
 import numpy as np
 
+from vmlab import interrupts
 from vmlab import values as v
 from vmlab.code import Program
 from vmlab.errors import ToyRuntimeError
@@ -27,8 +28,10 @@ def _float(bits: int) -> float:
 class Machine:
     """The arrays the loop runs over, and the host's part of the work."""
 
-    def __init__(self, program: Program, output, max_depth: int, counting: bool):
+    def __init__(self, program: Program, output, max_depth: int, counting: bool,
+                 max_steps: int | None = None):
         self.program, self.output, self.max_depth = program, output, max_depth
+        self.max_steps = max_steps
         self.enc = enc = Encoded(program)
         main = enc.main
         size = max(1 << 12, int(enc.fn_frame[main]) + 1)
@@ -43,19 +46,34 @@ class Machine:
         self.regs = np.zeros(L.REGISTERS, dtype=np.int64)
         self.counts = np.zeros(len(OPCODES), dtype=np.int64)
         self.calls = np.zeros(len(enc.codes), dtype=np.int64)
-        self.counting = counting
+        self.counting = counting or max_steps is not None
         regs = self.regs
+        regs[L.R_STEPS] = max_steps if max_steps is not None else 1 << 62
         regs[L.R_PC] = enc.fn_start[main]
         regs[L.R_FUNC] = main
         regs[L.R_SP] = enc.fn_nlocals[main]  # the main code's locals: nil
 
     def run(self) -> None:
-        enc = self.enc
+        enc, regs = self.enc, self.regs
+        watch = interrupts.current
+        if watch is not None:
+            watch.add_flag(lambda: regs.__setitem__(L.R_STOP, 1))
         while True:
-            status = L.run(enc.code, enc.const_tag, enc.const_val, enc.fn_start, enc.fn_arity,
-                           enc.fn_nlocals, enc.fn_frame, self.stack, self.tags, self.frames,
-                           self.heap, self.arr_kind, self.arr_off, self.arr_len, self.free_ids,
-                           self.regs, self.counts, self.calls, self.counting, self.max_depth)
+            if watch is not None:
+                watch.native += 1
+            try:
+                status = L.run(enc.code, enc.const_tag, enc.const_val, enc.fn_start,
+                               enc.fn_arity, enc.fn_nlocals, enc.fn_frame, self.stack, self.tags,
+                               self.frames, self.heap, self.arr_kind, self.arr_off, self.arr_len,
+                               self.free_ids, regs, self.counts, self.calls, self.counting,
+                               self.max_depth)
+            finally:
+                if watch is not None:
+                    watch.native -= 1
+            if status == L.STOPPED and regs[L.R_STEPS] < 0:
+                raise interrupts.Interrupted(interrupts.step_limit(self.max_steps))
+            if watch is not None:
+                watch.check()
             if status == L.DONE:
                 return
             if status == L.PRINTING:
@@ -203,9 +221,11 @@ def _type_error(op: int, a: int, b: int, c: int) -> str:
     raise AssertionError(f"no type error for {info.name}")  # pragma: no cover
 
 
-def run(program: Program, output, max_depth: int, stats=None) -> None:
-    """Run a program in the native interpreter (see vmlab.interp.run)."""
-    machine = Machine(program, output, max_depth, counting=stats is not None)
+def run(program: Program, output, max_depth: int, stats=None,
+        max_steps: int | None = None) -> None:
+    """Run a program in the native interpreter (see vmlab.interp.run);
+    `max_steps` bounds the instructions it executes."""
+    machine = Machine(program, output, max_depth, stats is not None, max_steps)
     try:
         machine.run()
     finally:

@@ -26,11 +26,13 @@ from vmlab.native.encode import BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, IN
 from vmlab.values import MAX_ARRAY_LENGTH
 
 # Registers: the loop's state between calls.
+# R_STOP: set from outside (vmlab.interrupts) to stop the run; R_STEPS: the
+# instructions it may still execute (counted only when `counting`).
 R_PC, R_SP, R_FP, R_FUNC, R_DEPTH, R_HEAP, R_ARRAYS, R_FREE, R_ERR, R_E1, R_E2, R_E3, \
-    R_OP, R_NEED = range(14)
-REGISTERS = 14
+    R_OP, R_NEED, R_STOP, R_STEPS = range(16)
+REGISTERS = 16
 # Why the loop returned.
-DONE, PRINTING, ERROR, NEED_STACK, NEED_HEAP = range(5)
+DONE, PRINTING, ERROR, NEED_STACK, NEED_HEAP, STOPPED = range(6)
 # What went wrong (R_ERR); R_E1.. hold the operands' tags or values.
 TYPE_ERROR, DIVISION_BY_ZERO, INDEX_ERROR, NEGATIVE_LENGTH, TOO_LONG, STACK_OVERFLOW = \
     range(1, 7)
@@ -59,7 +61,7 @@ def _allocate(heap, arr_kind, arr_off, arr_len, free_ids, regs, kind, n):
     return ident
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)  # nogil: vmlab.interrupts' thread
 def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
         stack, tags, frames, heap, arr_kind, arr_off, arr_len, free_ids, regs,
         counts, calls, counting, max_depth):
@@ -74,6 +76,12 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
         pc += 1
         if counting:
             counts[op] += 1
+            regs[R_STEPS] -= 1
+            if regs[R_STEPS] < 0:
+                counts[op] -= 1
+                pc -= 1
+                status = STOPPED
+                break
         if op == LOAD_LOCAL:
             tags[sp] = tags[fp + arg]
             stack[sp] = stack[fp + arg]
@@ -187,6 +195,10 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             if (stack[sp] != 0) == (op == JUMP_IF_TRUE):
                 pc = arg
         elif op == JUMP:
+            if arg < pc and regs[R_STOP] != 0:  # a loop's back-edge: stop if asked
+                pc -= 1
+                status = STOPPED
+                break
             pc = arg
         elif op == FOR_ITER:
             i = stack[sp - 2]
@@ -199,6 +211,12 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
                 sp -= 2
                 pc = arg
         elif op == CALL:
+            if regs[R_STOP] != 0:  # (recursion without loops must stop too)
+                pc -= 1
+                if counting:
+                    counts[op] -= 1
+                status = STOPPED
+                break
             if counting:  # (as the interpreter's counts: the call that overflows counts)
                 calls[arg] += 1
             if regs[R_DEPTH] == max_depth:

@@ -1,0 +1,96 @@
+"""Stopping runs: --timeout, Ctrl-C (a real SIGINT) and --max-steps, in every
+tier, JIT-compiled loops and numba's loop included; always a one-line error
+and exit status 1, never a traceback or a hang."""
+
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, vmlab
+
+TIERS = {"interp": [], "jit": ["--jit"], "jit0": ["--jit", "--jit-threshold", "0"],
+         "native": ["--interp", "native"]}
+FOREVER = {
+    # a loop in a function called once (OSR in the JIT), in the main code, and
+    # recursion without any loop (exponential: it would run for ages)
+    "function": "fn spin(n) {\n let x = 0;\n while true { x = x + n; }\n return x;\n}\n"
+                "print(\"start\");\nprint(spin(1));\n",
+    "main": "print(\"start\");\nlet x = 0;\nfor i in 0..9223372036854775807 { x = x ^ i; }\n",
+    "recursion": "fn f(n) { if n < 1 { return 1; } return f(n - 1) + f(n - 1); }\n"
+                 "print(\"start\");\nprint(f(200));\n",
+}
+
+
+@pytest.fixture(params=sorted(FOREVER))
+def forever(request, tmp_path):
+    path = tmp_path / f"{request.param}.toy"
+    path.write_text(FOREVER[request.param])
+    return str(path)
+
+
+@pytest.mark.parametrize("mode", TIERS)
+def test_timeout_stops_every_tier(mode, forever):
+    start = time.monotonic()
+    result = vmlab("run", forever, "--timeout", "1", *TIERS[mode], timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == \
+        (1, b"start\n", b"error: time limit exceeded (--timeout 1)\n")
+    assert time.monotonic() - start < 30  # it stopped (the figures: docs/language.md, "Limits")
+
+
+@pytest.mark.parametrize("mode", TIERS)
+def test_ctrl_c_stops_every_tier(mode, forever):
+    """SIGINT once the program runs: stdout is a terminal (so "start" comes
+    out at once), which tells the test when to press Ctrl-C."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "vmlab", "run", forever, *TIERS[mode]],
+                            cwd=ROOT, stdout=follower, stderr=subprocess.PIPE)
+    os.close(follower)
+    try:
+        seen = b""
+        while b"start" not in seen:
+            seen += os.read(leader, 100)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        os.close(leader)
+    assert (proc.returncode, err) == (1, b"error: interrupted\n")
+
+
+def test_max_steps_stops_both_interpreters_at_the_same_instruction(tmp_path):
+    path = tmp_path / "count.toy"
+    path.write_text("let i = 0;\nwhile true { print(i); i = i + 1; }\n")
+    results = []
+    for mode in ("interp", "native"):
+        stats = tmp_path / f"{mode}.json"
+        result = vmlab("run", str(path), "--max-steps", "500", "--stats-json", str(stats),
+                       *TIERS[mode])
+        assert result.returncode == 1
+        assert result.stderr == b"error: step limit exceeded (--max-steps 500)\n"
+        counts = json.loads(stats.read_text())
+        results.append((result.stdout, counts["instructions"]))
+    assert results[0] == results[1] and results[0][1] == 500
+    assert results[0][0].decode().split() == [str(i) for i in range(len(results[0][0].split()))]
+
+
+def test_a_program_within_its_limits_is_unaffected():
+    plain = vmlab("run", "examples/fib.toy")
+    for limits in (["--max-steps", "10000000"], ["--timeout", "60"]):
+        assert vmlab("run", "examples/fib.toy", *limits).stdout == plain.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--timeout", "0"], "expected a positive number of seconds, got '0'"),
+    (["--timeout", "nan"], "expected a positive number of seconds, got 'nan'"),
+    (["--timeout", "soon"], "expected a positive number of seconds, got 'soon'"),
+    (["--max-steps", "-3"], "expected a positive integer, got '-3'"),
+    (["--max-steps", "10", "--jit"], "--max-steps counts instructions as an interpreter"),
+])
+def test_limit_usage_errors(args, message):
+    result = vmlab("run", "examples/hello.toy", *args)
+    assert result.returncode == 2 and message in result.stderr.decode()

@@ -1,0 +1,139 @@
+"""Stopping a run from outside, in every tier: Ctrl-C and `--timeout`.
+
+Python runs signal handlers only in the main thread, between bytecodes: a
+run inside native code (JIT-compiled code, the numba loop) would not notice
+them until it returned, which may be never. So native code polls a flag at
+every loop back-edge and recursive call, and a watcher thread sets that flag
+the moment a signal arrives: `signal.set_wakeup_fd` makes the C-level handler
+write the signal's number into a pipe the thread is reading. In Python code
+(the interpreter loop, the host's side of native tiers) the handler raises
+`Interrupted` at once. `--timeout` is a SIGALRM from `setitimer`, so both
+stops take the same path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+
+class Interrupted(BaseException):
+    """The run was stopped from outside. (Not an Exception: nothing on the
+    way up may mistake it for an error of the program or of vmlab.)"""
+
+    def __init__(self, reason: str | None = None):
+        reason = reason or (current and current.reason) or "interrupted"
+        super().__init__(reason)
+        self.reason = reason
+
+
+def step_limit(n: int) -> str:
+    return f"step limit exceeded (--max-steps {n})"
+
+
+def step_limiter(n: int, then=None):
+    """An interpreter observer that stops the run after `n` instructions
+    (and shows each to the observer `then`, if any)."""
+    left = n
+
+    def observe(code, pc, stack, depth):
+        nonlocal left
+        left -= 1
+        if left < 0:
+            raise Interrupted(step_limit(n))
+        if then is not None:
+            then(code, pc, stack, depth)
+    return observe
+
+
+def raise_in(thread: threading.Thread, stop: Interrupted) -> None:
+    """Raise `stop` in another thread running Python code (its native code,
+    if any, stops at its next poll: the flags are up already)."""
+    import ctypes
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                               ctypes.py_object(type(stop)))
+
+
+current: Watch | None = None  # the run being watched, for the native tiers
+
+
+class Watch:
+    """While active, Ctrl-C or the end of `timeout` seconds stops the run."""
+
+    def __init__(self, timeout: float | None = None):
+        self.timeout = timeout
+        self.reason: str | None = None
+        self.native = 0           # > 0 while native code runs (it polls the flags)
+        self._flags: list = []    # functions that raise the native tiers' flags
+        self._saved: list = []
+
+    # --- for the tiers ---
+    def add_flag(self, raise_flag) -> None:
+        """Call `raise_flag()` when the run must stop (now, if it must already)."""
+        self._flags.append(raise_flag)
+        if self.reason:
+            raise_flag()
+
+    def check(self) -> None:
+        """Raise Interrupted if a stop came while native code was running."""
+        if self.reason:
+            raise Interrupted(self.reason)
+
+    # --- the mechanism ---
+    def _stop(self, signum: int) -> None:
+        if self.reason is None:
+            self.reason = ("interrupted" if signum == signal.SIGINT else
+                           f"time limit exceeded (--timeout {self.timeout:g})")
+        for raise_flag in self._flags:
+            raise_flag()
+
+    def _handler(self, signum, frame) -> None:
+        self._stop(signum)
+        if self.native == 0:
+            raise Interrupted(self.reason)
+        # Native code is running (this is one of its callbacks): it stops at
+        # its next poll, and the tier raises Interrupted then.
+
+    def _watch(self, read_end: int) -> None:
+        while True:
+            data = os.read(read_end, 1)
+            if not data or data[0] == 0:  # closed, or __exit__'s wake-up
+                return
+            self._stop(data[0])
+
+    def __enter__(self) -> Watch:
+        global current
+        if threading.current_thread() is not threading.main_thread():
+            current = self  # signals go to the main thread's handlers, not ours
+            return self
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        self._pipe = (read_end, write_end)
+        self._saved = [signal.signal(signal.SIGINT, self._handler),
+                       signal.signal(signal.SIGALRM, self._handler),
+                       signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)]
+        self._thread = threading.Thread(target=self._watch, args=(read_end,),
+                                        name="vmlab-watch", daemon=True)
+        self._thread.start()
+        if self.timeout:
+            signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        current = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        global current
+        current = None
+        if not self._saved:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sigint, sigalrm, wakeup = self._saved
+        signal.set_wakeup_fd(wakeup)
+        signal.signal(signal.SIGINT, sigint)
+        signal.signal(signal.SIGALRM, sigalrm)
+        read_end, write_end = self._pipe
+        os.set_blocking(write_end, True)
+        os.write(write_end, b"\0")
+        self._thread.join()
+        os.close(read_end)
+        os.close(write_end)
