@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench venv grammar clean
+.PHONY: demo test bench fuzz venv grammar clean
 
 venv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ test: venv
 # Every benchmark in every tier and peer, quick sizes (about 1.5 minutes).
 bench: venv
 	$(BIN)/vmlab bench --quick
+
+# Fuzzing campaigns (tests/fuzz.py): N generated programs through every
+# tier, N mutated sources and 10 N mutated .toyc files. `make fuzz N=10000`.
+N ?= 1000
+fuzz: venv
+	$(BIN)/python tests/fuzz.py programs $(N)
+	$(BIN)/python tests/fuzz.py sources $(N)
+	$(BIN)/python tests/fuzz.py toyc $$(( $(N) * 10 ))
 
 # Regenerate lang/tables.py after editing lang/toy.lark.
 grammar: venv

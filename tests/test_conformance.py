@@ -44,7 +44,8 @@ def test_rules_table_lists_existing_programs():
     table = (SUITE / "README.md").read_text()
     listed = {word.strip("`") for word in table.split() if word.strip("`,").endswith(".toy")}
     listed = {w.rstrip(",") for w in listed}
-    on_disk = {str(p.relative_to(SUITE)) for p in PROGRAMS}
+    on_disk = {str(p.relative_to(SUITE)) for p in PROGRAMS
+               if p.parent.name != "regressions"}  # the fuzzer's finds: see README.md
     assert listed - on_disk == set(), "README.md lists missing programs"
     assert on_disk - listed == set(), "programs missing from README.md"
 
