@@ -23,3 +23,21 @@ def test_mutated_sources_never_break_the_cli():
     print(f"\nfuzz sources, seed {SEED}: {counts['ok']} ok, {counts['stopped']} stopped")
     assert not counts["failures"], "\n\n".join(counts["failures"][:5])
     assert counts["ok"] + counts["stopped"] == 200
+
+
+def test_a_mismatch_is_shrunk_and_saved_as_a_conformance_program(tmp_path, monkeypatch):
+    """With a fake disagreement (any program that prints a product 'differs'),
+    the campaign shrinks the program and saves it with the interpreter's output."""
+    monkeypatch.setattr(fuzz, "REGRESSIONS", tmp_path / "regressions")
+    monkeypatch.setattr(fuzz, "mismatch", lambda source: "fake" if "*" in source else None)
+    index = next(i for i in range(500)
+                 if "*" in fuzz.generate(fuzz.Choices(fuzz.random.Random(f"1:{i}"))))
+    counts = fuzz.programs_task(1, index, 1)
+    saved = tmp_path / "regressions" / f"fuzz_1_{index}.toy"
+    assert counts["mismatches"] and str(saved) in counts["mismatches"][0]
+    original = fuzz.generate(fuzz.Choices(fuzz.random.Random(f"1:{index}")))
+    small = saved.read_text()
+    assert "*" in small and len(small) < len(original)
+    out, error = fuzz.outcome(small, "interp")
+    assert saved.with_suffix(".out").read_text() == out
+    assert saved.with_suffix(".err").exists() == (error is not None)
