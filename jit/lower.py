@@ -38,11 +38,11 @@ _ELEMENT_TYPES = {"int": I64, "float": F64, "bool": I8}
 # RECURSION_BUDGET bytecode instructions: with s self-calls a body of n
 # instructions inlined k deep is n * (1 + s + ... + s**(k-1)). fib (16
 # instructions, 2 self-calls) gets 5 copies: ~1.0x C instead of 2.7x, for
-# ~25 ms more compile time (docs/jit.md, "Recursion").
+# ~25 ms more compile time (docs/jit.md).
 MAX_RECURSION_COPIES = 5
+RECURSION_BUDGET = 512
 # Iterations of a for loop between two polls for a stop (vmlab.interrupts).
 CHUNK = 1 << 16
-RECURSION_BUDGET = 512
 
 
 def recursion_copies(spec: Spec) -> int:

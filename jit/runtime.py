@@ -285,7 +285,7 @@ class Runtime:
         elif kind == STATIC_ERROR:
             error = v.ToyError(self.symbols.messages.items[a])
         elif kind == INTERRUPTED:
-            raise interrupts.Interrupted(self._watch.reason if self._watch else "interrupted")
+            raise interrupts.Interrupted()  # (the watch knows why)
         else:
             raise MemoryError()  # reported as the interpreter's would be
         places = self.symbols.sites.places

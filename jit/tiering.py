@@ -92,8 +92,8 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
         threading.stack_size(previous)
     try:
         worker.join()
-    except interrupts.Interrupted as stop:  # the signal came to this thread: pass it on
-        interrupts.raise_in(worker, stop)
+    except interrupts.Interrupted:  # the signal came to this thread: pass it on
+        interrupts.raise_in(worker)
         worker.join()
     if failure:
         raise failure[0]

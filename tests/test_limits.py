@@ -14,7 +14,9 @@ import pytest
 from conftest import ROOT, vmlab
 
 TIERS = {"interp": [], "jit": ["--jit"], "jit0": ["--jit", "--jit-threshold", "0"],
-         "native": ["--interp", "native"]}
+         "native": ["--interp", "native"],
+         # runs allowed more than 10,000 calls run on a thread with a big stack
+         "jit_deep": ["--jit", "--max-depth", "20000"]}
 FOREVER = {
     # a loop in a function called once (OSR in the JIT), in the main code, and
     # recursion without any loop (exponential: it would run for ages)

@@ -1,8 +1,9 @@
 """The `vmlab` command line.
 
 Exit status: 0 for a normal run, 1 for a compile or runtime error in the toy
-program or a run stopped by Ctrl-C, --timeout or --max-steps (as Lua does), 2 for a usage error (bad arguments, unreadable file), 70 for a bug
-in vmlab itself (reported in one line; VMLAB_DEBUG=1 shows the traceback). Modules are
+program or a run stopped by Ctrl-C, --timeout or --max-steps (as Lua does), 2
+for a usage error (bad arguments, unreadable file), 70 for a bug in vmlab
+itself (reported in one line; VMLAB_DEBUG=1 shows the traceback). Modules are
 imported inside the commands that need them: `vmlab run` must start fast and
 must never load llvmlite or numba.
 """
@@ -109,7 +110,6 @@ def execute(program, args, make_observer=None, stats=None) -> int:
     except ToyRuntimeError as e:
         raise Failure(e.render(), EXIT_ERROR) from None
     except Interrupted as e:  # Ctrl-C, --timeout, --max-steps
-        output.flush()
         raise Failure(f"error: {e.reason}\n", EXIT_ERROR) from None
     finally:
         output.flush()  # all output printed before an error comes first
@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    def max_depth(p):
+    def limits(p):
         p.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
                        help="the most active calls before 'stack overflow' (default 10000)")
         p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", cmd_run, "run a program", "Compile a .toy program (or load a "
                   ".toyc file) and run it.")
-    max_depth(run)
+    limits(run)
     run.add_argument("--interp", choices=["python", "native"], default="python",
                      help="the interpreter loop: vmlab's Python one (default) or the same "
                           "loop compiled by numba")
@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace = command("trace", cmd_trace, "run a program, printing each instruction",
                     "Run a program and print each instruction before it executes, "
                     "with the operand stack.")
-    max_depth(trace)
+    limits(trace)
     trace.add_argument("--limit", type=_positive, default=1000, metavar="N",
                        help="stop tracing after N instructions (default 1000)")
     trace.add_argument("--fn", metavar="NAME", help="trace only this function")
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=cmd_bench)
     bench.add_argument("--quick", action="store_true",
                        help="quick sizes (~0.25 s each in the Python interpreter; "
-                            "about 2-3 minutes in all)")
+                            "about 1.5 minutes in all)")
     bench.add_argument("--size", choices=["small", "quick", "full"], default="full",
                        help="problem sizes (default full: ~3 s each in the Python "
                             "interpreter)")

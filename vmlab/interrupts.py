@@ -47,12 +47,12 @@ def step_limiter(n: int, then=None):
     return observe
 
 
-def raise_in(thread, stop: Interrupted) -> None:
-    """Raise `stop` in another thread running Python code (its native code,
-    if any, stops at its next poll: the flags are up already)."""
+def raise_in(thread) -> None:
+    """Raise Interrupted in another thread running Python code (its native
+    code, if any, stops at its next poll: the flags are up already)."""
     import ctypes
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                               ctypes.py_object(type(stop)))
+                                               ctypes.py_object(Interrupted))
 
 
 current: Watch | None = None  # the run being watched, for the native tiers
