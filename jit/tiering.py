@@ -77,24 +77,31 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
     import threading
 
     failure: list[BaseException] = []
+    finished = threading.Lock()
+    finished.acquire()
 
     def target():
         try:
             run(program, output, max_depth, observer, tiering)
         except BaseException as e:  # handed to the calling thread
             failure.append(e)
+        finally:
+            finished.release()
 
     previous = threading.stack_size(tiering.runtime.stack_bytes)
     try:
-        worker = threading.Thread(target=target, name="vmlab-jit")
+        worker = threading.Thread(target=target, name="vmlab-jit", daemon=True)
         worker.start()
     finally:
         threading.stack_size(previous)
+    # Not worker.join(): interrupted by a signal handler's exception, it
+    # marks the thread as ended while it still runs (Python 3.11).
     try:
-        worker.join()
+        finished.acquire()
     except interrupts.Interrupted:  # the signal came to this thread: pass it on
         interrupts.raise_in(worker)
-        worker.join()
+        finished.acquire()
+    worker.join()
     if failure:
         raise failure[0]
 
