@@ -25,6 +25,6 @@ def test_suite(benchmark, bench, runner, work):
         pytest.skip(why)
     benchmark.group = bench.name
     n = bench.size("small")
-    if runner.cached and not benchmark.disabled:  # fill numba's cache, untimed
+    if runner.cached and not benchmark.disabled:  # fill a cache, compile the C: untimed
         harness.run_once(runner, bench, n, work)
     benchmark.pedantic(harness.run_once, args=(runner, bench, n, work), rounds=3)

@@ -66,7 +66,7 @@ def measure(benchmarks: list[Benchmark], runners: list[Runner], size: str, repea
     with tempfile.TemporaryDirectory(prefix="vmlab-bench-") as tmp:
         work = Path(tmp)
         for r in runners:  # untimed: fill numba's caches, compile the C
-            if r.cached or r.name == "c":
+            if r.cached:
                 for b in benchmarks:
                     advance(f"warm-up {r.name} {b.name}")
                     run_once(r, b, b.size(size), work)
@@ -80,4 +80,4 @@ def measure(benchmarks: list[Benchmark], runners: list[Runner], size: str, repea
 
 
 def warmups(benchmarks: list[Benchmark], runners: list[Runner]) -> int:
-    return sum(len(benchmarks) for r in runners if r.cached or r.name == "c")
+    return sum(len(benchmarks) for r in runners if r.cached)

@@ -25,7 +25,7 @@ class Runner:
     label: str
     command: Command             # (benchmark, size, work directory) -> argv
     missing: Callable[[], str | None] = lambda: None  # why it cannot run here
-    cached: bool = False         # its first run fills a cache: warm it up untimed
+    cached: bool = False         # its first run fills a cache (or compiles): run it untimed first
 
 
 def toy_file(b: Benchmark, n: int, work: Path) -> str:
@@ -63,7 +63,8 @@ RUNNERS = [
     Runner("interp", "vmlab (Python interpreter)", vmlab()),
     Runner("native", "vmlab --interp native (numba)", vmlab("--interp", "native"), cached=True),
     Runner("jit", "vmlab --jit (llvmlite)", vmlab("--jit")),
-    Runner("c", "C (cc -O2)", lambda b, n, work: [str(c_binary(b, work)), str(n)]),
+    Runner("c", "C (cc -O2)", lambda b, n, work: [str(c_binary(b, work)), str(n)],
+           cached=True),  # (its first run compiles it)
     Runner("python", "CPython", lambda b, n, work: [sys.executable, "-m",
                                                     f"bench.python.{b.name}", str(n)]),
     Runner("numba", "Python + numba @njit", lambda b, n, work: [
