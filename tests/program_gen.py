@@ -3,11 +3,14 @@
 Every decision goes through `choose(n)` (0 .. n-1, 0 the simplest), so the
 same generator runs on hypothesis's draws (which then shrinks a failing
 program toward simple choices) or on a seeded random.Random (long campaigns).
-Programs reach every arithmetic, bitwise and comparison operator, ints and
-floats with their edge values (MIN, MAX, -1, 0, NaN, inf, -0.0), conversions,
-arrays, loops, branches, helper functions and bounded recursion; some end in
-a runtime error (division by zero, an index out of bounds), which every tier
-must report identically.
+Programs reach every arithmetic, bitwise, comparison and logical operator,
+ints, floats and bools with their edge values (MIN, MAX, -1, 0, NaN, inf,
+-0.0), conversions and builtins, arrays (made by `array` and by literals;
+read, written, measured), for and while loops with break and continue,
+branches, helper functions called for their values and for their effects,
+and bounded recursion: every opcode the compiler emits (a test checks). Some end
+in a runtime error (division by zero, an index out of bounds), which every
+tier must report identically.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ class Generator:
         return lines
 
     def statement(self, indent: str) -> list[str]:
-        kind = self.choose(9)
+        kind = self.choose(10)
         t = self.pick(["int", "float", "bool"])
         if kind == 0 or not any(self.scopes):
             name = self.fresh("v")
@@ -161,9 +164,12 @@ class Generator:
         if kind == 6:
             elem = self.pick(["int", "float", "bool"])
             name = self.fresh("a")
-            size = self.pick(["3", "1", "0", "5"])
+            if self.choose(2):  # an array literal
+                value = "[" + ", ".join(self.expr(elem, 2) for _ in range(1 + self.choose(4))) + "]"
+            else:
+                value = f"array({self.pick(['3', '1', '0', '5'])}, {self.leaf(elem)})"
             self.scopes[-1][name] = f"array<{elem}>"
-            return [f"{indent}let {name} = array({size}, {self.leaf(elem)});"]
+            return [f"{indent}let {name} = {value};"]
         if kind == 7:
             for elem in ("int", "float", "bool"):
                 arrays = self.variables(f"array<{elem}>")
@@ -172,6 +178,16 @@ class Generator:
                     return [f"{indent}if len({name}) > 0 {{",
                             f"{indent}    {name}[{self.index(name, 1)}] = {self.expr(elem)};",
                             f"{indent}}}"]
+        if kind == 8 and self.functions:  # a call for its effects: its result is dropped
+            name, params, _ = self.pick(self.functions)
+            return [f"{indent}{name}({', '.join(self.expr(p, 1) for p in params)});"]
+        if kind == 9:  # a bool value made with `or` / `and`, not a jump condition
+            names = self.variables("bool")
+            target = self.pick(names) if names else None
+            value = f"({self.condition(1)}) {self.pick(['or', 'and'])} ({self.condition(1)})"
+            if target:
+                return [f"{indent}{target} = {value};"]
+            return [f"{indent}print({value});"]
         return [f"{indent}print({self.expr(t)});"]
 
     # --- functions and the program ---

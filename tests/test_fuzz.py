@@ -41,3 +41,23 @@ def test_a_mismatch_is_shrunk_and_saved_as_a_conformance_program(tmp_path, monke
     out, error = fuzz.outcome(small, "interp")
     assert saved.with_suffix(".out").read_text() == out
     assert saved.with_suffix(".err").exists() == (error is not None)
+
+
+def test_generated_programs_use_every_opcode_the_compiler_emits():
+    from lang import compile_source, decode_source
+    from vmlab.opcodes import OPCODES
+
+    def opcodes(program):
+        return {OPCODES[op].name for code in program.functions + [program.main]
+                for op, _ in code.instrs}
+    emitted = set()
+    for path in (fuzz.TESTS / "conformance").rglob("*.toy"):
+        try:
+            emitted |= opcodes(compile_source(decode_source(path.read_bytes()), path.name))
+        except Exception:  # noqa: BLE001 - the compile-error programs
+            pass
+    generated = set()
+    for i in range(1000):
+        source = fuzz.generate(fuzz.Choices(fuzz.random.Random(f"cover:{i}")))
+        generated |= opcodes(compile_source(source, "gen.toy"))
+    assert emitted - generated == set()
