@@ -51,5 +51,13 @@ local n = tonumber(arg[1]) or 5000000
 local before = energy(x, y, z, vx, vy, vz, m)
 for _ = 1, n do advance(x, y, z, vx, vy, vz, m, 0.01) end
 local after = energy(x, y, z, vx, vy, vz, m)
-local function trunc(v) return math.tointeger(v >= 0 and math.floor(v) or math.ceil(v)) end
-print(trunc(before * 1000000000.0) * 1000000000 + trunc(after * 1000000000.0))
+-- 64-bit integers: Lua 5.4's own, or LuaJIT's through its FFI.
+local trunc
+if math.tointeger then
+  trunc = function(v) return math.tointeger(v >= 0 and math.floor(v) or math.ceil(v)) end
+else
+  local ffi = require("ffi")
+  trunc = function(v) return ffi.new("int64_t", v) end  -- truncates, like a C cast
+end
+local result = trunc(before * 1000000000.0) * 1000000000 + trunc(after * 1000000000.0)
+print((tostring(result):gsub("LL$", "")))
