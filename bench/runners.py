@@ -8,12 +8,12 @@ whose tool is not installed (lua5.4, luajit) is left out, with the reason.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.native import c_binary
 from bench.suite import HERE, Benchmark
 
 Command = Callable[[Benchmark, int, Path], list[str]]
@@ -25,7 +25,7 @@ class Runner:
     label: str
     command: Command             # (benchmark, size, work directory) -> argv
     missing: Callable[[], str | None] = lambda: None  # why it cannot run here
-    cached: bool = False         # its first run fills a cache (or compiles): run it untimed first
+    cached: bool = False         # its first run fills a cache (or compiles C): run it untimed first
 
 
 def toy_file(b: Benchmark, n: int, work: Path) -> str:
@@ -38,15 +38,6 @@ def toy_file(b: Benchmark, n: int, work: Path) -> str:
 def vmlab(*flags: str) -> Command:
     return lambda b, n, work: [sys.executable, "-m", "vmlab", "run", *flags,
                                toy_file(b, n, work)]
-
-
-def c_binary(b: Benchmark, work: Path) -> Path:
-    """The C twin, compiled with `cc -O2` once per work directory."""
-    binary = work / f"{b.name}-c"
-    if not binary.exists():
-        subprocess.run(["cc", "-O2", "-o", str(binary), str(HERE / "ref" / f"{b.name}.c"),
-                        "-lm"], check=True)
-    return binary
 
 
 def lua_file(b: Benchmark, flavour: str) -> str:
@@ -63,7 +54,7 @@ RUNNERS = [
     Runner("interp", "vmlab (Python interpreter)", vmlab()),
     Runner("native", "vmlab --interp native (numba)", vmlab("--interp", "native"), cached=True),
     Runner("jit", "vmlab --jit (llvmlite)", vmlab("--jit")),
-    Runner("c", "C (cc -O2)", lambda b, n, work: [str(c_binary(b, work)), str(n)],
+    Runner("c", "C (cc -O2)", lambda b, n, work: [str(c_binary(b.name, shared=False)), str(n)],
            cached=True),  # (its first run compiles it)
     Runner("python", "CPython", lambda b, n, work: [sys.executable, "-m",
                                                     f"bench.python.{b.name}", str(n)]),

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import math
 import statistics
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import report, runners, suite
+from bench import native, report, suite
 
 # Sizes to sweep (from "over before anything compiles" to "the JIT wins
 # clearly"), and the size for the warm-up curve, per program.
@@ -47,12 +45,6 @@ class Curve:
     compile_ms: list[float] = field(default_factory=list)          # JIT, per size
     break_even: float | None = None
     warmup: dict[str, list[float]] = field(default_factory=dict)   # tier -> seconds per run
-
-
-def expected_output(b: suite.Benchmark, n: int, work: Path) -> str:
-    binary = runners.c_binary(b, work)
-    return subprocess.run([str(binary), str(n)], capture_output=True, text=True,
-                          check=True).stdout
 
 
 class Timer:
@@ -101,14 +93,14 @@ def crossing(sizes: list[int], slow: list[float], fast: list[float]) -> float | 
     return math.exp(x0 + (x1 - x0) * d0 / (d0 - d1))
 
 
-def measure(b: suite.Benchmark, timer: Timer, repeat: int, work: Path, advance) -> Curve:
+def measure(b: suite.Benchmark, timer: Timer, repeat: int, advance) -> Curve:
     from lang import compile_source
 
     curve = Curve(b.name, LADDERS[b.name])
     samples = {t: [[] for _ in curve.sizes] for t in TIERS}
     compiles = [[] for _ in curve.sizes]
     programs = [compile_source(b.source(n), f"{b.name}.toy") for n in curve.sizes]
-    wants = [expected_output(b, n, work) for n in curve.sizes]
+    wants = [native.expected(b.name, n) for n in curve.sizes]
     timer.once("native", programs[0], wants[0])  # loads numba's cache
     timer.once("jit", programs[-1], wants[-1])     # initializes LLVM
     for _ in range(repeat):
@@ -124,7 +116,7 @@ def measure(b: suite.Benchmark, timer: Timer, repeat: int, work: Path, advance) 
     curve.break_even = crossing(curve.sizes, curve.seconds["interp"], curve.seconds["jit"])
     # The warm-up curve: one JIT, the same run again and again.
     n = WARMUP[b.name]
-    program, want = compile_source(b.source(n), f"{b.name}.toy"), expected_output(b, n, work)
+    program, want = compile_source(b.source(n), f"{b.name}.toy"), native.expected(b.name, n)
     tiering = timer.Tiering(program, timer.Output(), 10_000, timer.threshold)
     advance(f"{b.name} warm-up")
     curve.warmup["jit"] = [timer.once("jit", program, want, tiering)[0]
@@ -201,8 +193,8 @@ def run(args, console, command: str) -> int:
     total = sum(len(LADDERS[n]) * len(TIERS) * repeat + 1 for n in names)
     bar, task = progress(total)
     timer = Timer()
-    with tempfile.TemporaryDirectory(prefix="vmlab-tradeoff-") as tmp, bar:
-        curves = [measure(suite.BY_NAME[n], timer, repeat, Path(tmp),
+    with bar:
+        curves = [measure(suite.BY_NAME[n], timer, repeat,
                           lambda label: bar.update(task, advance=1, description=label))
                   for n in names]
     t = Table(title="break-even: the size from which the JIT (compile included) beats "
