@@ -2,7 +2,7 @@
 another (`vmlab ir`, `vmlab asm`).
 
 The module shown is the one the JIT would compile for a call with the given
-argument types: the function, the functions it calls, and the entry wrapper.
+argument types: the function and the functions it calls.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
     if spec.declined:
         raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
     builder = ModuleBuilder(spec.name(), Symbols(), max_depth)
-    for s in Inferrer.closure(spec):
-        builder.define(s)
-    builder.entry(spec, "vmlab.entry")
+    for s in Inferrer.closure(spec):  # `name` global, as the JIT's entry calls it
+        builder.define(s, spec.name() if s is spec else None)
     return str(builder.module)
 
 

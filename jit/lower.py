@@ -11,9 +11,9 @@ float-to-int, and the call-depth limit.
 
 A specialization's LLVM function takes the call depth first, then its
 parameters (for an on-stack-replacement entry: the live locals and stack
-values). The entry wrapper Python calls has one fixed signature: it reads the
-arguments from an i64 buffer, `setjmp`s for errors (jit.runtime), calls, and
-writes the result back.
+values). Python calls it through an entry wrapper, one per signature: it
+reads the arguments from an i64 buffer, `setjmp`s for errors (jit.runtime),
+calls the function it is given, and writes the result back.
 """
 
 from __future__ import annotations
@@ -43,6 +43,33 @@ MAX_RECURSION_COPIES = 5
 RECURSION_BUDGET = 512
 # Iterations of a for loop between two polls for a stop (vmlab.interrupts).
 CHUNK = 1 << 16
+
+
+VOID = ir.VoidType()
+# ModuleBuilder attribute: (symbol, return type, parameter types, attributes).
+_FUNCTIONS = {
+    "raise_fn": ("rt_raise", VOID, [I64] * 5, ("noreturn", "cold")),
+    "exit_fn": ("rt_exit_jump", VOID, [], ("noreturn",)),
+    "print_fn": ("rt_print", VOID, [I64, I64], ()),
+    "print_end": ("rt_print_end", VOID, [], ()),
+    "alloc_fn": ("rt_alloc", I64, [I64, I64, I64], ()),
+    "release_fn": ("rt_release", VOID, [I64], ()),
+    "setjmp": ("_setjmp", I32, [PTR], ("returns_twice",)),
+    "sqrt": ("llvm.sqrt.f64", F64, [F64], ()),
+    "fabs": ("llvm.fabs.f64", F64, [F64], ()),
+    "to_int": ("llvm.fptosi.sat.i64.f64", I64, [F64], ()),
+    "frame_address": ("llvm.frameaddress.p0", PTR, [I32], ()),
+    "stack_pointer": ("llvm.stacksave.p0", PTR, [], ()),
+}
+# ModuleBuilder attribute: (symbol, type) of the runtime's globals.
+_GLOBALS = {
+    "jmpbuf": ("rt_jmpbuf", ir.ArrayType(I64, 64)),
+    "shadow": ("rt_shadow", PTR),
+    "floor": ("rt_stack_floor", I64),
+    "interrupt": ("rt_interrupt", I64),
+    "budget": ("rt_stack_budget", I64),
+    "exit_buffer": ("rt_exit", PTR),
+}
 
 
 def recursion_copies(spec: Spec) -> int:
@@ -77,36 +104,25 @@ class ModuleBuilder:
         self.module = ir.Module(name=name)
         self.symbols, self.max_depth = symbols, max_depth
         self.shadow_address = shadow_address
-        m = self.module
-        self.raise_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64] * 5), "rt_raise")
-        self.raise_fn.attributes.add("noreturn")
-        self.raise_fn.attributes.add("cold")
-        self.exit_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), []), "rt_exit_jump")
-        self.exit_fn.attributes.add("noreturn")
-        self.print_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64, I64]), "rt_print")
-        self.print_end = ir.Function(m, ir.FunctionType(ir.VoidType(), []), "rt_print_end")
-        self.alloc_fn = ir.Function(m, ir.FunctionType(I64, [I64, I64, I64]), "rt_alloc")
-        self.release_fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [I64]), "rt_release")
-        self.setjmp = ir.Function(m, ir.FunctionType(I32, [PTR]), "_setjmp")
-        self.setjmp.attributes.add("returns_twice")
-        self.jmpbuf = self._external("rt_jmpbuf", ir.ArrayType(I64, 64))
-        self.shadow = self._external("rt_shadow", PTR)
-        self.floor = self._external("rt_stack_floor", I64)
-        self.interrupt = self._external("rt_interrupt", I64)
-        self.budget = self._external("rt_stack_budget", I64)
-        self.exit_buffer = self._external("rt_exit", PTR)
-        self.sqrt = m.declare_intrinsic("llvm.sqrt", [F64])
-        self.fabs = m.declare_intrinsic("llvm.fabs", [F64])
-        self.to_int = ir.Function(m, ir.FunctionType(I64, [F64]), "llvm.fptosi.sat.i64.f64")
-        self.frame_address = ir.Function(m, ir.FunctionType(PTR, [I32]), "llvm.frameaddress.p0")
-        self.stack_pointer = ir.Function(m, ir.FunctionType(PTR, []), "llvm.stacksave.p0")
         self._refcounts = None
         self.functions: dict[tuple, ir.Function] = {}
 
-    def _external(self, name, type_):
-        var = ir.GlobalVariable(self.module, type_, name)
-        var.linkage = "external"
-        return var
+    def __getattr__(self, attr: str):
+        """The runtime's functions and globals, and intrinsics, are declared
+        on first use: most modules need few, and every declaration costs
+        time to print and parse."""
+        if attr in _FUNCTIONS:
+            name, ret, params, attributes = _FUNCTIONS[attr]
+            value = ir.Function(self.module, ir.FunctionType(ret, params), name)
+            for attribute in attributes:
+                value.attributes.add(attribute)
+        elif attr in _GLOBALS:
+            value = ir.GlobalVariable(self.module, _GLOBALS[attr][1], _GLOBALS[attr][0])
+            value.linkage = "external"
+        else:
+            raise AttributeError(attr)
+        setattr(self, attr, value)
+        return value
 
     @property
     def incref(self) -> ir.Function:
@@ -124,7 +140,7 @@ class ModuleBuilder:
             return self._refcounts
         helpers = []
         for name, delta in (("incref", 1), ("decref", -1)):
-            fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR]), name)
+            fn = ir.Function(self.module, ir.FunctionType(VOID, [PTR]), name)
             fn.linkage = "internal"
             fn.attributes.add("alwaysinline")
             b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -145,13 +161,12 @@ class ModuleBuilder:
         or, with `symbol`, that global symbol (defined here or elsewhere)."""
         fn = self.functions.get(spec.key)
         if fn is None:
-            ret = ir.VoidType() if spec.ret == BOTTOM else llvm_type(spec.ret)
-            params = [I64] + [llvm_type(t) for _, _, t in parameters(spec)]
+            ret, params = signature(spec)
             names = {f.name for f in self.functions.values()}
             name = symbol or spec.name()
             while name in names:
                 name += "'"
-            fn = ir.Function(self.module, ir.FunctionType(ret, params), name)
+            fn = ir.Function(self.module, ir.FunctionType(ret, [I64, *params]), name)
             fn.linkage = "external" if symbol else "internal"
             if not symbol and len(spec.code.instrs) <= 60 and not reaches(spec, spec):
                 fn.attributes.add("alwaysinline")
@@ -185,10 +200,16 @@ class ModuleBuilder:
             self.functions[key] = fn
         return fn
 
-    def entry(self, spec: Spec, symbol: str) -> None:
-        """`i64 symbol(ptr args, ptr out)`: runtime.RETURNED, RAISED or EXITED."""
-        fn = ir.Function(self.module, ir.FunctionType(I64, [PTR, PTR]), symbol)
-        args, out = fn.args
+    def entry(self, ret, params: list) -> str:
+        """`i64 wrapper(ptr function, ptr args, ptr out)` for functions of
+        the LLVM type `ret (i64 depth, *params)`: runtime.RETURNED, RAISED or
+        EXITED. It depends on the signature only, so the process compiles
+        one per signature, not one per function (jit.tiering); its symbol."""
+        symbol = f"vmlab.entry({', '.join(map(str, params))}) -> {ret}"
+        called = ir.FunctionType(ret, [I64, *params])
+        fn = ir.Function(self.module, ir.FunctionType(I64, [ir.PointerType(called), PTR, PTR]),
+                         symbol)
+        function, args, out = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         first = b.call(self.setjmp, [self.jmpbuf], name="setjmp")
         run, fail = fn.append_basic_block("run"), fn.append_basic_block("error")
@@ -199,17 +220,22 @@ class ModuleBuilder:
         here = b.ptrtoint(b.call(self.frame_address, [const(I32, 0)]), I64)
         b.store(b.sub(here, b.load(self.budget, typ=I64)), self.floor)
         words = [b.load(b.gep(args, [const(I64, i)], source_etype=I64), typ=I64)
-                 for i in range(1 + len(parameters(spec)))]
-        values = [words[0]] + [from_word(b, w, t) for w, (_, _, t) in
-                               zip(words[1:], parameters(spec), strict=True)]
-        # Not inlined: the function is compiled once, as the symbol other
-        # modules call, instead of twice (codegen is most of compile time).
-        result = b.call(self.function(spec), values, attrs=("noinline",))
-        if spec.ret == BOTTOM:
+                 for i in range(1 + len(params))]
+        values = [words[0]] + [from_word(b, w, t) for w, t in zip(words[1:], params, strict=True)]
+        result = b.call(function, values)
+        if isinstance(ret, ir.VoidType):  # (the function never returns)
             b.unreachable()
-            return
-        b.store(to_word(b, result, spec.ret), out)
-        b.ret(const(I64, 0))
+        else:
+            b.store(to_word(b, result), out)
+            b.ret(const(I64, 0))
+        return symbol
+
+
+def signature(spec: Spec):
+    """(return type, parameter types) of a specialization's LLVM function,
+    after the call depth: what its entry wrapper depends on."""
+    ret = VOID if spec.ret == BOTTOM else llvm_type(spec.ret)
+    return ret, [llvm_type(t) for _, _, t in parameters(spec)]
 
 
 def parameters(spec: Spec) -> list[tuple[str, int, str]]:
@@ -222,23 +248,25 @@ def parameters(spec: Spec) -> list[tuple[str, int, str]]:
 
 
 def from_word(b, word, type_):
-    if type_ == "float":
+    """An i64 word as a value of the LLVM type `type_`."""
+    if type_ == F64:
         return b.bitcast(word, F64)
-    if type_ == "bool":
+    if type_ == I1:
         return b.trunc(word, I1)
-    if type_ == "nil":
+    if type_ == I8:  # nil
         return const(I8, 0)
-    if element(type_) is not None:
+    if type_ == PTR:
         return b.inttoptr(word, PTR)
     return word
 
 
-def to_word(b, value, type_):
-    if type_ == "float":
+def to_word(b, value):
+    """A value as the i64 word the host and side exits exchange."""
+    if value.type == F64:
         return b.bitcast(value, I64)
-    if type_ in ("bool", "nil"):
+    if value.type in (I1, I8):
         return b.zext(value, I64)
-    if element(type_) is not None:
+    if value.type == PTR:
         return b.ptrtoint(value, I64)
     return value
 
@@ -451,10 +479,10 @@ class FunctionLowering:
         locals_, _ = self.spec.states[pc]
         for slot, t in enumerate(locals_):
             if t != UNSET:
-                put(1 + slot, to_word(b, b.load(self.local_slot(slot)), t.lstrip("?")))
+                put(1 + slot, to_word(b, b.load(self.local_slot(slot))))
         for depth, (value, t, owner) in enumerate(self.stack):
             self.own(value, t, owner)  # the interpreter gets a reference of its own
-            put(1 + len(locals_) + depth, to_word(b, value, t))
+            put(1 + len(locals_) + depth, to_word(b, value))
         b.call(self.mb.exit_fn, [])
         b.unreachable()
 
@@ -742,7 +770,7 @@ def _print(f: FunctionLowering, pc, arg):
     items = [f.pop() for _ in range(arg)][::-1]
     for value, t, _ in items:
         kind = rt.PRINT_ARRAY if element(t) is not None else rt.PRINT_KINDS[t]
-        b.call(mb.print_fn, [const(I64, kind), to_word(b, value, t)])
+        b.call(mb.print_fn, [const(I64, kind), to_word(b, value)])
     b.call(mb.print_end, [])
     for item in items:
         f.release(*item)
@@ -754,7 +782,7 @@ def _array_fill(f: FunctionLowering, pc, arg):
     n, _, _ = f.pop()
     f.check(b.icmp_signed("<", n, const(I64, 0)), rt.NEGATIVE_LENGTH, pc, n)
     f.check(b.icmp_signed(">", n, const(I64, MAX_ARRAY_LENGTH)), rt.TOO_LONG, pc, n)
-    f.push(f.allocate(t, n, to_word(b, fill, t), pc), f"array<{t}>")
+    f.push(f.allocate(t, n, to_word(b, fill), pc), f"array<{t}>")
 
 
 def _array(f: FunctionLowering, pc, arg):

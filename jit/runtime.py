@@ -140,7 +140,8 @@ def _bits_float(bits: int) -> float:
 class Runtime:
     """The host side for one run: callbacks, arrays, entering compiled code."""
 
-    ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
+    # An entry wrapper: (function, args, out) -> RETURNED, RAISED or EXITED.
+    ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
     def __init__(self, output, max_depth: int, stack_bytes: int | None = None):
         """`stack_bytes`: the size of the thread stack compiled code runs on

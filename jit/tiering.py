@@ -19,18 +19,21 @@ can be logged as it happens (`--jit-log`), in the spirit of HotSpot's
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 import time
 
 from jit import engine
 from jit.infer import MAIN, Decline, Inferrer, Spec, reaches
-from jit.lower import ModuleBuilder, parameters
+from jit.lower import ModuleBuilder, parameters, signature
 from jit.runtime import EXITED_EARLY, NativeError, Runtime
 from jit.types import UNSET, type_of
 from vmlab import interrupts
 from vmlab.code import Program
 
 DEFAULT_THRESHOLD = 1000
+# Entry wrappers by signature: the engine is the process's, so are they.
+_WRAPPERS: dict[tuple, object] = {}
 INTERPRET = object()  # `call`'s answer: no native code for this call
 CALLED_OFTEN = 10     # calls after which a hot loop compiles its function, not an OSR entry
 INLINE_SIZE = 60      # bytecode instructions: callees this small are copied into
@@ -234,30 +237,35 @@ class Tiering:
     # --- compiling ---
     def _compile(self, spec: Spec) -> Compiled | None:
         """Native code for a specialization the interpreter will enter, with
-        an entry wrapper; None if it is declined."""
+        the entry wrapper for its signature; None if it is declined."""
         start = time.perf_counter()
-        if spec.key in self.exported:  # compiled already, as another's callee
-            self.modules += 1
-            entry = f"vmlab.entry.{self.modules}"
-            builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
-                                self.runtime.shadow_address)
-            builder.function(spec, self.exported[spec.key])
-            builder.entry(spec, entry)
-            engine.engine().add(str(builder.module), builder.module.name, opt=0)
-        else:
-            entry = self._standalone(spec, with_entry=True)
-            if entry is None:
-                return None
-        address = engine.engine().address(entry)
-        if not address:  # never call into nothing
-            raise RuntimeError(f"JIT: {entry} is not defined")
-        return Compiled(spec, Runtime.ENTRY(address), (time.perf_counter() - start) * 1e3)
+        symbol = self.exported.get(spec.key) or self._standalone(spec)
+        if symbol is None:
+            return None
+        function = engine.engine().address(symbol)
+        if not function:  # never call into nothing
+            raise RuntimeError(f"JIT: {symbol} is not defined")
+        entry = functools.partial(self._wrapper(*signature(spec)), function)
+        return Compiled(spec, entry, (time.perf_counter() - start) * 1e3)
 
-    def _standalone(self, spec: Spec, with_entry: bool = False) -> str | None:
+    def _wrapper(self, ret, params):
+        """The process's entry wrapper for functions of this signature,
+        compiled on first use."""
+        key = (str(ret), tuple(map(str, params)))
+        if key not in _WRAPPERS:
+            start = time.perf_counter()
+            builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth)
+            symbol = builder.entry(ret, params)
+            engine.engine().add(str(builder.module), builder.module.name)
+            self.compile_times.append((time.perf_counter() - start) * 1e3)
+            _WRAPPERS[key] = Runtime.ENTRY(engine.engine().address(symbol))
+        return _WRAPPERS[key]
+
+    def _standalone(self, spec: Spec) -> str | None:
         """Compile `spec` in a module of its own (once), with the functions it
         calls in cycles with it and copies of the small ones it calls; the
-        others are compiled first, in modules of their own. Its symbol (its
-        entry wrapper's, `with_entry`), or None if it is declined."""
+        others are compiled first, in modules of their own. Its symbol, or
+        None if it is declined."""
         if spec.declined:
             return self._decline(spec, spec.declined)
         members, others = plan(spec)
@@ -275,12 +283,9 @@ class Tiering:
             symbols[s.key] = f"vmlab.{self.modules}.{s.name()}"
         for s in others + members:  # name them all before any call refers to one
             builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
-        entry = f"vmlab.entry.{self.modules}"
         try:
             for s in members:
                 builder.define(s, symbols.get(s.key))
-            if with_entry:
-                builder.entry(spec, entry)
         except Decline as reason:  # found while translating
             return self._decline(spec, str(reason))
         opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name)
@@ -297,7 +302,7 @@ class Tiering:
                 more += f" and {len(spec.exits)} side exit(s)"
             self._say(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
                       f"(optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
-        return entry if with_entry else self.exported[spec.key]
+        return self.exported[spec.key]
 
     def _decline(self, spec: Spec, reason: str) -> None:
         spec.declined = reason
