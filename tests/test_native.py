@@ -11,8 +11,11 @@ from conftest import vmlab
 from lang import compile_source
 from program_gen import Generator
 from vmlab.errors import ToyRuntimeError
+from vmlab import opcodes as op
 from vmlab.interp import run as interpret
+from vmlab.native.encode import FUSED_CONST, FUSED_LOCAL, Encoded
 from vmlab.native.host import run as run_native
+from vmlab.opcodes import OPCODES
 from vmlab.output import Output
 from vmlab.stats import Stats
 
@@ -68,3 +71,24 @@ def test_cli_stats_refusal_and_pipes(tmp_path):
     refused = vmlab("run", "p.toy", "--interp", "native", "--jit", cwd=tmp_path)
     assert refused.returncode == 2 and b"--jit works with the Python interpreter only" \
         in refused.stderr
+
+
+def test_operand_fusion_in_runs_that_count_nothing():
+    source = ("fn f(n) {\n  let t = 0;\n  for i in 0..n { t = t + i * 3; if t % 7 == 0 { t = t - i; } }\n"
+              "  return t / (n - 10);\n}\nprint(f(9));\nprint(f(10));\n")
+    program = compile_source(source, "f.toy")
+    enc = Encoded(program)
+    fused = [pc for pc in range(len(enc.code) // 2) if enc.fused[2 * pc] != enc.code[2 * pc]]
+    # `i * 3`, `t % 7`, `== 0`, `t - i` and `n - 10`, each in its load's slot
+    # (not `t + ...`: its right operand is the product, no load)
+    assert len(fused) == 5
+    for pc in fused:
+        load, operator = int(enc.code[2 * pc]), int(enc.code[2 * pc + 2])
+        base = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}[load]
+        assert OPCODES[operator].kind == "binary" and enc.fused[2 * pc] == base + operator
+        assert enc.fused[2 * pc + 1] == enc.code[2 * pc + 1]  # the load's operand
+    assert (enc.fused[1::2] == enc.code[1::2]).all()  # operands, and so every pc, unchanged
+    # The division by zero in the fused `/ (n - 10)` is reported as the interpreter does.
+    out, error = outcome(program, run_native)
+    assert (out, error) == outcome(program, interpret)
+    assert out == "-102\n" and error.endswith("at f (f.toy:4)\n")

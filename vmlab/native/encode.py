@@ -4,6 +4,14 @@ The bytecode is the same; only its layout changes: all code objects end to
 end in one int64 array of (opcode, argument) pairs, jump targets and constant
 indices made absolute, one constant pool of (tag, 64-bit payload) with floats
 stored as their bits. The main code is the last function.
+
+`fused` is the same code with operand fusion, for runs that count no
+instructions: a binary operator right after the LOAD_CONST or LOAD_LOCAL of
+its right operand (and not a jump target) runs as one instruction in the
+load's slot, as Lua's instructions take a constant or a register as operand.
+The slot holds FUSED_CONST or FUSED_LOCAL plus the operator's opcode and the
+load's argument; the operator's own slot stays as it was, for error messages
+and for the host, which sees the same pcs either way.
 """
 
 from __future__ import annotations
@@ -21,6 +29,10 @@ NIL, BOOL, INT, FLOAT, ARRAY, STR = range(6)
 # Array element kinds.
 ELEM_INT, ELEM_FLOAT, ELEM_BOOL = range(3)
 ELEM_TAGS = (INT, FLOAT, BOOL)
+# Fused opcodes (see above): the operator's opcode plus one of these.
+FUSED_CONST, FUSED_LOCAL = 64, 128
+assert len(OPCODES) <= FUSED_CONST
+_LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
 
 
 def _float_bits(x: float) -> int:
@@ -93,6 +105,13 @@ class Encoded:
                     arg += base
                 words += (opcode, arg)
         self.code = np.array(words or [0], dtype=np.int64)
+        self.fused = self.code.copy()
+        for c, start in zip(codes, starts, strict=True):
+            targets = {arg for opcode, arg in c.instrs if OPCODES[opcode].operand == Operand.JUMP}
+            for pc in range(1, len(c.instrs)):
+                opcode, load = c.instrs[pc][0], c.instrs[pc - 1][0]
+                if OPCODES[opcode].kind == "binary" and load in _LOADS and pc not in targets:
+                    self.fused[2 * (start + pc - 1)] = _LOADS[load] + opcode
         self.const_tag = np.array(tags or [0], dtype=np.int8)
         self.const_val = np.array(values or [0], dtype=np.int64)
         self.fn_start = np.array(starts, dtype=np.int64)

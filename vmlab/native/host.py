@@ -62,7 +62,7 @@ class Machine:
             if watch is not None:
                 watch.native += 1
             try:
-                status = L.run(enc.code, enc.const_tag, enc.const_val, enc.fn_start,
+                status = L.run(enc.code if self.counting else enc.fused, enc.const_tag, enc.const_val, enc.fn_start,
                                enc.fn_arity, enc.fn_nlocals, enc.fn_frame, self.stack, self.tags,
                                self.frames, self.heap, self.arr_kind, self.arr_off, self.arr_len,
                                self.free_ids, regs, self.counts, self.calls, self.counting,

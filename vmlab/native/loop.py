@@ -22,7 +22,9 @@ from vmlab.opcodes import (
     SQRT, STORE_INDEX, STORE_LOCAL, SUB, TO_FLOAT, TO_INT,
 )
 from vmlab.native.encode import ARRAY as T_ARRAY
-from vmlab.native.encode import BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, INT, NIL
+from vmlab.native.encode import (
+    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FUSED_CONST, FUSED_LOCAL, INT, NIL,
+)
 from vmlab.values import MAX_ARRAY_LENGTH
 
 # Registers: the loop's state between calls.
@@ -78,6 +80,7 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
     """Run from the registers' state until the host is needed; the status."""
     fstack = stack.view(np.float64)
     fheap = heap.view(np.float64)
+    fconst = const_val.view(np.float64)
     pc, sp, fp = regs[R_PC], regs[R_SP], regs[R_FP]
     status = DONE
     while True:
@@ -104,96 +107,110 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             sp -= 1
             tags[_u(fp + arg)] = tags[_u(sp)]
             stack[_u(fp + arg)] = stack[_u(sp)]
-        elif op <= GE and op >= ADD:  # the binary operators, a contiguous range
-            ta, tb = tags[_u(sp - 2)], tags[_u(sp - 1)]
+        elif op <= GE and op >= ADD or op >= FUSED_CONST:  # the binary operators
+            # a at `top`, b above it; or, fused (encode.py), b is the constant
+            # or local this slot loaded and the operator is in the next slot.
+            if op < FUSED_CONST:
+                top = sp - 2
+                tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
+            else:
+                top = sp - 1
+                if op >= FUSED_LOCAL:
+                    op -= FUSED_LOCAL
+                    tb, b, y = tags[_u(fp + arg)], stack[_u(fp + arg)], fstack[_u(fp + arg)]
+                else:
+                    op -= FUSED_CONST
+                    tb, b, y = const_tag[_u(arg)], const_val[_u(arg)], fconst[_u(arg)]
+                pc += 1
+            ta = tags[_u(top)]
             if ta == INT and tb == INT:
-                a, b = stack[_u(sp - 2)], stack[_u(sp - 1)]
+                a = stack[_u(top)]
                 if op == ADD:
-                    stack[_u(sp - 2)] = a + b
+                    stack[_u(top)] = a + b
                 elif op == SUB:
-                    stack[_u(sp - 2)] = a - b
+                    stack[_u(top)] = a - b
                 elif op == LT:
-                    tags[_u(sp - 2)] = BOOL
-                    stack[_u(sp - 2)] = a < b
+                    tags[_u(top)] = BOOL
+                    stack[_u(top)] = a < b
                 elif op == MUL:
-                    stack[_u(sp - 2)] = a * b
+                    stack[_u(top)] = a * b
                 elif op == DIV or op == MOD:
                     if b == 0:
                         regs[R_ERR] = DIVISION_BY_ZERO
                         status = ERROR
                         break
                     if b == -1:
-                        stack[_u(sp - 2)] = -a if op == DIV else 0
+                        stack[_u(top)] = -a if op == DIV else 0
                     elif op == DIV:
                         q = a // b  # floor; the SPEC truncates toward zero
                         if q < 0 and q * b != a:
                             q += 1
-                        stack[_u(sp - 2)] = q
+                        stack[_u(top)] = q
                     else:
                         r = a % b  # the sign of b; the SPEC wants a's
                         if r != 0 and (r < 0) != (a < 0):
                             r -= b
-                        stack[_u(sp - 2)] = r
+                        stack[_u(top)] = r
                 elif op == SHL:
-                    stack[_u(sp - 2)] = a << (b & 63)
+                    stack[_u(top)] = a << (b & 63)
                 elif op == SHR:
-                    stack[_u(sp - 2)] = a >> (b & 63)
+                    stack[_u(top)] = a >> (b & 63)
                 elif op == BIT_AND:
-                    stack[_u(sp - 2)] = a & b
+                    stack[_u(top)] = a & b
                 elif op == BIT_OR:
-                    stack[_u(sp - 2)] = a | b
+                    stack[_u(top)] = a | b
                 elif op == BIT_XOR:
-                    stack[_u(sp - 2)] = a ^ b
+                    stack[_u(top)] = a ^ b
                 else:
-                    tags[_u(sp - 2)] = BOOL
+                    tags[_u(top)] = BOOL
                     if op == EQ:
-                        stack[_u(sp - 2)] = a == b
+                        stack[_u(top)] = a == b
                     elif op == NE:
-                        stack[_u(sp - 2)] = a != b
+                        stack[_u(top)] = a != b
                     elif op == LE:
-                        stack[_u(sp - 2)] = a <= b
+                        stack[_u(top)] = a <= b
                     elif op == GT:
-                        stack[_u(sp - 2)] = a > b
+                        stack[_u(top)] = a > b
                     else:
-                        stack[_u(sp - 2)] = a >= b
+                        stack[_u(top)] = a >= b
             elif ta == FLOAT and tb == FLOAT and op <= MOD:
-                x, y = fstack[_u(sp - 2)], fstack[_u(sp - 1)]
+                x = fstack[_u(top)]
                 if op == ADD:
-                    fstack[_u(sp - 2)] = x + y
+                    fstack[_u(top)] = x + y
                 elif op == SUB:
-                    fstack[_u(sp - 2)] = x - y
+                    fstack[_u(top)] = x - y
                 elif op == MUL:
-                    fstack[_u(sp - 2)] = x * y
+                    fstack[_u(top)] = x * y
                 elif op == DIV:
-                    fstack[_u(sp - 2)] = x / y
+                    fstack[_u(top)] = x / y
                 else:
-                    fstack[_u(sp - 2)] = np.fmod(x, y)
+                    fstack[_u(top)] = np.fmod(x, y)
             elif ta == FLOAT and tb == FLOAT and op >= EQ:
-                x, y = fstack[_u(sp - 2)], fstack[_u(sp - 1)]
-                tags[_u(sp - 2)] = BOOL
+                x = fstack[_u(top)]
+                tags[_u(top)] = BOOL
                 if op == EQ:
-                    stack[_u(sp - 2)] = x == y
+                    stack[_u(top)] = x == y
                 elif op == NE:
-                    stack[_u(sp - 2)] = x != y
+                    stack[_u(top)] = x != y
                 elif op == LT:
-                    stack[_u(sp - 2)] = x < y
+                    stack[_u(top)] = x < y
                 elif op == LE:
-                    stack[_u(sp - 2)] = x <= y
+                    stack[_u(top)] = x <= y
                 elif op == GT:
-                    stack[_u(sp - 2)] = x > y
+                    stack[_u(top)] = x > y
                 else:
-                    stack[_u(sp - 2)] = x >= y
+                    stack[_u(top)] = x >= y
             elif ta == tb and ta != FLOAT and ta != INT and (op == EQ or op == NE):
-                same = ta == NIL or stack[_u(sp - 2)] == stack[_u(sp - 1)]  # bools, arrays by id
-                tags[_u(sp - 2)] = BOOL
-                stack[_u(sp - 2)] = same if op == EQ else not same
+                same = ta == NIL or stack[_u(top)] == b  # bools, arrays by id
+                tags[_u(top)] = BOOL
+                stack[_u(top)] = same if op == EQ else not same
             else:
                 regs[R_ERR] = TYPE_ERROR
                 regs[R_E1] = ta
                 regs[R_E2] = tb
                 status = ERROR
                 break
-            sp -= 1
+            sp = top + 1
         elif op == JUMP_IF_FALSE or op == JUMP_IF_TRUE:
             sp -= 1
             if tags[_u(sp)] != BOOL:
