@@ -13,7 +13,7 @@ from program_gen import Generator
 from vmlab.errors import ToyRuntimeError
 from vmlab import opcodes as op
 from vmlab.interp import run as interpret
-from vmlab.native.encode import FUSED_CONST, FUSED_LOCAL, Encoded
+from vmlab.native.encode import FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, Encoded
 from vmlab.native.host import run as run_native
 from vmlab.opcodes import OPCODES
 from vmlab.output import Output
@@ -80,12 +80,17 @@ def test_operand_fusion_in_runs_that_count_nothing():
     enc = Encoded(program)
     fused = [pc for pc in range(len(enc.code) // 2) if enc.fused[2 * pc] != enc.code[2 * pc]]
     # `i * 3`, `t % 7`, `== 0`, `t - i` and `n - 10`, each in its load's slot
-    # (not `t + ...`: its right operand is the product, no load)
+    # (not `t + ...`: its right operand is the product, no load); `== 0` also
+    # runs the JUMP_IF_FALSE after it
     assert len(fused) == 5
+    assert sum(1 for pc in fused if enc.fused[2 * pc] >= THEN_BRANCH) == 1
     for pc in fused:
         load, operator = int(enc.code[2 * pc]), int(enc.code[2 * pc + 2])
         base = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}[load]
-        assert OPCODES[operator].kind == "binary" and enc.fused[2 * pc] == base + operator
+        branch = op.EQ <= operator <= op.GE and \
+            int(enc.code[2 * pc + 4]) in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)
+        assert OPCODES[operator].kind == "binary"
+        assert enc.fused[2 * pc] == base + operator + (THEN_BRANCH if branch else 0)
         assert enc.fused[2 * pc + 1] == enc.code[2 * pc + 1]  # the load's operand
     assert (enc.fused[1::2] == enc.code[1::2]).all()  # operands, and so every pc, unchanged
     # The division by zero in the fused `/ (n - 10)` is reported as the interpreter does.

@@ -11,7 +11,9 @@ its right operand (and not a jump target) runs as one instruction in the
 load's slot, as Lua's instructions take a constant or a register as operand.
 The slot holds FUSED_CONST or FUSED_LOCAL plus the operator's opcode and the
 load's argument; the operator's own slot stays as it was, for error messages
-and for the host, which sees the same pcs either way.
+and for the host, which sees the same pcs either way. A fused comparison
+followed by JUMP_IF_FALSE or JUMP_IF_TRUE (not a jump target either) also
+gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ NIL, BOOL, INT, FLOAT, ARRAY, STR = range(6)
 ELEM_INT, ELEM_FLOAT, ELEM_BOOL = range(3)
 ELEM_TAGS = (INT, FLOAT, BOOL)
 # Fused opcodes (see above): the operator's opcode plus one of these.
-FUSED_CONST, FUSED_LOCAL = 64, 128
+FUSED_CONST, FUSED_LOCAL, THEN_BRANCH = 64, 128, 256
 assert len(OPCODES) <= FUSED_CONST
 _LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
 
@@ -112,6 +114,10 @@ class Encoded:
                 opcode, load = c.instrs[pc][0], c.instrs[pc - 1][0]
                 if OPCODES[opcode].kind == "binary" and load in _LOADS and pc not in targets:
                     self.fused[2 * (start + pc - 1)] = _LOADS[load] + opcode
+                    after = c.instrs[pc + 1][0] if pc + 1 < len(c.instrs) else None
+                    if (op.EQ <= opcode <= op.GE and pc + 1 not in targets
+                            and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)):
+                        self.fused[2 * (start + pc - 1)] += THEN_BRANCH
         self.const_tag = np.array(tags or [0], dtype=np.int8)
         self.const_val = np.array(values or [0], dtype=np.int64)
         self.fn_start = np.array(starts, dtype=np.int64)

@@ -24,6 +24,7 @@ from vmlab.opcodes import (
 from vmlab.native.encode import ARRAY as T_ARRAY
 from vmlab.native.encode import (
     BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FUSED_CONST, FUSED_LOCAL, INT, NIL,
+    THEN_BRANCH,
 )
 from vmlab.values import MAX_ARRAY_LENGTH
 
@@ -110,11 +111,15 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
         elif op <= GE and op >= ADD or op >= FUSED_CONST:  # the binary operators
             # a at `top`, b above it; or, fused (encode.py), b is the constant
             # or local this slot loaded and the operator is in the next slot.
+            # With THEN_BRANCH, a comparison also runs the conditional jump after it.
+            branch = op >= THEN_BRANCH
             if op < FUSED_CONST:
                 top = sp - 2
                 tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
             else:
                 top = sp - 1
+                if branch:
+                    op -= THEN_BRANCH
                 if op >= FUSED_LOCAL:
                     op -= FUSED_LOCAL
                     tb, b, y = tags[_u(fp + arg)], stack[_u(fp + arg)], fstack[_u(fp + arg)]
@@ -211,6 +216,12 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
                 status = ERROR
                 break
             sp = top + 1
+            if branch:  # the JUMP_IF_FALSE or JUMP_IF_TRUE in the next slot
+                sp = top
+                if (stack[_u(top)] != 0) == (code[_u(2 * pc)] == JUMP_IF_TRUE):
+                    pc = code[_u(2 * pc + 1)]
+                else:
+                    pc += 1
         elif op == JUMP_IF_FALSE or op == JUMP_IF_TRUE:
             sp -= 1
             if tags[_u(sp)] != BOOL:
