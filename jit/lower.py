@@ -94,7 +94,7 @@ def const(type_, value):
 
 
 class ModuleBuilder:
-    """One LLVM module: a specialization, the ones it calls, and its entry."""
+    """One LLVM module: a specialization and the ones it calls, or an entry wrapper."""
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
                  shadow_address: int | None = None):
