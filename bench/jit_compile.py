@@ -3,10 +3,14 @@ compile request each, and report the distribution of the times and the
 growth of the process's resident memory.
 
     python -m bench.jit_compile [COUNT]
+    python -m bench.jit_compile --programs
 
 The functions come from bench.generate (loops, branches, arithmetic, arrays,
 calls); each is compiled for int arguments on its own, as the JIT does when
-a function gets hot.
+a function gets hot. With --programs: what the JIT compiles running the
+examples, the conformance programs and the benchmarks (small sizes) at
+--jit-threshold 0, i.e. every function and loop they run, one module each;
+the entry wrappers (one per signature and process) are counted apart.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from pathlib import Path
 
 from bench.generate import program as generated
 
@@ -54,13 +59,52 @@ def compile_times(count: int) -> tuple[list[float], float]:
     return times, grown
 
 
+def program_compile_times() -> tuple[list[float], list[float]]:
+    """Milliseconds per module compiled running the repository's programs at
+    threshold 0, and per entry wrapper."""
+    from bench.suite import BENCHMARKS
+    from jit.tiering import Tiering, run_program
+    from lang import compile_source
+    from vmlab.errors import CompileError, ToyRuntimeError
+    from vmlab.output import Output
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(root.glob("examples/*.toy")) + sorted(root.glob("tests/conformance/**/*.toy"))
+    sources = [(f.name, f.read_text(errors="replace")) for f in files]
+    sources += [(b.name, b.source(b.size("small"))) for b in BENCHMARKS]
+    times: list[float] = []
+    wrappers: list[float] = []
+    for name, source in sources:
+        try:
+            program = compile_source(source, name)
+        except CompileError:
+            continue
+        tiering = Tiering(program, Output(), 10_000, threshold=0)
+        try:
+            run_program(program, tiering.runtime.output, 10_000, None, tiering)
+        except ToyRuntimeError:
+            pass
+        times += tiering.compile_times
+        wrappers += tiering.wrapper_times
+    return times, wrappers
+
+
+def distribution(times: list[float]) -> str:
+    q = statistics.quantiles(times, n=20)
+    return (f"median {statistics.median(times):.1f} ms, p5 {q[0]:.1f}, p25 {q[4]:.1f}, "
+            f"p75 {q[14]:.1f}, p95 {q[18]:.1f}, max {max(times):.1f}")
+
+
 def main(argv: list[str]) -> int:
+    sys.setrecursionlimit(100_000)  # (conformance programs recurse deeply)
+    if argv == ["--programs"]:
+        times, wrappers = program_compile_times()
+        print(f"{len(times)} compiles: {distribution(times)}")
+        print(f"{len(wrappers)} entry wrappers: median {statistics.median(wrappers):.1f} ms")
+        return 0
     count = int(argv[0]) if argv else 1000
     times, grown = compile_times(count)
-    q = statistics.quantiles(times, n=20)
-    print(f"{count} functions: median {statistics.median(times):.1f} ms per function, "
-          f"p5 {q[0]:.1f}, p25 {q[4]:.1f}, p75 {q[14]:.1f}, p95 {q[18]:.1f}, "
-          f"max {max(times):.1f}; RSS grew {grown:.0f} MB")
+    print(f"{count} functions: {distribution(times)} per function; RSS grew {grown:.0f} MB")
     return 0
 
 

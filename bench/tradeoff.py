@@ -68,15 +68,14 @@ class Timer:
         elif tier == "native":
             self.run_native(program, out, 10_000)
         else:
-            fresh = tiering is None
             tiering = tiering or self.Tiering(program, out, 10_000, self.threshold)
-            compiled = len(tiering.compile_times)
+            compiled = sum(tiering.compile_times + tiering.wrapper_times)
             self.run_jit(program, out, 10_000, None, tiering)
         seconds = time.perf_counter() - start
         got = out.getvalue()[before:]
         if got != want:
             raise ValueError(f"{tier} printed {got!r}, expected {want!r}")
-        ms = sum(tiering.compile_times[0 if fresh else compiled:]) if tier == "jit" else 0.0
+        ms = sum(tiering.compile_times + tiering.wrapper_times) - compiled if tier == "jit" else 0.0
         return seconds, ms
 
 

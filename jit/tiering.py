@@ -149,7 +149,8 @@ class Tiering:
         self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
         self.loops: dict[tuple, Compiled | None] = {}   # (func, pc, types) -> code
         self.exported: dict[tuple, str] = {}  # spec key -> its global symbol
-        self.compile_times: list[float] = []  # ms per module compiled
+        self.compile_times: list[float] = []  # ms per module of functions compiled
+        self.wrapper_times: list[float] = []  # ms per entry wrapper (once per process)
         self.func_of = {id(program.main): MAIN}
         self.func_of.update((id(f), i) for i, f in enumerate(program.functions))
         self.modules = 0
@@ -257,7 +258,7 @@ class Tiering:
             builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth)
             symbol = builder.entry(ret, params)
             engine.engine().add(str(builder.module), builder.module.name)
-            self.compile_times.append((time.perf_counter() - start) * 1e3)
+            self.wrapper_times.append((time.perf_counter() - start) * 1e3)
             _WRAPPERS[key] = Runtime.ENTRY(engine.engine().address(symbol))
         return _WRAPPERS[key]
 

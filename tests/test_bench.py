@@ -93,3 +93,10 @@ def test_tradeoff_writes_curves_and_plots(tmp_path, monkeypatch):
     assert len(fib["warmup_seconds"]["jit"]) == tradeoff.WARMUP_RUNS
     assert max(fib["jit_compile_ms"]) > 0  # the JIT did compile, and it was counted
     assert chart.read_bytes().startswith(PNG)
+
+
+def test_compile_latency_report():
+    from bench import jit_compile
+    times, grown = jit_compile.compile_times(5)
+    assert len(times) == 5 and all(t > 0 for t in times) and grown >= 0
+    assert jit_compile.distribution([1.0, 2.0, 3.0, 4.0]).startswith("median 2.5 ms, p5 ")
