@@ -13,7 +13,7 @@ from program_gen import Generator
 from vmlab.errors import ToyRuntimeError
 from vmlab import opcodes as op
 from vmlab.interp import run as interpret
-from vmlab.native.encode import FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, Encoded
+from vmlab.native.encode import FOR_STORE, FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, Encoded
 from vmlab.native.host import run as run_native
 from vmlab.opcodes import OPCODES
 from vmlab.output import Output
@@ -73,27 +73,37 @@ def test_cli_stats_refusal_and_pipes(tmp_path):
         in refused.stderr
 
 
-def test_operand_fusion_in_runs_that_count_nothing():
-    source = ("fn f(n) {\n  let t = 0;\n  for i in 0..n { t = t + i * 3; if t % 7 == 0 { t = t - i; } }\n"
+def test_fused_encoding_in_runs_that_count_nothing():
+    source = ("fn f(n) {\n  let t = 0;\n  for i in 0..n {\n    t = t + i * 3;\n"
+              "    if t % 7 == 0 { t = t - i; } else { t = t + 1; }\n  }\n"
               "  return t / (n - 10);\n}\nprint(f(9));\nprint(f(10));\n")
     program = compile_source(source, "f.toy")
-    enc = Encoded(program)
-    fused = [pc for pc in range(len(enc.code) // 2) if enc.fused[2 * pc] != enc.code[2 * pc]]
-    # `i * 3`, `t % 7`, `== 0`, `t - i` and `n - 10`, each in its load's slot
-    # (not `t + ...`: its right operand is the product, no load); `== 0` also
-    # runs the JUMP_IF_FALSE after it
-    assert len(fused) == 5
-    assert sum(1 for pc in fused if enc.fused[2 * pc] >= THEN_BRANCH) == 1
-    for pc in fused:
-        load, operator = int(enc.code[2 * pc]), int(enc.code[2 * pc + 2])
-        base = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}[load]
-        branch = op.EQ <= operator <= op.GE and \
-            int(enc.code[2 * pc + 4]) in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)
-        assert OPCODES[operator].kind == "binary"
-        assert enc.fused[2 * pc] == base + operator + (THEN_BRANCH if branch else 0)
-        assert enc.fused[2 * pc + 1] == enc.code[2 * pc + 1]  # the load's operand
-    assert (enc.fused[1::2] == enc.code[1::2]).all()  # operands, and so every pc, unchanged
+    enc, f = Encoded(program), program.functions[0]
+    changed = [pc for pc in range(len(f.instrs)) if (enc.fused[2 * pc:2 * pc + 2] !=
+                                                      enc.code[2 * pc:2 * pc + 2]).any()]
+    kinds = {}
+    for pc in changed:
+        (opcode, arg), after = f.instrs[pc], f.instrs[pc + 1][0]
+        word, operand = int(enc.fused[2 * pc]), int(enc.fused[2 * pc + 1])
+        if opcode in (op.LOAD_CONST, op.LOAD_LOCAL):  # operand fusion
+            base = FUSED_CONST if opcode == op.LOAD_CONST else FUSED_LOCAL
+            branch = op.EQ <= after <= op.GE and f.instrs[pc + 2][0] == op.JUMP_IF_FALSE
+            assert OPCODES[after].kind == "binary" and operand == arg
+            assert word == base + after + (THEN_BRANCH if branch else 0)
+            kinds[pc] = "fused branch" if branch else "fused"
+        elif opcode == op.FOR_ITER:  # and the STORE_LOCAL of the counter
+            assert after == op.STORE_LOCAL and word == FOR_STORE
+            assert operand == arg + (f.instrs[pc + 1][1] << 32)
+            kinds[pc] = "for"
+        else:  # a JUMP to the loop's JUMP back goes to the loop's header itself
+            assert opcode == op.JUMP and f.instrs[arg][0] == op.JUMP
+            assert word == opcode and operand == f.instrs[arg][1] < pc
+            kinds[pc] = "threaded"
+    # `i * 3`, `t % 7`, `== 0` (and the JUMP_IF_FALSE after it), `t - i`,
+    # `+ 1`, `n - 10`; not `t + ...`: its right operand is the product, no load
+    assert sorted(kinds.values()) == ["for", "fused", "fused", "fused", "fused", "fused",
+                                      "fused branch", "threaded"]
     # The division by zero in the fused `/ (n - 10)` is reported as the interpreter does.
     out, error = outcome(program, run_native)
     assert (out, error) == outcome(program, interpret)
-    assert out == "-102\n" and error.endswith("at f (f.toy:4)\n")
+    assert out.count("\n") == 1 and error.endswith("at f (f.toy:7)\n")

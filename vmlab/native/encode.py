@@ -13,7 +13,11 @@ The slot holds FUSED_CONST or FUSED_LOCAL plus the operator's opcode and the
 load's argument; the operator's own slot stays as it was, for error messages
 and for the host, which sees the same pcs either way. A fused comparison
 followed by JUMP_IF_FALSE or JUMP_IF_TRUE (not a jump target either) also
-gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does.
+gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does. A FOR_ITER
+followed by the STORE_LOCAL of its counter becomes FOR_STORE (its argument:
+the exit target, and the local << 32). Jumps to an unconditional JUMP go to
+its target instead, where that keeps every loop's backward JUMP (where runs
+are stopped) backward.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ ELEM_INT, ELEM_FLOAT, ELEM_BOOL = range(3)
 ELEM_TAGS = (INT, FLOAT, BOOL)
 # Fused opcodes (see above): the operator's opcode plus one of these.
 FUSED_CONST, FUSED_LOCAL, THEN_BRANCH = 64, 128, 256
-assert len(OPCODES) <= FUSED_CONST
+FOR_STORE = FUSED_CONST - 1
+assert len(OPCODES) < FOR_STORE
 _LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
 
 
@@ -79,6 +84,25 @@ def max_stack(code, arities: list[int]) -> int:
     return deepest
 
 
+def _threaded(code, pc: int, stops: bool) -> int:
+    """Where the jump at `pc` ends up after the unconditional JUMPs it lands
+    on. Runs are stopped at backward JUMPs only (`stops`: the jump at `pc` is
+    one): a conditional jump is threaded through forward JUMPs only, a JUMP
+    through backward ones only if it ends backward itself."""
+    target, seen = int(code[2 * pc + 1]), {pc}
+    backward = target <= pc
+    while code[2 * target] == op.JUMP and target not in seen:
+        after = int(code[2 * target + 1])
+        if after <= target and not stops:
+            break
+        seen.add(target)
+        backward = backward or after <= target
+        target = after
+    if stops and backward and target > pc:
+        return int(code[2 * pc + 1])
+    return target
+
+
 class Encoded:
     """The arrays, and what the host needs to map them back."""
 
@@ -118,6 +142,14 @@ class Encoded:
                     if (op.EQ <= opcode <= op.GE and pc + 1 not in targets
                             and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)):
                         self.fused[2 * (start + pc - 1)] += THEN_BRANCH
+                elif (opcode == op.STORE_LOCAL and load == op.FOR_ITER and pc not in targets):
+                    at = 2 * (start + pc - 1)
+                    self.fused[at] = FOR_STORE
+                    self.fused[at + 1] += c.instrs[pc][1] << 32
+            for pc, (opcode, _) in enumerate(c.instrs):
+                if opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
+                    at = 2 * (start + pc) + 1
+                    self.fused[at] = _threaded(self.code, start + pc, opcode == op.JUMP)
         self.const_tag = np.array(tags or [0], dtype=np.int8)
         self.const_val = np.array(values or [0], dtype=np.int64)
         self.fn_start = np.array(starts, dtype=np.int64)

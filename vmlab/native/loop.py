@@ -23,7 +23,7 @@ from vmlab.opcodes import (
 )
 from vmlab.native.encode import ARRAY as T_ARRAY
 from vmlab.native.encode import (
-    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FUSED_CONST, FUSED_LOCAL, INT, NIL,
+    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL, INT, NIL,
     THEN_BRANCH,
 )
 from vmlab.values import MAX_ARRAY_LENGTH
@@ -248,6 +248,16 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             else:
                 sp -= 2
                 pc = arg
+        elif op == FOR_STORE:  # FOR_ITER, and the STORE_LOCAL of the counter
+            i = stack[_u(sp - 2)]
+            if i < stack[_u(sp - 1)]:
+                stack[_u(sp - 2)] = i + 1
+                tags[_u(fp + (arg >> 32))] = INT
+                stack[_u(fp + (arg >> 32))] = i
+                pc += 1
+            else:
+                sp -= 2
+                pc = arg & 0xFFFFFFFF
         elif op == CALL:
             if regs[R_STOP] != 0:  # (recursion without loops must stop too)
                 pc -= 1
