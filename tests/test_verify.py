@@ -95,6 +95,18 @@ def test_local_index_in_range():
             "function <main>, offset 0: local index 2 out of range (2 locals)")
 
 
+def test_only_jump_goes_backward():
+    # A loop closed by a conditional jump would have no backward JUMP, where
+    # compiled code and the native loop check for Ctrl-C and --timeout.
+    rejects(main([("LOAD_CONST", 1), ("JUMP_IF_TRUE", 0), *END], consts=(None, True)),
+            "function <main>, offset 1: JUMP_IF_TRUE jumps backward, to 0; only JUMP may")
+    rejects(main([("LOAD_CONST", 1), ("JUMP_IF_FALSE", 1), *END], consts=(None, True)),
+            "function <main>, offset 1: JUMP_IF_FALSE jumps backward, to 1; only JUMP may")
+    rejects(main([("LOAD_CONST", 1), ("LOAD_CONST", 1), "FOR_PREP", ("FOR_ITER", 1), *END],
+                 consts=(None, 0)),
+            "function <main>, offset 3: FOR_ITER jumps backward, to 1; only JUMP may")
+
+
 def test_jump_target_in_range():
     rejects(main([("JUMP", 3), *END]),
             "function <main>, offset 0: jump target 3 out of range (3 instructions)")
@@ -215,8 +227,9 @@ def test_one_kind_on_every_path():
 
 def test_falls_off_the_end():
     rejects(main([("LOAD_CONST", 0)]), "function <main>, offset 0: falls off the end of the code")
-    rejects(main([("LOAD_CONST", 1), ("JUMP_IF_FALSE", 0)], consts=(None, True)),
-            "function <main>, offset 1: falls off the end of the code")
+    rejects(main([("LOAD_CONST", 1), ("JUMP_IF_FALSE", 2), ("LOAD_CONST", 0)],
+                 consts=(None, True)),
+            "function <main>, offset 2: falls off the end of the code")
 
 
 def test_stack_limit(monkeypatch):

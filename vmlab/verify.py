@@ -234,6 +234,11 @@ def _check_code(code: Code, arities: list[int], stacks: _Stacks) -> None:
             what, size, unit = ranges[kind]
             if not 0 <= arg < size:
                 raise BytecodeError(f"{where} {pc}: {what} {arg} out of range ({size} {unit})")
+            if kind == Operand.JUMP and info.flow == Flow.BRANCH and arg <= pc:
+                # Every loop then has a backward JUMP: where compiled code
+                # and the native loop check for a stop (Ctrl-C, --timeout).
+                raise BytecodeError(f"{where} {pc}: {info.name} jumps backward, to {arg}; "
+                                    f"only JUMP may")
         elif kind == Operand.COUNT:
             least = 1 if op == ARRAY else 0
             if not least <= arg <= MAX_STACK:
