@@ -84,6 +84,30 @@ def max_stack(code, arities: list[int]) -> int:
     return deepest
 
 
+def _fused(code, codes, starts):
+    """The fused encoding of `code` (see above)."""
+    fused = code.copy()
+    for c, start in zip(codes, starts, strict=True):
+        targets = {arg for opcode, arg in c.instrs if OPCODES[opcode].operand == Operand.JUMP}
+        for pc in range(1, len(c.instrs)):
+            (opcode, arg), before, at = c.instrs[pc], c.instrs[pc - 1][0], 2 * (start + pc - 1)
+            if pc in targets:
+                continue
+            if OPCODES[opcode].kind == "binary" and before in _LOADS:
+                fused[at] = _LOADS[before] + opcode
+                after = c.instrs[pc + 1][0] if pc + 1 < len(c.instrs) else None
+                if (op.EQ <= opcode <= op.GE and pc + 1 not in targets
+                        and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)):
+                    fused[at] += THEN_BRANCH
+            elif opcode == op.STORE_LOCAL and before == op.FOR_ITER:
+                fused[at] = FOR_STORE
+                fused[at + 1] += arg << 32
+        for pc, (opcode, _) in enumerate(c.instrs):
+            if opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
+                fused[2 * (start + pc) + 1] = _threaded(code, start + pc, opcode == op.JUMP)
+    return fused
+
+
 def _threaded(code, pc: int, stops: bool) -> int:
     """Where the jump at `pc` ends up after the unconditional JUMPs it lands
     on. Runs are stopped at backward JUMPs only (`stops`: the jump at `pc` is
@@ -131,25 +155,7 @@ class Encoded:
                     arg += base
                 words += (opcode, arg)
         self.code = np.array(words or [0], dtype=np.int64)
-        self.fused = self.code.copy()
-        for c, start in zip(codes, starts, strict=True):
-            targets = {arg for opcode, arg in c.instrs if OPCODES[opcode].operand == Operand.JUMP}
-            for pc in range(1, len(c.instrs)):
-                opcode, load = c.instrs[pc][0], c.instrs[pc - 1][0]
-                if OPCODES[opcode].kind == "binary" and load in _LOADS and pc not in targets:
-                    self.fused[2 * (start + pc - 1)] = _LOADS[load] + opcode
-                    after = c.instrs[pc + 1][0] if pc + 1 < len(c.instrs) else None
-                    if (op.EQ <= opcode <= op.GE and pc + 1 not in targets
-                            and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)):
-                        self.fused[2 * (start + pc - 1)] += THEN_BRANCH
-                elif (opcode == op.STORE_LOCAL and load == op.FOR_ITER and pc not in targets):
-                    at = 2 * (start + pc - 1)
-                    self.fused[at] = FOR_STORE
-                    self.fused[at + 1] += c.instrs[pc][1] << 32
-            for pc, (opcode, _) in enumerate(c.instrs):
-                if opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
-                    at = 2 * (start + pc) + 1
-                    self.fused[at] = _threaded(self.code, start + pc, opcode == op.JUMP)
+        self.fused = _fused(self.code, codes, starts)
         self.const_tag = np.array(tags or [0], dtype=np.int8)
         self.const_val = np.array(values or [0], dtype=np.int64)
         self.fn_start = np.array(starts, dtype=np.int64)
