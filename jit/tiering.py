@@ -236,6 +236,11 @@ class Tiering:
         return (trace[:-1] if error.replaces_current else trace) + error.frames
 
     # --- compiling ---
+    @property
+    def compile_ms(self) -> float:
+        """Milliseconds spent compiling in this run, entry wrappers included."""
+        return sum(self.compile_times) + sum(self.wrapper_times)
+
     def _compile(self, spec: Spec) -> Compiled | None:
         """Native code for a specialization the interpreter will enter, with
         the entry wrapper for its signature; None if it is declined."""
