@@ -2,14 +2,17 @@
 compile request each, and report the distribution of the times and the
 growth of the process's resident memory.
 
-    python -m bench.jit_compile [COUNT]
+    python -m bench.jit_compile [COUNT] [--optimized]
     python -m bench.jit_compile --programs
 
 The functions come from bench.generate (loops, branches, arithmetic, arrays,
 calls); each is compiled for int arguments on its own, as the JIT does when
-a function gets hot. With --programs: what the JIT compiles running the
+a function gets hot: by the baseline tier, or with --optimized by the
+optimizing tier. With --programs: what the JIT compiles running the
 examples, the conformance programs and the benchmarks (small sizes) at
---jit-threshold 0, i.e. every function and loop they run, one module each;
+--jit-threshold 0, i.e. every function and loop they run, one module each:
+with both tiers (the default: everything first by the baseline tier, what
+stays hot then by the optimizing tier), and with the optimizing tier alone;
 the entry wrappers (one per signature and process) are counted apart.
 """
 
@@ -30,9 +33,9 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
-def compile_times(count: int) -> tuple[list[float], float]:
+def compile_times(count: int, tier: str = "baseline") -> tuple[list[float], float]:
     """Milliseconds per compile request (a function, with copies of the
-    small functions it calls), and the RSS growth in MB."""
+    small functions it calls) by one tier, and the RSS growth in MB."""
     from jit.tiering import Tiering
     from lang import compile_source
     from vmlab.output import Output
@@ -43,7 +46,7 @@ def compile_times(count: int) -> tuple[list[float], float]:
     while len(times) < count:
         seed += 1
         program = compile_source(generated(1500, seed=seed), f"gen{seed}.toy")
-        tiering = Tiering(program, Output(), 10_000, threshold=0)
+        tiering = Tiering(program, Output(), 10_000, threshold=0, tiers=tier)
         if not times:  # warm up: the first compile pays for setting LLVM up
             tiering._compile(tiering.inferrer.function(0, ("int", "int")))
             before = rss_mb()
@@ -59,9 +62,10 @@ def compile_times(count: int) -> tuple[list[float], float]:
     return times, grown
 
 
-def program_compile_times() -> tuple[list[float], list[float]]:
+def program_compile_times(tiers: str = "both") -> tuple[dict[int, list[float]], list[float]]:
     """Milliseconds per module compiled running the repository's programs at
-    threshold 0, and per entry wrapper."""
+    threshold 0 (with `tiers`, as --jit-tiers), by tier, and per entry wrapper."""
+    from jit.engine import BASELINE, OPTIMIZED
     from bench.suite import BENCHMARKS
     from jit.tiering import Tiering, run_program
     from lang import compile_source
@@ -72,19 +76,20 @@ def program_compile_times() -> tuple[list[float], list[float]]:
     files = sorted(root.glob("examples/*.toy")) + sorted(root.glob("tests/conformance/**/*.toy"))
     sources = [(f.name, f.read_text(errors="replace")) for f in files]
     sources += [(b.name, b.source(b.size("small"))) for b in BENCHMARKS]
-    times: list[float] = []
+    times: dict[int, list[float]] = {BASELINE: [], OPTIMIZED: []}
     wrappers: list[float] = []
     for name, source in sources:
         try:
             program = compile_source(source, name)
         except CompileError:
             continue
-        tiering = Tiering(program, Output(), 10_000, threshold=0)
+        tiering = Tiering(program, Output(), 10_000, threshold=0, tiers=tiers)
         try:
             run_program(program, tiering.runtime.output, 10_000, None, tiering)
         except ToyRuntimeError:
             pass
-        times += tiering.compile_times
+        for tier, ms in zip(tiering.tiers, tiering.compile_times, strict=True):
+            times[tier].append(ms)
         wrappers += tiering.wrapper_times
     return times, wrappers
 
@@ -98,13 +103,23 @@ def distribution(times: list[float]) -> str:
 def main(argv: list[str]) -> int:
     sys.setrecursionlimit(100_000)  # (conformance programs recurse deeply)
     if argv == ["--programs"]:
-        times, wrappers = program_compile_times()
-        print(f"{len(times)} compiles: {distribution(times)}")
-        print(f"{len(wrappers)} entry wrappers: median {statistics.median(wrappers):.1f} ms")
+        from jit.tiering import TIER_NAMES
+        for tiers in ("both", "optimized"):
+            by_tier, wrappers = program_compile_times(tiers)
+            for tier, times in by_tier.items():
+                if times:
+                    print(f"--jit-tiers {tiers}: {TIER_NAMES[tier]} tier: {len(times)} "
+                          f"compiles: {distribution(times)}")
+            if wrappers:  # (compiled once per process: in the first run)
+                print(f"{len(wrappers)} entry wrappers (baseline tier): "
+                      f"median {statistics.median(wrappers):.1f} ms")
         return 0
-    count = int(argv[0]) if argv else 1000
-    times, grown = compile_times(count)
-    print(f"{count} functions: {distribution(times)} per function; RSS grew {grown:.0f} MB")
+    tier = "optimized" if "--optimized" in argv else "baseline"
+    numbers = [a for a in argv if a.isdigit()]
+    count = int(numbers[0]) if numbers else 1000
+    times, grown = compile_times(count, tier)
+    print(f"{count} functions, {tier}: {distribution(times)} per function; "
+          f"RSS grew {grown:.0f} MB")
     return 0
 
 

@@ -3,7 +3,7 @@
 Every benchmark program defines `bench(n)` and ends with `print(bench(N));`;
 its C twin in bench/ref has the same `long bench(long n)`. Two comparisons:
 
-- steady state: the compiled `bench` called in process, after compiling,
+- steady state: `bench` compiled by the optimizing tier, called in process,
   against the C function loaded from a shared library (both through ctypes);
 - whole process: `vmlab run --jit` at the default threshold against the C
   executable, start-up, compiling and all.
@@ -67,14 +67,15 @@ def c_function(name: str):
 
 
 def jit_function(name: str, n: int):
-    """`bench` compiled by the JIT (for an int), as a Python callable."""
+    """`bench` compiled by the JIT's optimizing tier (for an int), as a
+    Python callable."""
     from jit.tiering import Tiering
     from lang import compile_source
     from vmlab.output import Output
 
     program = compile_source(source(name, n), f"{name}.toy")
     func = next(i for i, f in enumerate(program.functions) if f.name == "bench")
-    tiering = Tiering(program, Output(), 10_000, threshold=0)
+    tiering = Tiering(program, Output(), 10_000, threshold=0, tiers="optimized")
     stack = [n]
     tiering.call(func, stack, 0)  # compiles, then runs once
     compiled = tiering.calls[(func, ("int",))]

@@ -18,6 +18,11 @@ import time
 import llvmlite.binding as llvm
 
 OPT_LEVEL = 2
+# The two tiers of machine code. BASELINE compiles quickly: the IR's allocas
+# become SSA values, calls to the inline helpers are inlined, the rest is
+# LLVM's -O0 code generator (fast instruction selection and register
+# allocation). OPTIMIZED is the standard -O2 pipeline and code generator.
+BASELINE, OPTIMIZED = 1, 2
 # Small code model with position-independent code: references to other
 # modules go through stubs and a GOT that the JIT linker places near the
 # code, everything else is RIP-relative, and calls inside a module are direct
@@ -63,6 +68,19 @@ def _pipeline_machine(opt: int):
     return target_machine(opt)
 
 
+def simplify(module, tm=None) -> None:
+    """The baseline tier's IR pipeline: allocas to SSA values, helpers
+    inlined, the obvious folded; no loop or interprocedural passes."""
+    builder = llvm.create_pass_builder(tm or _pipeline_machine(OPT_LEVEL),
+                                       llvm.create_pipeline_tuning_options(speed_level=1))
+    passes = llvm.create_new_module_pass_manager()
+    passes.add_always_inliner_pass()
+    passes.add_sroa_pass()
+    passes.add_instruction_combine_pass()
+    passes.add_simplify_cfg_pass()
+    passes.run(module, builder)
+
+
 def parse(ir_text: str, name: str):
     module = llvm.parse_assembly(ir_text)
     module.name = name
@@ -77,22 +95,32 @@ class Engine:
         _initialized()
         tm = target_machine()
         self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+        self._baseline_machine = target_machine(0)
         # The optimizer needs the target's data layout (alignments, legal types).
         self.triple, self.data_layout = tm.triple, str(tm.target_data)
         self.modules = 0
 
-    def add(self, ir_text: str, name: str, opt: int = OPT_LEVEL) -> tuple[float, float]:
-        """Optimize and compile a module; (optimize ms, codegen ms)."""
+    def add(self, ir_text: str, name: str, tier: int = OPTIMIZED) -> tuple[float, float]:
+        """Optimize and compile a module for `tier`; (optimize ms, codegen ms)."""
         start = time.perf_counter()
         module = parse(ir_text, name)
         module.triple, module.data_layout = self.triple, self.data_layout
-        optimize(module, opt)
-        optimized = time.perf_counter()
-        self._engine.add_module(module)
-        self._engine.finalize_object()
-        # The machine code stays (and its symbols, for later modules); the IR
-        # can go. (The engine would keep it for the life of the process.)
-        self._engine.remove_module(module)
+        if tier == BASELINE:
+            simplify(module)
+            optimized = time.perf_counter()
+            # The engine's code generator is -O2's: the baseline's object
+            # code comes from a -O0 target machine and is linked in.
+            code = self._baseline_machine.emit_object(module)
+            self._engine.add_object_file(llvm.ObjectFileRef.from_data(code))
+            self._engine.finalize_object()
+        else:
+            optimize(module, OPT_LEVEL)
+            optimized = time.perf_counter()
+            self._engine.add_module(module)
+            self._engine.finalize_object()
+            # The machine code stays (and its symbols, for later modules); the
+            # IR can go. (The engine would keep it for the life of the process.)
+            self._engine.remove_module(module)
         self.modules += 1
         done = time.perf_counter()
         return (optimized - start) * 1e3, (done - optimized) * 1e3
@@ -115,17 +143,25 @@ def add_symbol(name: str, address: int) -> None:
     llvm.add_symbol(name, address)
 
 
-def assembly(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL) -> str:
-    """The assembly a module becomes on the host, or on another target."""
+def assembly(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL,
+             tier: int = OPTIMIZED) -> str:
+    """The assembly a module becomes in `tier` on the host, or on another
+    target (`opt`: the optimizing tier's level)."""
     module = parse(ir_text, "asm")
-    tm = target_machine(opt, triple)
+    tm = target_machine(0 if tier == BASELINE else opt, triple)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
-    optimize(module, opt, tm)
+    if tier == BASELINE:
+        simplify(module, tm)
+    else:
+        optimize(module, opt, tm)
     return tm.emit_assembly(module)
 
 
-def optimized_ir(ir_text: str, opt: int = OPT_LEVEL) -> str:
+def optimized_ir(ir_text: str, opt: int = OPT_LEVEL, tier: int = OPTIMIZED) -> str:
     module = parse(ir_text, "ir")
-    optimize(module, opt)
+    if tier == BASELINE:
+        simplify(module)
+    else:
+        optimize(module, opt)
     return str(module)

@@ -11,6 +11,7 @@ from jit import engine
 from jit.infer import MAIN, Decline, Inferrer
 from jit.lower import ModuleBuilder
 from jit.runtime import Symbols
+from jit.tiering import OPTIMIZE_COUNT
 from vmlab.code import MAIN_NAME, Program
 from vmlab.interp import DEFAULT_MAX_DEPTH
 
@@ -20,8 +21,9 @@ TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu",
 
 
 def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
-              max_depth: int = DEFAULT_MAX_DEPTH) -> str:
-    """The LLVM IR, before optimization, of `name` specialized for `arg_types`."""
+              max_depth: int = DEFAULT_MAX_DEPTH, tier: str = "optimized") -> str:
+    """The LLVM IR, before optimization, of `name` specialized for `arg_types`
+    (baseline code counts its calls and loop iterations)."""
     func = MAIN if name == MAIN_NAME else next(
         i for i, f in enumerate(program.functions) if f.name == name)
     code = program.main if func == MAIN else program.functions[func]
@@ -30,16 +32,23 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
     spec = Inferrer(program).function(func, arg_types)
     if spec.declined:
         raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
-    builder = ModuleBuilder(spec.name(), Symbols(), max_depth)
+    builder = ModuleBuilder(spec.name(), Symbols(), max_depth,
+                            tier_up=OPTIMIZE_COUNT if tier == "baseline" else None)
     for s in Inferrer.closure(spec):  # `name` global, as the JIT's entry calls it
         builder.define(s, spec.name() if s is spec else None)
     return str(builder.module)
 
 
-def ir(program: Program, name: str, arg_types, opt: int, optimized: bool) -> str:
-    text = module_ir(program, name, arg_types)
-    return engine.optimized_ir(text, opt) if optimized else text
+TIERS = {"baseline": engine.BASELINE, "optimized": engine.OPTIMIZED}
 
 
-def asm(program: Program, name: str, arg_types, opt: int, triple: str | None) -> str:
-    return engine.assembly(module_ir(program, name, arg_types), triple, opt)
+def ir(program: Program, name: str, arg_types, opt: int, optimized: bool,
+       tier: str = "optimized") -> str:
+    text = module_ir(program, name, arg_types, tier=tier)
+    return engine.optimized_ir(text, opt, TIERS[tier]) if optimized else text
+
+
+def asm(program: Program, name: str, arg_types, opt: int, triple: str | None,
+        tier: str = "optimized") -> str:
+    return engine.assembly(module_ir(program, name, arg_types, tier=tier), triple, opt,
+                           TIERS[tier])

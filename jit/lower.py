@@ -69,6 +69,7 @@ _GLOBALS = {
     "interrupt": ("rt_interrupt", I64),
     "budget": ("rt_stack_budget", I64),
     "exit_buffer": ("rt_exit", PTR),
+    "work": ("rt_work", I64),
 }
 
 
@@ -97,13 +98,18 @@ class ModuleBuilder:
     """One LLVM module: a specialization and the ones it calls, or an entry wrapper."""
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
-                 shadow_address: int | None = None):
+                 shadow_address: int | None = None, tier_up: int | None = None):
         """`max_depth` and the address of the run's shadow stack are compiled
         in as constants (for `vmlab ir`, without a run, the shadow stack is
-        found through the global rt_shadow)."""
+        found through the global rt_shadow).
+
+        With `tier_up` (baseline code), the module's code counts its calls and
+        loop back-edges in rt_work, and an OSR entry leaves at a loop
+        back-edge once the count reaches `tier_up`, for the interpreter to
+        enter optimized code instead."""
         self.module = ir.Module(name=name)
         self.symbols, self.max_depth = symbols, max_depth
-        self.shadow_address = shadow_address
+        self.shadow_address, self.tier_up = shadow_address, tier_up
         self._refcounts = None
         self.functions: dict[tuple, ir.Function] = {}
 
@@ -350,6 +356,7 @@ class FunctionLowering:
         # An array local's length and data pointer, kept beside it: after SROA
         # they are plain values, loop-invariant wherever the local is.
         self.fields: dict[int, tuple] = {}
+        self.counts_work = mb.tier_up is not None and copy == 0
 
     def _leaders(self) -> list[int]:
         """The reachable pcs that start a basic block."""
@@ -441,6 +448,8 @@ class FunctionLowering:
             with a.if_then(low, likely=False):
                 self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
             self.poll(a, spec.entry)
+        if self.counts_work and not spec.is_osr:
+            self.count_work(a)
         a.branch(self.blocks[spec.entry])
         for pc, state in enumerate(spec.states):
             if state is None:
@@ -459,6 +468,12 @@ class FunctionLowering:
         flag = b.load_atomic(self.mb.interrupt, "monotonic", 8, typ=I64)
         with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
             self.raise_error(b, rt.INTERRUPTED, pc)
+
+    def count_work(self, b):
+        """One more call or loop iteration in baseline code; the count."""
+        count = b.add(b.load(self.mb.work, typ=I64), const(I64, 1))
+        b.store(count, self.mb.work)
+        return count
 
     def raise_error(self, b, kind: int, pc: int, x=None, y=None) -> None:
         site = self.mb.symbols.sites.id(self.code, pc)
@@ -663,6 +678,12 @@ def _pop(f: FunctionLowering, pc, arg):
 
 
 def _jump(f: FunctionLowering, pc, arg):
+    if arg <= pc and f.counts_work:
+        count = f.count_work(f.b)
+        if f.spec.is_osr:
+            with f.b.if_then(f.b.icmp_signed(">=", count, const(I64, f.mb.tier_up)),
+                             likely=False):
+                f.side_exit(pc)  # the interpreter runs this jump, into optimized code
     if arg <= pc and f.code.instrs[arg][0] == op.FOR_ITER:  # a for loop's back-edge:
         f.spill()                                            # to its inner loop
         f.b.branch(f.loop_inner(arg))

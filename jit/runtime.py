@@ -44,6 +44,7 @@ RUNTIME_IR = r"""
 @rt_stack_budget = global i64 0                 ; native stack bytes compiled code may use
 @rt_stack_floor = global i64 0                  ; set on entry: addresses below are off limits
 @rt_interrupt = global i64 0                    ; set from outside: stop (vmlab.interrupts)
+@rt_work = global i64 0                         ; calls and loop iterations in baseline code
 
 declare void @longjmp(ptr, i32) noreturn
 
@@ -157,7 +158,7 @@ class Runtime:
         _current = self  # the callbacks reach the current run through it
         jit = engine.engine()
         if not getattr(jit, "runtime_loaded", False):
-            jit.add(RUNTIME_IR, "runtime", opt=0)
+            jit.add(RUNTIME_IR, "runtime", engine.BASELINE)
             jit.runtime_loaded = True
         ctypes.c_void_p.from_address(jit.global_address("rt_shadow")).value = \
             ctypes.addressof(self._shadow)
@@ -166,6 +167,7 @@ class Runtime:
         ctypes.c_int64.from_address(jit.global_address("rt_stack_budget")).value = \
             _stack_budget(stack_bytes)
         self._interrupt = ctypes.c_int64.from_address(jit.global_address("rt_interrupt"))
+        self.work = ctypes.c_int64.from_address(jit.global_address("rt_work"))
         self._interrupt.value = 0
         self._watch = None
 

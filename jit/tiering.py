@@ -10,6 +10,16 @@ function, calls and loop back-edges together; past the threshold:
   replacement), hands over its locals and operand stack, and native code runs
   the frame to its return.
 
+Code is compiled in two tiers (jit.engine), as HotSpot's C1 and C2 or V8's
+Sparkplug and TurboFan: first quickly, into baseline code, then, for what
+stays hot, with LLVM's -O2 into optimized code. Baseline code counts its
+calls and loop iterations, its callees' included (native code never calls
+the interpreter, so all of them run under the entry from the interpreter);
+past OPTIMIZE_COUNT the function is hot: its next entry from the interpreter
+runs optimized code, and a baseline OSR frame hands itself back to the
+interpreter at a loop back-edge (a side exit), which enters optimized code at
+once. Code already running in a baseline function's frame finishes there.
+
 A specialization whose types cannot be fixed is declined once, with a
 reason, and its calls stay interpreted. Every compile, OSR entry and decline
 can be logged as it happens (`--jit-log`), in the spirit of HotSpot's
@@ -25,6 +35,7 @@ import time
 
 from jit import engine
 from jit.infer import MAIN, Decline, Inferrer, Spec, reaches
+from jit.engine import BASELINE, OPTIMIZED
 from jit.lower import ModuleBuilder, parameters, signature
 from jit.runtime import EXITED_EARLY, NativeError, Runtime
 from jit.types import UNSET, type_of
@@ -32,6 +43,14 @@ from vmlab import interrupts
 from vmlab.code import Program
 
 DEFAULT_THRESHOLD = 1000
+# Calls plus loop iterations in baseline code before a function is optimized:
+# a few milliseconds of baseline code, about what optimizing costs (~3x the
+# baseline's compile time) and what it then saves.
+OPTIMIZE_COUNT = 1_000_000
+TIER_NAMES = {BASELINE: "baseline", OPTIMIZED: "optimized"}
+# --jit-tiers: both, or one alone (to see what each gives)
+TIER_CHOICES = {"both": (BASELINE, OPTIMIZED), "baseline": (BASELINE,),
+                "optimized": (OPTIMIZED,)}
 # Entry wrappers by signature: the engine is the process's, so are they.
 _WRAPPERS: dict[tuple, object] = {}
 INTERPRET = object()  # `call`'s answer: no native code for this call
@@ -112,14 +131,15 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
 class Compiled:
     """Native code for one specialization, and how to call it."""
 
-    def __init__(self, spec: Spec, function, compile_ms: float):
-        self.spec, self.function, self.compile_ms = spec, function, compile_ms
+    def __init__(self, spec: Spec, function, compile_ms: float, tier: int, last_tier: int):
+        self.spec, self.function, self.compile_ms, self.tier = spec, function, compile_ms, tier
         self.params = parameters(spec)
         self.types = [t for _, _, t in self.params]
+        self.work = 0  # calls and loop iterations in its entries (baseline code)
         # Room for a side exit's pc, locals and stack.
-        depth = max((len(spec.states[pc][1]) for pc in spec.exits), default=0)
-        self.exit_buffer = ((ctypes.c_int64 * (1 + spec.code.nlocals + depth))()
-                            if spec.exits else None)
+        exits = spec.is_osr and (spec.exits or tier < last_tier)
+        depth = max((len(state[1]) for state in spec.states if state), default=0)
+        self.exit_buffer = (ctypes.c_int64 * (1 + spec.code.nlocals + depth))() if exits else None
 
 
 class FunctionStats:
@@ -129,8 +149,11 @@ class FunctionStats:
         self.counter = 0          # calls and back-edges while interpreted
         self.back_edges = 0       # loop iterations the interpreter ran
         self.native_entries = 0   # entries into native code from the interpreter
+        self.osr_entries = 0      # ... of which into a running frame
         self.compile_ms = 0.0
-        self.compiled: list[str] = []
+        self.compiled: list[str] = []   # specializations with native code
+        self.optimized: list[str] = []  # ... of which optimized code
+        self.hot = False          # ran long in baseline code: compile optimized
         self.declined: list[str] = []
 
 
@@ -138,8 +161,10 @@ class Tiering:
     """The JIT's state for one run."""
 
     def __init__(self, program: Program, output, max_depth: int,
-                 threshold: int = DEFAULT_THRESHOLD, log=None):
+                 threshold: int = DEFAULT_THRESHOLD, log=None, tiers: str = "both"):
+        """`tiers`: a key of TIER_CHOICES."""
         self.program, self.threshold, self.max_depth = program, threshold, max_depth
+        self.first_tier, self.last_tier = TIER_CHOICES[tiers][0], TIER_CHOICES[tiers][-1]
         self.log = log  # a file (stderr) for --jit-log, or None
         stack_bytes = (8 << 20) + max_depth * STACK_PER_CALL if max_depth > MAIN_THREAD_CALLS \
             else None
@@ -148,8 +173,9 @@ class Tiering:
         self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
         self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
         self.loops: dict[tuple, Compiled | None] = {}   # (func, pc, types) -> code
-        self.exported: dict[tuple, str] = {}  # spec key -> its global symbol
+        self.exported: dict[tuple, str] = {}  # (spec key, tier) -> its global symbol
         self.compile_times: list[float] = []  # ms per module of functions compiled
+        self.tiers: list[int] = []            # ... and the tier of each
         self.wrapper_times: list[float] = []  # ms per entry wrapper (once per process)
         self.func_of = {id(program.main): MAIN}
         self.func_of.update((id(f), i) for i, f in enumerate(program.functions))
@@ -167,13 +193,21 @@ class Tiering:
             stats.counter += 1
             if stats.counter <= self.threshold:
                 return INTERPRET
-            compiled = self.calls[key] = self._compile(self.inferrer.function(*key))
+            tier = self.last_tier if stats.hot else self.first_tier
+            compiled = self.calls[key] = self._compile(self.inferrer.function(*key), tier)
         if compiled is None or depth >= self.max_depth:
             return INTERPRET  # the interpreter raises `stack overflow` itself
+        if compiled.work >= OPTIMIZE_COUNT:
+            self.stats[func].hot = True
+        if self.stats[func].hot and compiled.tier < self.last_tier:
+            compiled = self.calls[key] = self._compile(compiled.spec, self.last_tier) or compiled
         del stack[len(stack) - arity:]
         self.stats[func].native_entries += 1
-        return self.runtime.call(compiled.function, depth + 1, compiled.types, args,
-                                 compiled.spec.ret, replaces_current=False)
+        self.runtime.work.value = 0
+        result = self.runtime.call(compiled.function, depth + 1, compiled.types, args,
+                                   compiled.spec.ret, replaces_current=False)
+        compiled.work += self.runtime.work.value
+        return result
 
     def loop(self, code, header: int, local: list, stack: list, depth: int):
         """At a backward jump to `header`: ("return", result) if native code
@@ -192,20 +226,26 @@ class Tiering:
             arity = code.arity
             key = (func, tuple(type_of(x) for x in local[:arity]))
             if key not in self.calls:
-                self.calls[key] = self._compile(self.inferrer.function(*key))
+                tier = self.last_tier if stats.hot else self.first_tier
+                self.calls[key] = self._compile(self.inferrer.function(*key), tier)
             return None
         local_types = tuple(UNSET if x is None else type_of(x) for x in local)
         stack_types = tuple(map(type_of, stack))
         key = (func, header, local_types, stack_types)
+        tier = self.last_tier if stats.hot else self.first_tier
         if key not in self.loops:
-            self.loops[key] = self._compile(self.inferrer.osr(*key))
+            self.loops[key] = self._compile(self.inferrer.osr(*key), tier)
         compiled = self.loops[key]
         if compiled is None:
             return None
+        if compiled.tier < tier:
+            compiled = self.loops[key] = self._compile(compiled.spec, tier) or compiled
         values = [local[i] if where == "local" else stack[i] for where, i, _ in compiled.params]
         if self.log:
             self._say(f"OSR    {compiled.spec.name()} (line {code.lines[header]})")
         stats.native_entries += 1
+        stats.osr_entries += 1
+        self.runtime.work.value = 0
         result = self.runtime.call(compiled.function, depth, compiled.types, values,
                                    compiled.spec.ret, True, compiled.exit_buffer)
         if result is not EXITED_EARLY:
@@ -223,9 +263,13 @@ class Tiering:
                 local[slot] = decode(t.lstrip("?"), words[1 + slot])
         base = 1 + len(local_types)
         stack[:] = [decode(t, words[base + i]) for i, t in enumerate(stack_types)]
+        reason = compiled.spec.exits.get(pc)
+        if reason is None:  # baseline code that ran long enough to optimize
+            self.stats[compiled.spec.func].hot = True
+            reason = f"hot: {OPTIMIZE_COUNT:,} calls and loop iterations in baseline code"
         if self.log:
             self._say(f"EXIT   {compiled.spec.name()}: back to the interpreter at offset {pc} "
-                      f"({compiled.spec.exits[pc]})")
+                      f"({reason})")
         return pc
 
     def traceback(self, error, trace: list) -> list:
@@ -241,18 +285,25 @@ class Tiering:
         """Milliseconds spent compiling in this run, entry wrappers included."""
         return sum(self.compile_times) + sum(self.wrapper_times)
 
-    def _compile(self, spec: Spec) -> Compiled | None:
+    def _compile(self, spec: Spec, tier: int | None = None) -> Compiled | None:
         """Native code for a specialization the interpreter will enter, with
-        the entry wrapper for its signature; None if it is declined."""
+        the entry wrapper for its signature, at `tier` (or better); None if
+        it is declined."""
+        tier = tier or self.first_tier
         start = time.perf_counter()
-        symbol = self.exported.get(spec.key) or self._standalone(spec)
+        symbol = self._symbol(spec.key, tier) or self._standalone(spec, tier)
         if symbol is None:
             return None
         function = engine.engine().address(symbol)
         if not function:  # never call into nothing
             raise RuntimeError(f"JIT: {symbol} is not defined")
         entry = functools.partial(self._wrapper(*signature(spec)), function)
-        return Compiled(spec, entry, (time.perf_counter() - start) * 1e3)
+        return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier)
+
+    def _symbol(self, key, tier: int) -> str | None:
+        """The symbol of the best code for `key` at `tier` or above, if any."""
+        return self.exported.get((key, OPTIMIZED)) or (
+            self.exported.get((key, BASELINE)) if tier == BASELINE else None)
 
     def _wrapper(self, ret, params):
         """The process's entry wrapper for functions of this signature,
@@ -262,28 +313,30 @@ class Tiering:
             start = time.perf_counter()
             builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth)
             symbol = builder.entry(ret, params)
-            engine.engine().add(str(builder.module), builder.module.name)
+            engine.engine().add(str(builder.module), builder.module.name, BASELINE)
             self.wrapper_times.append((time.perf_counter() - start) * 1e3)
             _WRAPPERS[key] = Runtime.ENTRY(engine.engine().address(symbol))
         return _WRAPPERS[key]
 
-    def _standalone(self, spec: Spec) -> str | None:
-        """Compile `spec` in a module of its own (once), with the functions it
-        calls in cycles with it and copies of the small ones it calls; the
-        others are compiled first, in modules of their own. Its symbol, or
-        None if it is declined."""
+    def _standalone(self, spec: Spec, tier: int) -> str | None:
+        """Compile `spec` for `tier` in a module of its own (once), with the
+        functions it calls in cycles with it and copies of the small ones it
+        calls; the others are compiled first (for the same tier), in modules
+        of their own. Its symbol, or None if it is declined."""
         if spec.declined:
             return self._decline(spec, spec.declined)
         members, others = plan(spec)
         symbols = {}
         for callee in others:
-            symbols[callee.key] = self.exported.get(callee.key) or self._standalone(callee)
+            symbols[callee.key] = (self._symbol(callee.key, tier)
+                                   or self._standalone(callee, tier))
             if symbols[callee.key] is None:
                 return self._decline(spec, f"calls {callee.name()}, which is not compiled")
         start = time.perf_counter()
         self.modules += 1
         builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
-                                self.runtime.shadow_address)
+                                self.runtime.shadow_address,
+                                OPTIMIZE_COUNT if tier < self.last_tier else None)
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:
             symbols[s.key] = f"vmlab.{self.modules}.{s.name()}"
@@ -294,21 +347,24 @@ class Tiering:
                 builder.define(s, symbols.get(s.key))
         except Decline as reason:  # found while translating
             return self._decline(spec, str(reason))
-        opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name)
+        opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name, tier)
         ms = (time.perf_counter() - start) * 1e3
         self.stats[spec.func].compile_ms += ms
         self.compile_times.append(ms)
+        self.tiers.append(tier)
         for s in members:
-            if s.name() not in self.stats[s.func].compiled:
-                self.stats[s.func].compiled.append(s.name())
-        self.exported.update((s.key, symbols[s.key]) for s in cycle)
+            for names in [self.stats[s.func].compiled] + (
+                    [self.stats[s.func].optimized] if tier == OPTIMIZED else []):
+                if s.name() not in names:
+                    names.append(s.name())
+        self.exported.update(((s.key, tier), symbols[s.key]) for s in cycle)
         if self.log:
             more = f" with {len(members) - 1} more" if len(members) > 1 else ""
             if spec.exits:
                 more += f" and {len(spec.exits)} side exit(s)"
             self._say(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
-                      f"(optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
-        return self.exported[spec.key]
+                      f"({TIER_NAMES[tier]}: optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
+        return self.exported[(spec.key, tier)]
 
     def _decline(self, spec: Spec, reason: str) -> None:
         spec.declined = reason

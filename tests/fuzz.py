@@ -68,7 +68,9 @@ def generate(choices: Choices) -> str:
 
 def outcome(source: str, tier: str) -> tuple[str, str | None]:
     """stdout and the rendered error (or None) of one run in one tier."""
-    from jit.tiering import Tiering
+    from unittest import mock
+
+    from jit import tiering
     from lang import compile_source
     from vmlab.errors import ToyRuntimeError
     from vmlab.interp import run
@@ -83,8 +85,13 @@ def outcome(source: str, tier: str) -> tuple[str, str | None]:
             if tier == "native":
                 native_run(program, out, 10_000)
             else:
-                jit = None if tier == "interp" else Tiering(program, out, 10_000, int(tier[3:]))
-                run(program, out, 10_000, jit=jit)
+                jit = None if tier == "interp" else tiering.Tiering(
+                    program, out, 10_000, int(tier[3:].rstrip("optup")),
+                    tiers="optimized" if tier.endswith("opt") else "both")
+                # "up": from baseline to optimized code after a few iterations
+                count = 3 if tier.endswith("up") else tiering.OPTIMIZE_COUNT
+                with mock.patch.object(tiering, "OPTIMIZE_COUNT", count):
+                    run(program, out, 10_000, jit=jit)
     except ToyRuntimeError as e:
         return out.getvalue(), e.render()
     except Interrupted as e:  # a hang: a finding if not every tier hangs
@@ -92,7 +99,7 @@ def outcome(source: str, tier: str) -> tuple[str, str | None]:
     return out.getvalue(), None
 
 
-PROGRAM_TIERS = ["interp", "jit0", "jit2", "native"]
+PROGRAM_TIERS = ["interp", "jit0", "jit0opt", "jit2", "jit2up", "native"]
 PROGRAM_TIMEOUT = 60  # seconds: generated programs end in a few at most
 
 

@@ -45,6 +45,18 @@ def test_asm_for_the_host():
     assert '"fib(int)":' in vmlab("asm", FIB, "--fn", "fib").stdout.decode()
 
 
+def test_baseline_tier():
+    """The baseline's IR is in SSA form, not optimized further, and counts
+    the work that decides when to optimize; its code is the -O0 generator's."""
+    ir = vmlab("ir", FIB, "--fn", "fib", "--tier", "baseline").stdout.decode()
+    assert "alloca" not in ir and "@rt_work" in ir
+    assert "@rt_work" not in vmlab("ir", FIB, "--fn", "fib").stdout.decode()
+    for target in (None, "aarch64-unknown-linux-gnu"):
+        extra = ["--target", target] if target else []
+        baseline = vmlab("asm", FIB, "--fn", "fib", "--tier", "baseline", *extra).stdout.decode()
+        assert '"fib(int)":' in baseline and "rt_work" in baseline
+
+
 @pytest.mark.parametrize("args, message", [
     (["--fn", "nope"], "no function 'nope'"),
     (["--fn", "fib", "--args", "string"], "unknown type 'string' in --args"),

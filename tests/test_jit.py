@@ -1,12 +1,14 @@
 """The JIT tier: same behaviour as the interpreter, whatever the program."""
 
 import json
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import vmlab
+from jit import tiering
 from jit.tiering import Tiering
 from lang import compile_source
 from program_gen import Generator
@@ -15,10 +17,10 @@ from vmlab.interp import run
 from vmlab.output import Output
 
 
-def outcome(program, threshold=None, max_depth=10_000):
+def outcome(program, threshold=None, max_depth=10_000, tiers="both"):
     """(stdout, rendered error or None) of a run, interpreted or with the JIT."""
     out = Output()
-    jit = None if threshold is None else Tiering(program, out, max_depth, threshold)
+    jit = None if threshold is None else Tiering(program, out, max_depth, threshold, tiers=tiers)
     try:
         run(program, out, max_depth, jit=jit)
     except ToyRuntimeError as e:
@@ -33,7 +35,10 @@ def test_generated_programs_behave_the_same_in_every_tier(data):
     program = compile_source(source, "gen.toy")
     expected = outcome(program)
     assert outcome(program, threshold=0) == expected, source
-    assert outcome(program, threshold=2) == expected, source  # tier-up inside loops
+    assert outcome(program, threshold=0, tiers="optimized") == expected, source
+    assert outcome(program, threshold=2) == expected, source  # OSR inside loops
+    with mock.patch.object(tiering, "OPTIMIZE_COUNT", 3):  # and from baseline to optimized
+        assert outcome(program, threshold=2) == expected, source
 
 
 RECURSE = ("fn down(n) {{ if n == 0 {{ return 0; }} return down(n - 1) + 1; }}\n"
@@ -107,3 +112,56 @@ def test_jit_log_and_stats(tmp_path):
     report = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]
     assert report["sq"]["compiled"] == ["sq(int)"] and report["sq"]["interpreted_calls"] == 10
     assert report["mixed"]["interpreted_calls"] == 1 and report["mixed"]["compiled"] == []
+    assert report["sq"]["optimized"] == []  # (it never ran long)
+
+
+TIER_UP = ("fn fib(n) { if n < 2 { return n; } return fib(n - 1) + fib(n - 2); }\n"
+           "fn total(n) { let s = 0; for i in 0..n { s = s + i % 7; } return s; }\n"
+           "let t = 0;\nfor k in 0..30 { t = t + fib(12) + total(k * 50); }\n"
+           "let j = 0;\nwhile j < 3000 { t = t + j % 3; j = j + 1; }\nprint(t);\n")
+
+
+def test_baseline_code_tiers_up_to_optimized_code(monkeypatch):
+    """Past OPTIMIZE_COUNT calls and iterations in baseline code, the next
+    entry runs optimized code, and an OSR frame gives itself back to the
+    interpreter at a loop back-edge and goes on in optimized code."""
+    import io
+    monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 500)
+    program = compile_source(TIER_UP, "t.toy")
+    expected = outcome(program)
+    out, log = Output(), io.StringIO()
+    jit = Tiering(program, out, 10_000, threshold=20, log=log)
+    run(program, out, 10_000, jit=jit)
+    assert (out.getvalue(), None) == expected
+    lines = log.getvalue().splitlines()
+    names = [f.name for f in program.functions]
+    for func in ("fib", "total"):
+        record = jit.stats[names.index(func)]
+        assert f"{func}(int)" in record.optimized, (record.compiled, record.optimized)
+    assert any(line.startswith("jit: COMPILE fib(int) -> int in ") and "(baseline:" in line
+               for line in lines)
+    exits = [line for line in lines if "back to the interpreter" in line]
+    assert exits and all("(hot: 500 calls and loop iterations in baseline code)" in line
+                         for line in exits)
+    osr = [line for line in lines if line.startswith("jit: COMPILE <main> at offset ")]
+    assert "(baseline:" in osr[0] and "(optimized:" in osr[-1]
+
+
+@pytest.mark.parametrize("tiers", ["baseline", "optimized"])
+def test_one_tier_alone(tmp_path, tiers):
+    (tmp_path / "p.toy").write_text(TIER_UP)
+    result = vmlab("run", "p.toy", "--jit", "--jit-threshold", "0", "--jit-tiers", tiers,
+                   "--jit-log", cwd=tmp_path)
+    assert result.stdout == vmlab("run", "p.toy", cwd=tmp_path).stdout
+    compiles = [line for line in result.stderr.decode().splitlines() if "COMPILE" in line]
+    assert compiles and all(f"({tiers}:" in line for line in compiles)
+
+
+def test_stats_name_the_optimized_code(tmp_path):
+    (tmp_path / "p.toy").write_text("fn spin(n) { let s = 0; for i in 0..n { s = s + i; } "
+                                    "return s; }\nprint(spin(10));\n")
+    result = vmlab("run", "p.toy", "--jit", "--jit-threshold", "0", "--jit-tiers", "optimized",
+                   "--stats", "--stats-json", "s.json", cwd=tmp_path)
+    assert "  compiled spin(int) (optimized)\n" in result.stderr.decode()
+    report = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]["spin"]
+    assert report["compiled"] == report["optimized"] == ["spin(int)"]

@@ -9,6 +9,7 @@ TIERS: dict[str, list[str]] = {
     "interp": [],
     "jit": ["--jit"],                               # compiles what gets hot
     "jit0": ["--jit", "--jit-threshold", "0"],      # compiles everything it can at once
+    "jit0opt": ["--jit", "--jit-threshold", "0", "--jit-tiers", "optimized"],  # ... optimized
     "native": ["--interp", "native"],               # the loop compiled by numba
 }
 

@@ -91,7 +91,7 @@ def execute(program, args, make_observer=None, stats=None) -> int:
         if getattr(args, "jit", False):
             from jit.tiering import Tiering, run_program
             jit = Tiering(program, output, args.max_depth, args.jit_threshold,
-                          sys.stderr if args.jit_log else None)
+                          sys.stderr if args.jit_log else None, args.jit_tiers)
             run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
         if stats is not None:
             stats.jit, observer = jit, stats.observer()
@@ -209,7 +209,8 @@ def cmd_ir(args) -> int:
 
     program, name, types = _inspected(args)
     try:
-        sys.stdout.write(inspect.ir(program, name, types, args.opt, not args.unoptimized))
+        sys.stdout.write(inspect.ir(program, name, types, args.opt, not args.unoptimized,
+                                    args.tier))
     except Decline as e:
         raise Failure(f"error: {e}\n", EXIT_ERROR) from None
     return EXIT_OK
@@ -221,7 +222,7 @@ def cmd_asm(args) -> int:
 
     program, name, types = _inspected(args)
     try:
-        sys.stdout.write(inspect.asm(program, name, types, args.opt, args.target))
+        sys.stdout.write(inspect.asm(program, name, types, args.opt, args.target, args.tier))
     except Decline as e:
         raise Failure(f"error: {e}\n", EXIT_ERROR) from None
     except RuntimeError as e:  # llvmlite: an unknown target triple
@@ -314,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jit-threshold", type=_count, default=1000, metavar="N",
                      help="calls plus loop iterations before a function is compiled "
                           "(default 1000; 0 compiles every function before its first call)")
+    run.add_argument("--jit-tiers", choices=["both", "baseline", "optimized"], default="both",
+                     help="compile quickly to baseline code, then optimize what stays hot "
+                          "(both, the default), or use one tier alone")
     run.add_argument("--jit-log", action="store_true",
                      help="print each compile, on-stack replacement and decline on stderr")
     run.add_argument("--stats", action="store_true",
@@ -340,8 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--args", metavar="TYPES",
                        help="its argument types, comma-separated: int, float, bool, nil, "
                             "array<int>, array<float>, array<bool> (default: all int)")
+        p.add_argument("--tier", choices=["baseline", "optimized"], default="optimized",
+                       help="the JIT tier whose code to show (default: optimized)")
         p.add_argument("--opt", type=int, choices=range(4), default=2, metavar="0..3",
-                       help="LLVM optimization level (default 2, as the JIT uses)")
+                       help="the optimizing tier's LLVM optimization level (default 2, as "
+                            "the JIT uses)")
 
     ir_ = command("ir", cmd_ir, "print the LLVM IR the JIT makes of a function",
                   "Print the LLVM IR of one function specialized for argument types, "

@@ -56,7 +56,8 @@ def json_schema() -> dict:
                     "functions": {"type": "object", "additionalProperties": {
                         "type": "object",
                         "required": ["interpreted_calls", "interpreted_back_edges",
-                                     "native_entries", "compile_ms", "compiled", "declined"],
+                                     "native_entries", "compile_ms", "compiled", "optimized",
+                                     "declined"],
                         "properties": {
                             "interpreted_calls": {
                                 **count, "description": "calls the interpreter ran"},
@@ -68,7 +69,11 @@ def json_schema() -> dict:
                                                         "between native functions are not "
                                                         "counted"},
                             "compile_ms": {"type": "number", "minimum": 0},
-                            "compiled": {"type": "array", "items": {"type": "string"}},
+                            "compiled": {"type": "array", "items": {"type": "string"},
+                                         "description": "specializations with native code"},
+                            "optimized": {"type": "array", "items": {"type": "string"},
+                                          "description": "those of them with optimized "
+                                                         "code (the second tier)"},
                             "declined": {"type": "array", "items": {"type": "string"},
                                          "description": "specialization: reason"}}}}}},
         },
@@ -148,12 +153,14 @@ class Stats:
         functions = {}
         for func, record in self.jit.stats.items():
             entries = record.native_entries
+            native_calls = entries - record.osr_entries if func >= 0 else 0
             functions[names[func + 1]] = {
-                "interpreted_calls": calls[func + 1] - (entries if func >= 0 else 0),
+                "interpreted_calls": calls[func + 1] - native_calls,
                 "interpreted_back_edges": record.back_edges,
                 "native_entries": entries,
                 "compile_ms": round(record.compile_ms, 3),
                 "compiled": record.compiled,
+                "optimized": record.optimized,
                 "declined": record.declined}
         return {"threshold": self.jit.threshold,
                 "compile_ms": round(sum(f["compile_ms"] for f in functions.values()), 3),
@@ -179,6 +186,7 @@ class Stats:
             for name, f in report["functions"].items():
                 lines.append(f"{name:<16}{f['interpreted_calls']:>14,}{f['native_entries']:>16,}"
                              f"{f['compile_ms']:>12.1f}")
-                lines += [f"  compiled {s}" for s in f["compiled"]]
+                lines += [f"  compiled {s}" + (" (optimized)" if s in f["optimized"] else "")
+                          for s in f["compiled"]]
                 lines += [f"  declined {s}" for s in f["declined"]]
         return "\n".join(lines) + "\n"
