@@ -13,7 +13,11 @@ The slot holds FUSED_CONST or FUSED_LOCAL plus the operator's opcode and the
 load's argument; the operator's own slot stays as it was, for error messages
 and for the host, which sees the same pcs either way. A fused comparison
 followed by JUMP_IF_FALSE or JUMP_IF_TRUE (not a jump target either) also
-gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does. A FOR_ITER
+gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does. When the
+left operand was loaded by a LOAD_LOCAL just before (and the right operand's
+load is no jump target), the three run as one in the first slot, with
+LOCAL_LEFT: the argument is the left local, and the right operand's argument
+<< 32 (a register instruction, as Lua's ADD R(A) R(B) K(C)). A FOR_ITER
 followed by the STORE_LOCAL of its counter becomes FOR_STORE (its argument:
 the exit target, and the local << 32). Jumps to an unconditional JUMP go to
 its target instead, where that keeps every loop's backward JUMP (where runs
@@ -36,7 +40,7 @@ NIL, BOOL, INT, FLOAT, ARRAY, STR = range(6)
 ELEM_INT, ELEM_FLOAT, ELEM_BOOL = range(3)
 ELEM_TAGS = (INT, FLOAT, BOOL)
 # Fused opcodes (see above): the operator's opcode plus one of these.
-FUSED_CONST, FUSED_LOCAL, THEN_BRANCH = 64, 128, 256
+FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, LOCAL_LEFT = 64, 128, 256, 512
 FOR_STORE = FUSED_CONST - 1
 assert len(OPCODES) < FOR_STORE
 _LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
@@ -99,6 +103,9 @@ def _fused(code, codes, starts):
                 if (op.EQ <= opcode <= op.GE and pc + 1 not in targets
                         and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)):
                     fused[at] += THEN_BRANCH
+                if pc >= 2 and c.instrs[pc - 2][0] == op.LOAD_LOCAL and pc - 1 not in targets:
+                    fused[at - 2] = fused[at] + LOCAL_LEFT
+                    fused[at - 1] = code[at - 1] | (code[at + 1] << 32)
             elif opcode == op.STORE_LOCAL and before == op.FOR_ITER:
                 fused[at] = FOR_STORE
                 fused[at + 1] += arg << 32

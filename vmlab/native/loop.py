@@ -24,7 +24,7 @@ from vmlab.opcodes import (
 from vmlab.native.encode import ARRAY as T_ARRAY
 from vmlab.native.encode import (
     BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL, INT, NIL,
-    THEN_BRANCH,
+    LOCAL_LEFT, THEN_BRANCH,
 )
 from vmlab.values import MAX_ARRAY_LENGTH
 
@@ -112,13 +112,23 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             # a at `top`, b above it; or, fused (encode.py), b is the constant
             # or local this slot loaded and the operator is in the next slot.
             # With THEN_BRANCH, a comparison also runs the conditional jump after it.
-            branch = op >= THEN_BRANCH
+            # With LOCAL_LEFT, this slot loads a from a local first.
+            branch = False
             if op < FUSED_CONST:
                 top = sp - 2
                 tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
             else:
+                if op >= LOCAL_LEFT:
+                    op -= LOCAL_LEFT
+                    left = fp + (arg & 0xFFFFFFFF)
+                    arg >>= 32
+                    tags[_u(sp)] = tags[_u(left)]
+                    stack[_u(sp)] = stack[_u(left)]
+                    sp += 1
+                    pc += 1
                 top = sp - 1
-                if branch:
+                if op >= THEN_BRANCH:
+                    branch = True
                     op -= THEN_BRANCH
                 if op >= FUSED_LOCAL:
                     op -= FUSED_LOCAL
