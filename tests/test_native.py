@@ -13,8 +13,8 @@ from program_gen import Generator
 from vmlab.errors import ToyRuntimeError
 from vmlab import opcodes as op
 from vmlab.interp import run as interpret
-from vmlab.native.encode import (FOR_STORE, FUSED_CONST, FUSED_LOCAL, LOCAL_LEFT, THEN_BRANCH,
-                                 Encoded)
+from vmlab.native.encode import (FOR_STORE, FUSED_CONST, FUSED_LOCAL, LOCAL_LEFT, STORE_RESULT,
+                                 THEN_BRANCH, Encoded)
 from vmlab.native.host import run as run_native
 from vmlab.opcodes import OPCODES
 from vmlab.output import Output
@@ -86,17 +86,20 @@ def test_fused_encoding_in_runs_that_count_nothing():
     for pc in changed:
         (opcode, arg), after = f.instrs[pc], f.instrs[pc + 1][0]
         word, operand = int(enc.fused[2 * pc]), int(enc.fused[2 * pc + 1])
-        if word >= LOCAL_LEFT:  # a local, then a fused operator on it
+        if word & LOCAL_LEFT:  # a local, then a fused operator on it
             assert opcode == op.LOAD_LOCAL and OPCODES[f.instrs[pc + 2][0]].kind == "binary"
             assert word == LOCAL_LEFT + int(enc.fused[2 * pc + 2])
-            assert operand == arg + (int(enc.code[2 * pc + 3]) << 32)
+            assert operand == int(enc.fused[2 * pc + 3]) + (arg << 32)
             kinds[pc] = "left"
         elif opcode in (op.LOAD_CONST, op.LOAD_LOCAL):  # operand fusion
             base = FUSED_CONST if opcode == op.LOAD_CONST else FUSED_LOCAL
             branch = op.EQ <= after <= op.GE and f.instrs[pc + 2][0] == op.JUMP_IF_FALSE
-            assert OPCODES[after].kind == "binary" and operand == arg
-            assert word == base + after + (THEN_BRANCH if branch else 0)
-            kinds[pc] = "fused branch" if branch else "fused"
+            store = f.instrs[pc + 2][0] == op.STORE_LOCAL
+            assert OPCODES[after].kind == "binary" and operand & 0xFFFFFFFF == arg
+            assert word == base + after + (THEN_BRANCH if branch else 0) + (
+                STORE_RESULT if store else 0)
+            assert operand >> 48 == (f.instrs[pc + 2][1] if store else 0)
+            kinds[pc] = "fused branch" if branch else "fused store" if store else "fused"
         elif opcode == op.FOR_ITER:  # and the STORE_LOCAL of the counter
             assert after == op.STORE_LOCAL and word == FOR_STORE
             assert operand == arg + (f.instrs[pc + 1][1] << 32)
@@ -107,10 +110,11 @@ def test_fused_encoding_in_runs_that_count_nothing():
             kinds[pc] = "threaded"
     # `i * 3`, `t % 7`, `== 0` (and the JUMP_IF_FALSE after it), `t - i`,
     # `+ 1`, `n - 10`; not `t + ...`: its right operand is the product, no
-    # load. All but `== 0` (after `%`) also load their left operand.
-    assert sorted(kinds.values()) == ["for", "fused", "fused", "fused", "fused", "fused",
-                                      "fused branch", "left", "left", "left", "left", "left",
-                                      "threaded"]
+    # load. All but `== 0` (after `%`) also load their left operand; `t - i`
+    # and `+ 1` store their result in `t`.
+    assert sorted(kinds.values()) == ["for", "fused", "fused", "fused", "fused branch",
+                                      "fused store", "fused store", "left", "left", "left",
+                                      "left", "left", "threaded"]
     # The division by zero in the fused `/ (n - 10)` is reported as the interpreter does.
     out, error = outcome(program, run_native)
     assert (out, error) == outcome(program, interpret)

@@ -13,11 +13,13 @@ The slot holds FUSED_CONST or FUSED_LOCAL plus the operator's opcode and the
 load's argument; the operator's own slot stays as it was, for error messages
 and for the host, which sees the same pcs either way. A fused comparison
 followed by JUMP_IF_FALSE or JUMP_IF_TRUE (not a jump target either) also
-gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does. When the
-left operand was loaded by a LOAD_LOCAL just before (and the right operand's
-load is no jump target), the three run as one in the first slot, with
-LOCAL_LEFT: the argument is the left local, and the right operand's argument
-<< 32 (a register instruction, as Lua's ADD R(A) R(B) K(C)). A FOR_ITER
+gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does; one followed
+by a STORE_LOCAL (no jump target) gets STORE_RESULT: it stores its result in
+that local (the argument's bits 48 and up). When the left operand was loaded
+by a LOAD_LOCAL just before (and the right operand's load is no jump
+target), the three run as one in the first slot, with LOCAL_LEFT (the left
+local in bits 32-47): a register instruction, as Lua's ADD R(A) R(B) K(C).
+The right operand's argument stays in the low 32 bits. A FOR_ITER
 followed by the STORE_LOCAL of its counter becomes FOR_STORE (its argument:
 the exit target, and the local << 32). Jumps to an unconditional JUMP go to
 its target instead, where that keeps every loop's backward JUMP (where runs
@@ -40,7 +42,8 @@ NIL, BOOL, INT, FLOAT, ARRAY, STR = range(6)
 ELEM_INT, ELEM_FLOAT, ELEM_BOOL = range(3)
 ELEM_TAGS = (INT, FLOAT, BOOL)
 # Fused opcodes (see above): the operator's opcode plus one of these.
-FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, LOCAL_LEFT = 64, 128, 256, 512
+FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, LOCAL_LEFT, STORE_RESULT = 64, 128, 256, 512, 1024
+_LOCALS_FUSED = 1 << 15  # locals numbered below this fit in a fused argument
 FOR_STORE = FUSED_CONST - 1
 assert len(OPCODES) < FOR_STORE
 _LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
@@ -97,15 +100,20 @@ def _fused(code, codes, starts):
             (opcode, arg), before, at = c.instrs[pc], c.instrs[pc - 1][0], 2 * (start + pc - 1)
             if pc in targets:
                 continue
-            if OPCODES[opcode].kind == "binary" and before in _LOADS:
+            if OPCODES[opcode].kind == "binary" and before in _LOADS and code[at + 1] < 1 << 32:
                 fused[at] = _LOADS[before] + opcode
-                after = c.instrs[pc + 1][0] if pc + 1 < len(c.instrs) else None
-                if (op.EQ <= opcode <= op.GE and pc + 1 not in targets
-                        and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE)):
+                after, stored = c.instrs[pc + 1] if pc + 1 < len(c.instrs) else (None, None)
+                if pc + 1 in targets:
+                    pass
+                elif op.EQ <= opcode <= op.GE and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
                     fused[at] += THEN_BRANCH
-                if pc >= 2 and c.instrs[pc - 2][0] == op.LOAD_LOCAL and pc - 1 not in targets:
+                elif after == op.STORE_LOCAL and stored < _LOCALS_FUSED:
+                    fused[at] += STORE_RESULT
+                    fused[at + 1] += stored << 48
+                left = c.instrs[pc - 2] if pc >= 2 else (None, None)
+                if left[0] == op.LOAD_LOCAL and left[1] < _LOCALS_FUSED and pc - 1 not in targets:
                     fused[at - 2] = fused[at] + LOCAL_LEFT
-                    fused[at - 1] = code[at - 1] | (code[at + 1] << 32)
+                    fused[at - 1] = fused[at + 1] | (left[1] << 32)
             elif opcode == op.STORE_LOCAL and before == op.FOR_ITER:
                 fused[at] = FOR_STORE
                 fused[at + 1] += arg << 32

@@ -24,7 +24,7 @@ from vmlab.opcodes import (
 from vmlab.native.encode import ARRAY as T_ARRAY
 from vmlab.native.encode import (
     BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL, INT, NIL,
-    LOCAL_LEFT, THEN_BRANCH,
+    LOCAL_LEFT, STORE_RESULT, THEN_BRANCH,
 )
 from vmlab.values import MAX_ARRAY_LENGTH
 
@@ -112,16 +112,19 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             # a at `top`, b above it; or, fused (encode.py), b is the constant
             # or local this slot loaded and the operator is in the next slot.
             # With THEN_BRANCH, a comparison also runs the conditional jump after it.
-            # With LOCAL_LEFT, this slot loads a from a local first.
-            branch = False
+            # With LOCAL_LEFT, this slot loads a from a local first; with
+            # STORE_RESULT, the result goes to a local (the STORE_LOCAL after).
+            branch = store = False
             if op < FUSED_CONST:
                 top = sp - 2
                 tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
             else:
+                if op >= STORE_RESULT:
+                    op -= STORE_RESULT
+                    store = True
                 if op >= LOCAL_LEFT:
                     op -= LOCAL_LEFT
-                    left = fp + (arg & 0xFFFFFFFF)
-                    arg >>= 32
+                    left = fp + ((arg >> 32) & 0xFFFF)
                     tags[_u(sp)] = tags[_u(left)]
                     stack[_u(sp)] = stack[_u(left)]
                     sp += 1
@@ -130,12 +133,14 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
                 if op >= THEN_BRANCH:
                     branch = True
                     op -= THEN_BRANCH
+                right = arg & 0xFFFFFFFF
                 if op >= FUSED_LOCAL:
                     op -= FUSED_LOCAL
-                    tb, b, y = tags[_u(fp + arg)], stack[_u(fp + arg)], fstack[_u(fp + arg)]
+                    right += fp
+                    tb, b, y = tags[_u(right)], stack[_u(right)], fstack[_u(right)]
                 else:
                     op -= FUSED_CONST
-                    tb, b, y = const_tag[_u(arg)], const_val[_u(arg)], fconst[_u(arg)]
+                    tb, b, y = const_tag[_u(right)], const_val[_u(right)], fconst[_u(right)]
                 pc += 1
             ta = tags[_u(top)]
             if ta == INT and tb == INT:
@@ -232,6 +237,11 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
                     pc = code[_u(2 * pc + 1)]
                 else:
                     pc += 1
+            elif store:  # the STORE_LOCAL in the next slot
+                sp = top
+                tags[_u(fp + (arg >> 48))] = tags[_u(top)]
+                stack[_u(fp + (arg >> 48))] = stack[_u(top)]
+                pc += 1
         elif op == JUMP_IF_FALSE or op == JUMP_IF_TRUE:
             sp -= 1
             if tags[_u(sp)] != BOOL:
