@@ -96,19 +96,7 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
                 pc -= 1
                 status = STOPPED
                 break
-        if op == LOAD_LOCAL:
-            tags[_u(sp)] = tags[_u(fp + arg)]
-            stack[_u(sp)] = stack[_u(fp + arg)]
-            sp += 1
-        elif op == LOAD_CONST:
-            tags[_u(sp)] = const_tag[_u(arg)]
-            stack[_u(sp)] = const_val[_u(arg)]
-            sp += 1
-        elif op == STORE_LOCAL:
-            sp -= 1
-            tags[_u(fp + arg)] = tags[_u(sp)]
-            stack[_u(fp + arg)] = stack[_u(sp)]
-        elif op <= GE and op >= ADD or op >= FUSED_CONST:  # the binary operators
+        if op <= GE and op >= ADD or op >= FUSED_CONST:  # the binary operators
             # a at `top`, b above it; or, fused (encode.py), b is the constant
             # or local this slot loaded and the operator is in the next slot.
             # With THEN_BRANCH, a comparison also runs the conditional jump after it.
@@ -242,6 +230,18 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
                 tags[_u(fp + (arg >> 48))] = tags[_u(top)]
                 stack[_u(fp + (arg >> 48))] = stack[_u(top)]
                 pc += 1
+        elif op == LOAD_LOCAL:
+            tags[_u(sp)] = tags[_u(fp + arg)]
+            stack[_u(sp)] = stack[_u(fp + arg)]
+            sp += 1
+        elif op == LOAD_CONST:
+            tags[_u(sp)] = const_tag[_u(arg)]
+            stack[_u(sp)] = const_val[_u(arg)]
+            sp += 1
+        elif op == STORE_LOCAL:
+            sp -= 1
+            tags[_u(fp + arg)] = tags[_u(sp)]
+            stack[_u(fp + arg)] = stack[_u(sp)]
         elif op == JUMP_IF_FALSE or op == JUMP_IF_TRUE:
             sp -= 1
             if tags[_u(sp)] != BOOL:
