@@ -13,8 +13,8 @@ from program_gen import Generator
 from vmlab.errors import ToyRuntimeError
 from vmlab import opcodes as op
 from vmlab.interp import run as interpret
-from vmlab.native.encode import (FOR_STORE, FUSED_CONST, FUSED_LOCAL, LOCAL_LEFT, STORE_RESULT,
-                                 THEN_BRANCH, Encoded)
+from vmlab.native.encode import (FOR_STORE, FUSED_CONST, FUSED_LOCAL, JUMP_FOR, LOCAL_LEFT,
+                                 STORE_RESULT, THEN_BRANCH, Encoded)
 from vmlab.native.host import run as run_native
 from vmlab.opcodes import OPCODES
 from vmlab.output import Output
@@ -104,17 +104,19 @@ def test_fused_encoding_in_runs_that_count_nothing():
             assert after == op.STORE_LOCAL and word == FOR_STORE
             assert operand == arg + (f.instrs[pc + 1][1] << 32)
             kinds[pc] = "for"
-        else:  # a JUMP to the loop's JUMP back goes to the loop's header itself
-            assert opcode == op.JUMP and f.instrs[arg][0] == op.JUMP
-            assert word == opcode and operand == f.instrs[arg][1] < pc
-            kinds[pc] = "threaded"
+        else:  # a JUMP back to a for loop's header runs its FOR_STORE too;
+            # a JUMP to that JUMP goes to the header itself
+            assert opcode == op.JUMP and word == JUMP_FOR
+            header = f.instrs[arg][1] if f.instrs[arg][0] == op.JUMP else arg
+            assert operand == header < pc and f.instrs[header][0] == op.FOR_ITER
+            kinds[pc] = "threaded" if header != arg else "jump for"
     # `i * 3`, `t % 7`, `== 0` (and the JUMP_IF_FALSE after it), `t - i`,
     # `+ 1`, `n - 10`; not `t + ...`: its right operand is the product, no
     # load. All but `== 0` (after `%`) also load their left operand; `t - i`
     # and `+ 1` store their result in `t`.
     assert sorted(kinds.values()) == ["for", "fused", "fused", "fused", "fused branch",
-                                      "fused store", "fused store", "left", "left", "left",
-                                      "left", "left", "threaded"]
+                                      "fused store", "fused store", "jump for", "left", "left",
+                                      "left", "left", "left", "threaded"]
     # The division by zero in the fused `/ (n - 10)` is reported as the interpreter does.
     out, error = outcome(program, run_native)
     assert (out, error) == outcome(program, interpret)

@@ -21,9 +21,10 @@ target), the three run as one in the first slot, with LOCAL_LEFT (the left
 local in bits 32-47): a register instruction, as Lua's ADD R(A) R(B) K(C).
 The right operand's argument stays in the low 32 bits. A FOR_ITER
 followed by the STORE_LOCAL of its counter becomes FOR_STORE (its argument:
-the exit target, and the local << 32). Jumps to an unconditional JUMP go to
-its target instead, where that keeps every loop's backward JUMP (where runs
-are stopped) backward.
+the exit target, and the local << 32), and a backward JUMP to a FOR_STORE
+becomes JUMP_FOR: it runs the FOR_STORE too. Jumps to an unconditional JUMP
+go to its target instead, where that keeps every loop's backward JUMP (where
+runs are stopped) backward.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ ELEM_TAGS = (INT, FLOAT, BOOL)
 # Fused opcodes (see above): the operator's opcode plus one of these.
 FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, LOCAL_LEFT, STORE_RESULT = 64, 128, 256, 512, 1024
 _LOCALS_FUSED = 1 << 15  # locals numbered below this fit in a fused argument
-FOR_STORE = FUSED_CONST - 1
-assert len(OPCODES) < FOR_STORE
+FOR_STORE, JUMP_FOR = FUSED_CONST - 1, FUSED_CONST - 2
+assert len(OPCODES) < JUMP_FOR
 _LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
 
 
@@ -118,8 +119,11 @@ def _fused(code, codes, starts):
                 fused[at] = FOR_STORE
                 fused[at + 1] += arg << 32
         for pc, (opcode, _) in enumerate(c.instrs):
+            at = 2 * (start + pc)
             if opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
-                fused[2 * (start + pc) + 1] = _threaded(code, start + pc, opcode == op.JUMP)
+                fused[at + 1] = target = _threaded(code, start + pc, opcode == op.JUMP)
+                if opcode == op.JUMP and target <= start + pc and fused[2 * target] == FOR_STORE:
+                    fused[at] = JUMP_FOR
     return fused
 
 

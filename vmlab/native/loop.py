@@ -23,7 +23,8 @@ from vmlab.opcodes import (
 )
 from vmlab.native.encode import ARRAY as T_ARRAY
 from vmlab.native.encode import (
-    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL, INT, NIL,
+    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL, INT,
+    JUMP_FOR, NIL,
     LOCAL_LEFT, STORE_RESULT, THEN_BRANCH,
 )
 from vmlab.values import MAX_ARRAY_LENGTH
@@ -268,6 +269,21 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             else:
                 sp -= 2
                 pc = arg
+        elif op == JUMP_FOR:  # a loop's JUMP back to a FOR_STORE, and that FOR_STORE
+            if regs[R_STOP] != 0:
+                pc -= 1
+                status = STOPPED
+                break
+            i = stack[_u(sp - 2)]
+            for_arg = code[_u(2 * arg + 1)]
+            if i < stack[_u(sp - 1)]:
+                stack[_u(sp - 2)] = i + 1
+                tags[_u(fp + (for_arg >> 32))] = INT
+                stack[_u(fp + (for_arg >> 32))] = i
+                pc = arg + 2  # the loop body, after the FOR_STORE's two slots
+            else:
+                sp -= 2
+                pc = for_arg & 0xFFFFFFFF
         elif op == FOR_STORE:  # FOR_ITER, and the STORE_LOCAL of the counter
             i = stack[_u(sp - 2)]
             if i < stack[_u(sp - 1)]:
