@@ -86,7 +86,11 @@ def test_fused_encoding_in_runs_that_count_nothing():
     for pc in changed:
         (opcode, arg), after = f.instrs[pc], f.instrs[pc + 1][0]
         word, operand = int(enc.fused[2 * pc]), int(enc.fused[2 * pc + 1])
-        if word & LOCAL_LEFT:  # a local, then a fused operator on it
+        if OPCODES[opcode].kind == "binary":  # operands on the stack, result to a local
+            assert after == op.STORE_LOCAL and word == opcode + STORE_RESULT
+            assert operand == f.instrs[pc + 1][1] << 48
+            kinds[pc] = "store"
+        elif word & LOCAL_LEFT:  # a local, then a fused operator on it
             assert opcode == op.LOAD_LOCAL and OPCODES[f.instrs[pc + 2][0]].kind == "binary"
             assert word == LOCAL_LEFT + int(enc.fused[2 * pc + 2])
             assert operand == int(enc.fused[2 * pc + 3]) + (arg << 32)
@@ -112,11 +116,11 @@ def test_fused_encoding_in_runs_that_count_nothing():
             kinds[pc] = "threaded" if header != arg else "jump for"
     # `i * 3`, `t % 7`, `== 0` (and the JUMP_IF_FALSE after it), `t - i`,
     # `+ 1`, `n - 10`; not `t + ...`: its right operand is the product, no
-    # load. All but `== 0` (after `%`) also load their left operand; `t - i`
-    # and `+ 1` store their result in `t`.
+    # load (it stores its result in `t`). All but `== 0` (after `%`) also load
+    # their left operand; `t - i` and `+ 1` store their result in `t`.
     assert sorted(kinds.values()) == ["for", "fused", "fused", "fused", "fused branch",
                                       "fused store", "fused store", "jump for", "left", "left",
-                                      "left", "left", "left", "threaded"]
+                                      "left", "left", "left", "store", "threaded"]
     # The division by zero in the fused `/ (n - 10)` is reported as the interpreter does.
     out, error = outcome(program, run_native)
     assert (out, error) == outcome(program, interpret)

@@ -101,16 +101,21 @@ def _fused(code, codes, starts):
             (opcode, arg), before, at = c.instrs[pc], c.instrs[pc - 1][0], 2 * (start + pc - 1)
             if pc in targets:
                 continue
-            if OPCODES[opcode].kind == "binary" and before in _LOADS and code[at + 1] < 1 << 32:
-                fused[at] = _LOADS[before] + opcode
+            if OPCODES[opcode].kind == "binary":
                 after, stored = c.instrs[pc + 1] if pc + 1 < len(c.instrs) else (None, None)
+                then, dest = 0, 0  # what the operator does next: branch, store
                 if pc + 1 in targets:
                     pass
                 elif op.EQ <= opcode <= op.GE and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
-                    fused[at] += THEN_BRANCH
+                    then = THEN_BRANCH
                 elif after == op.STORE_LOCAL and stored < _LOCALS_FUSED:
-                    fused[at] += STORE_RESULT
-                    fused[at + 1] += stored << 48
+                    then, dest = STORE_RESULT, stored << 48
+                if before not in _LOADS or code[at + 1] >= 1 << 32:  # operands on the stack
+                    fused[at + 2] += then
+                    fused[at + 3] += dest
+                    continue
+                fused[at] = _LOADS[before] + opcode + then
+                fused[at + 1] += dest
                 left = c.instrs[pc - 2] if pc >= 2 else (None, None)
                 if left[0] == op.LOAD_LOCAL and left[1] < _LOCALS_FUSED and pc - 1 not in targets:
                     fused[at - 2] = fused[at] + LOCAL_LEFT

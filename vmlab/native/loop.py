@@ -104,13 +104,18 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             # With LOCAL_LEFT, this slot loads a from a local first; with
             # STORE_RESULT, the result goes to a local (the STORE_LOCAL after).
             branch = store = False
+            if op >= STORE_RESULT:
+                op -= STORE_RESULT
+                store = True
             if op < FUSED_CONST:
                 top = sp - 2
                 tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
+            elif op >= THEN_BRANCH and op < THEN_BRANCH + FUSED_CONST:
+                op -= THEN_BRANCH
+                branch = True
+                top = sp - 2
+                tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
             else:
-                if op >= STORE_RESULT:
-                    op -= STORE_RESULT
-                    store = True
                 if op >= LOCAL_LEFT:
                     op -= LOCAL_LEFT
                     left = fp + ((arg >> 32) & 0xFFFF)
