@@ -5,26 +5,27 @@ end in one int64 array of (opcode, argument) pairs, jump targets and constant
 indices made absolute, one constant pool of (tag, 64-bit payload) with floats
 stored as their bits. The main code is the last function.
 
-`fused` is the same code with operand fusion, for runs that count no
-instructions: a binary operator right after the LOAD_CONST or LOAD_LOCAL of
-its right operand (and not a jump target) runs as one instruction in the
-load's slot, as Lua's instructions take a constant or a register as operand.
-The slot holds FUSED_CONST or FUSED_LOCAL plus the operator's opcode and the
-load's argument; the operator's own slot stays as it was, for error messages
-and for the host, which sees the same pcs either way. A fused comparison
-followed by JUMP_IF_FALSE or JUMP_IF_TRUE (not a jump target either) also
-gets THEN_BRANCH: it jumps itself, as the JVM's if_icmplt does; one followed
-by a STORE_LOCAL (no jump target) gets STORE_RESULT: it stores its result in
-that local (the argument's bits 48 and up). When the left operand was loaded
-by a LOAD_LOCAL just before (and the right operand's load is no jump
-target), the three run as one in the first slot, with LOCAL_LEFT (the left
-local in bits 32-47): a register instruction, as Lua's ADD R(A) R(B) K(C).
-The right operand's argument stays in the low 32 bits. A FOR_ITER
-followed by the STORE_LOCAL of its counter becomes FOR_STORE (its argument:
-the exit target, and the local << 32), and a backward JUMP to a FOR_STORE
-becomes JUMP_FOR: it runs the FOR_STORE too. Jumps to an unconditional JUMP
-go to its target instead, where that keeps every loop's backward JUMP (where
-runs are stopped) backward.
+`fused` is the same code with instructions fused, for runs that count no
+instructions; the fused instructions' own slots stay as they were, for error
+messages and for the host, which sees the same pcs either way. Nothing is
+fused across a jump target.
+
+- A binary operator right after the LOAD_CONST or LOAD_LOCAL of its right
+  operand runs as one instruction in the load's slot, as Lua's instructions
+  take a constant or a register as operand: FUSED_CONST or FUSED_LOCAL plus
+  the operator's opcode; the load's argument in the low 32 bits.
+- If the left operand was loaded by a LOAD_LOCAL just before, the three run
+  as one in that slot, with LOCAL_LEFT and the local in bits 32-47: a
+  register instruction, as Lua's ADD R(A) R(B) K(C).
+- An operator (fused or not) followed by a STORE_LOCAL also stores its result
+  there (STORE_RESULT, the local in bits 48 and up); a comparison followed by
+  JUMP_IF_FALSE or JUMP_IF_TRUE also jumps (THEN_BRANCH), as the JVM's
+  if_icmplt does.
+- A FOR_ITER followed by the STORE_LOCAL of its counter becomes FOR_STORE
+  (its argument: the exit target, and the local << 32), and a backward JUMP
+  to a FOR_STORE becomes JUMP_FOR, which runs the FOR_STORE too.
+- Jumps to an unconditional JUMP go to its target instead, where that keeps
+  every loop's backward JUMP (where runs are stopped) backward.
 """
 
 from __future__ import annotations
