@@ -68,6 +68,14 @@ def _pipeline_machine(opt: int):
     return target_machine(opt)
 
 
+def run_pipeline(module, tier: int, opt: int = OPT_LEVEL, tm=None) -> None:
+    """The IR pipeline of `tier` (`opt`: the optimizing tier's level)."""
+    if tier == BASELINE:
+        simplify(module, tm)
+    else:
+        optimize(module, opt, tm)
+
+
 def simplify(module, tm=None) -> None:
     """The baseline tier's IR pipeline: allocas to SSA values, helpers
     inlined, the obvious folded; no loop or interprocedural passes."""
@@ -105,17 +113,15 @@ class Engine:
         start = time.perf_counter()
         module = parse(ir_text, name)
         module.triple, module.data_layout = self.triple, self.data_layout
+        run_pipeline(module, tier)
+        optimized = time.perf_counter()
         if tier == BASELINE:
-            simplify(module)
-            optimized = time.perf_counter()
             # The engine's code generator is -O2's: the baseline's object
             # code comes from a -O0 target machine and is linked in.
             code = self._baseline_machine.emit_object(module)
             self._engine.add_object_file(llvm.ObjectFileRef.from_data(code))
             self._engine.finalize_object()
         else:
-            optimize(module, OPT_LEVEL)
-            optimized = time.perf_counter()
             self._engine.add_module(module)
             self._engine.finalize_object()
             # The machine code stays (and its symbols, for later modules); the
@@ -151,17 +157,11 @@ def assembly(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL,
     tm = target_machine(0 if tier == BASELINE else opt, triple)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
-    if tier == BASELINE:
-        simplify(module, tm)
-    else:
-        optimize(module, opt, tm)
+    run_pipeline(module, tier, opt, tm)
     return tm.emit_assembly(module)
 
 
 def optimized_ir(ir_text: str, opt: int = OPT_LEVEL, tier: int = OPTIMIZED) -> str:
     module = parse(ir_text, "ir")
-    if tier == BASELINE:
-        simplify(module)
-    else:
-        optimize(module, opt)
+    run_pipeline(module, tier, opt)
     return str(module)

@@ -193,8 +193,8 @@ class Tiering:
             stats.counter += 1
             if stats.counter <= self.threshold:
                 return INTERPRET
-            tier = self.last_tier if stats.hot else self.first_tier
-            compiled = self.calls[key] = self._compile(self.inferrer.function(*key), tier)
+            compiled = self.calls[key] = self._compile(self.inferrer.function(*key),
+                                                       self._tier(func))
         if compiled is None or depth >= self.max_depth:
             return INTERPRET  # the interpreter raises `stack overflow` itself
         if compiled.work >= OPTIMIZE_COUNT:
@@ -226,13 +226,12 @@ class Tiering:
             arity = code.arity
             key = (func, tuple(type_of(x) for x in local[:arity]))
             if key not in self.calls:
-                tier = self.last_tier if stats.hot else self.first_tier
-                self.calls[key] = self._compile(self.inferrer.function(*key), tier)
+                self.calls[key] = self._compile(self.inferrer.function(*key), self._tier(func))
             return None
         local_types = tuple(UNSET if x is None else type_of(x) for x in local)
         stack_types = tuple(map(type_of, stack))
         key = (func, header, local_types, stack_types)
-        tier = self.last_tier if stats.hot else self.first_tier
+        tier = self._tier(func)
         if key not in self.loops:
             self.loops[key] = self._compile(self.inferrer.osr(*key), tier)
         compiled = self.loops[key]
@@ -299,6 +298,10 @@ class Tiering:
             raise RuntimeError(f"JIT: {symbol} is not defined")
         entry = functools.partial(self._wrapper(*signature(spec)), function)
         return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier)
+
+    def _tier(self, func: int) -> int:
+        """The tier to compile `func` for now."""
+        return self.last_tier if self.stats[func].hot else self.first_tier
 
     def _symbol(self, key, tier: int) -> str | None:
         """The symbol of the best code for `key` at `tier` or above, if any."""
