@@ -32,8 +32,9 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
     spec = Inferrer(program).function(func, arg_types)
     if spec.declined:
         raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
-    builder = ModuleBuilder(spec.name(), Symbols(), max_depth,
-                            tier_up=OPTIMIZE_COUNT if tier == "baseline" else None)
+    baseline = tier == "baseline"
+    builder = ModuleBuilder(spec.name(), Symbols(), max_depth, baseline=baseline,
+                            tier_up=OPTIMIZE_COUNT if baseline else None)
     for s in Inferrer.closure(spec):  # `name` global, as the JIT's entry calls it
         builder.define(s, spec.name() if s is spec else None)
     return str(builder.module)

@@ -98,10 +98,12 @@ class ModuleBuilder:
     """One LLVM module: a specialization and the ones it calls, or an entry wrapper."""
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
-                 shadow_address: int | None = None, tier_up: int | None = None):
+                 shadow_address: int | None = None, baseline: bool = False,
+                 tier_up: int | None = None):
         """`max_depth` and the address of the run's shadow stack are compiled
         in as constants (for `vmlab ir`, without a run, the shadow stack is
-        found through the global rt_shadow).
+        found through the global rt_shadow). `baseline`: for the baseline
+        tier.
 
         With `tier_up` (baseline code), the module's code counts its calls and
         loop back-edges in rt_work, and an OSR entry leaves at a loop
@@ -109,7 +111,7 @@ class ModuleBuilder:
         enter optimized code instead."""
         self.module = ir.Module(name=name)
         self.symbols, self.max_depth = symbols, max_depth
-        self.shadow_address, self.tier_up = shadow_address, tier_up
+        self.shadow_address, self.baseline, self.tier_up = shadow_address, baseline, tier_up
         self._refcounts = None
         self.functions: dict[tuple, ir.Function] = {}
 
@@ -184,8 +186,14 @@ class ModuleBuilder:
 
     def define(self, spec: Spec, symbol: str | None = None) -> None:
         FunctionLowering(self, spec, self.function(spec, symbol)).lower()
-        for copy in range(1, recursion_copies(spec)):
+        for copy in range(1, self.copies(spec)):
             FunctionLowering(self, spec, self.recursion_copy(spec, copy), copy).lower()
+
+    def copies(self, spec: Spec) -> int:
+        """Levels of its own recursion one native call of `spec` runs: none
+        more in baseline code, whose -O0 frames, one per inlined level, would
+        exhaust the native stack before the call limit."""
+        return 1 if self.baseline else recursion_copies(spec)
 
     def recursion_copy(self, spec: Spec, copy: int) -> ir.Function:
         """Copy `copy` of a function that calls itself: copy i calls copy
@@ -762,7 +770,7 @@ def _call(f: FunctionLowering, pc, arg):
               ir.Constant(I64, mb.shadow_address).inttoptr(PTR))
     b.store(const(I32, mb.symbols.sites.id(f.code, pc)),
             b.gep(shadow, [f.depth], source_etype=I32))
-    target = (mb.recursion_copy(callee, (f.copy + 1) % recursion_copies(f.spec))
+    target = (mb.recursion_copy(callee, (f.copy + 1) % mb.copies(f.spec))
               if callee.key == f.spec.key else mb.function(callee))
     result = b.call(target, [b.add(f.depth, const(I64, 1))] + args)
     if callee.ret == BOTTOM:  # it never returns

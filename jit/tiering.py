@@ -338,7 +338,7 @@ class Tiering:
         start = time.perf_counter()
         self.modules += 1
         builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
-                                self.runtime.shadow_address,
+                                self.runtime.shadow_address, tier == BASELINE,
                                 OPTIMIZE_COUNT if tier < self.last_tier else None)
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:

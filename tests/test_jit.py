@@ -165,3 +165,49 @@ def test_stats_name_the_optimized_code(tmp_path):
     assert "  compiled spin(int) (optimized)\n" in result.stderr.decode()
     report = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]["spin"]
     assert report["compiled"] == report["optimized"] == ["spin(int)"]
+
+
+# Found by tests/fuzz.py (programs, seed 202): f1 recurses until `stack
+# overflow`. Baseline code used to inline copies of a recursive function, as
+# optimized code does; at -O0 their frames used up the native stack ~750
+# calls before the call limit, and the error came early.
+DEEP_IN_BASELINE = """\
+fn f0() {
+    let v1 = 1e-308;
+    let v2 = v1;
+    if (64 != (1 - int(v2))) and (64 < 255) {
+        for i3 in -1..0 {
+            let v4 = (-0.0);
+            let c5 = 0;
+            while c5 < 4 and (true) {
+                c5 = c5 + 1;
+                print(v1, 1e308, (i3 >> i3));
+                print(v4);
+                v2 = float(i3);
+                break;
+            }
+            let v6 = 3;
+        }
+        print(0);
+    }
+    return 2;
+}
+fn f1(p0, p1) {
+    if p0 <= 0 or p0 > 8 { return 0.1; }
+    f0();
+    print((1.0 / 0.0));
+    print(-(int(0.0) + f0()));
+    let r = f1(p0 - 1, p0);
+    return f1(p0, f0());
+}
+let v7 = f0();
+print((0 < v7) or (((true) or (false)) and (not (false))));
+let v8 = not ((-1e-308 * f1(v7, 0)) < 0.0);
+"""
+
+
+def test_deep_recursion_in_baseline_code_overflows_at_the_limit():
+    program = compile_source(DEEP_IN_BASELINE, "gen.toy")
+    out, error = outcome(program, threshold=0)
+    assert (out, error) == outcome(program)
+    assert error.startswith("error: stack overflow\n")
