@@ -22,6 +22,7 @@ import llvmlite.ir as ir
 
 from jit import runtime as rt
 from jit.infer import Decline, Spec, reaches
+from jit.loops import CountedLoop, counted_loops
 from jit.types import BOTTOM, UNSET, element
 from vmlab import opcodes as op
 from vmlab.opcodes import ARG, OPCODES, Flow, Operand
@@ -359,12 +360,14 @@ class FunctionLowering:
         self.stack_slots: dict[tuple[int, str], ir.AllocaInstr] = {}
         self.chunk_slots: dict[int, ir.AllocaInstr] = {}
         self.inner_blocks: dict[int, ir.Block] = {}
+        self.outer_blocks: dict[int, ir.Block] = {}
         self.stack: list[tuple] = []  # (value, type, owner): owner OWNED or a local
         self.owners_at = ownership(spec)
         # An array local's length and data pointer, kept beside it: after SROA
         # they are plain values, loop-invariant wherever the local is.
         self.fields: dict[int, tuple] = {}
         self.counts_work = mb.tier_up is not None and copy == 0
+        self.counted = counted_loops(self.code, spec)  # by header pc
 
     def _leaders(self) -> list[int]:
         """The reachable pcs that start a basic block."""
@@ -402,6 +405,12 @@ class FunctionLowering:
         if pc not in self.inner_blocks:
             self.inner_blocks[pc] = self.fn.append_basic_block(f"pc{pc}.iter")
         return self.inner_blocks[pc]
+
+    def loop_outer(self, pc: int):
+        """The outer loop's header of the counted while loop at `pc`."""
+        if pc not in self.outer_blocks:
+            self.outer_blocks[pc] = self.fn.append_basic_block(f"pc{pc}.refill")
+        return self.outer_blocks[pc]
 
     def stack_slot(self, depth: int, type_: str):
         key = (depth, type_)
@@ -464,6 +473,9 @@ class FunctionLowering:
                 continue
             if pc in self.blocks:
                 self.b.position_at_end(self.blocks[pc])
+                if pc in self.counted:  # a counted loop's entry, to its outer loop;
+                    self.b.branch(self.loop_outer(pc))  # the bytecode's test is
+                    self.b.position_at_end(self.loop_inner(pc))  # the inner loop's
                 self.stack = [(self.b.load(self.stack_slot(d, t)), t, owner) for d, (t, owner)
                               in enumerate(zip(state[1], self.owners_at[pc], strict=True))]
             self.instruction(pc)
@@ -692,8 +704,9 @@ def _jump(f: FunctionLowering, pc, arg):
             with f.b.if_then(f.b.icmp_signed(">=", count, const(I64, f.mb.tier_up)),
                              likely=False):
                 f.side_exit(pc)  # the interpreter runs this jump, into optimized code
-    if arg <= pc and f.code.instrs[arg][0] == op.FOR_ITER:  # a for loop's back-edge:
-        f.spill()                                            # to its inner loop
+    if arg <= pc and (f.code.instrs[arg][0] == op.FOR_ITER  # a for loop's back-edge,
+                      or arg in f.counted):                # or a counted loop's:
+        f.spill()                                          # to its inner loop
         f.b.branch(f.loop_inner(arg))
         return _ENDS_BLOCK
     if arg <= pc:  # a while loop's back-edge
@@ -706,11 +719,49 @@ def _jump_if(f: FunctionLowering, pc, arg):
     cond, _, _ = f.pop()
     f.spill()
     taken, fallthrough = f.blocks[arg], f.blocks[pc + 1]
+    if pc - 3 in f.counted:  # (cond is the strip's test's business)
+        _strip(f, f.counted[pc - 3], fallthrough, taken)
+        return _ENDS_BLOCK
     if f.code.instrs[pc][0] == op.JUMP_IF_FALSE:
         f.b.cbranch(cond, fallthrough, taken)
     else:
         f.b.cbranch(cond, taken, fallthrough)
     return _ENDS_BLOCK
+
+
+def _strip(f: FunctionLowering, loop: CountedLoop, body, exit_) -> None:
+    """A counted while loop (jit.loops), strip-mined: the inner loop tests
+    `v < limit`, where the limit bounds a strip of at most CHUNK iterations;
+    the outer loop (`refill`, where every entry starts) tests the loop's own
+    condition, polls, and sets the next strip's limit. When no strip can be
+    bounded (a step <= 0, or v could wrap) the limit is MIN: every iteration
+    goes round the outer loop and polls, as in any while loop."""
+    b, shift = f.b, CHUNK.bit_length() - 1
+    limit_slot, refill = f.chunk_slot(loop.header), f.loop_outer(loop.header)
+    v = b.load(f.local_slot(loop.var))
+    b.cbranch(b.icmp_signed("<", v, b.load(limit_slot)), body, refill).set_weights([CHUNK, 1])
+    b.position_at_end(refill)
+    v = b.load(f.local_slot(loop.var))
+    n, s = (b.load(f.local_slot(x)) if kind == "local" else const(I64, x)
+            for kind, x in (loop.bound, loop.step))
+    poll = f.fn.append_basic_block(f"pc{loop.header}.poll")
+    b.cbranch(b.icmp_signed("<=" if loop.inclusive else "<", v, n), poll, exit_)
+    b.position_at_end(poll)
+    f.poll(b, loop.back_edge)
+    room = b.sub(n, v)  # (as unsigned: exact, since v <= n)
+    positive = b.icmp_signed(">", s, const(I64, 0))
+    # s <= room / 2**(shift+1): a whole strip, v + s * CHUNK, stays below n
+    # with room to spare for the last step, which therefore cannot wrap.
+    whole = b.and_(positive, b.icmp_unsigned("<=", s, b.lshr(room, const(I64, shift + 1))))
+    # Else the strip ends the loop (fewer than 2 * CHUNK iterations), if
+    # no step can wrap past n; the test `v < n` is then `v < end`.
+    end = b.add(n, const(I64, 1)) if loop.inclusive else n
+    no_wrap = b.icmp_signed("<" if loop.inclusive else "<=", n,
+                            b.sub(const(I64, 2**63 - 1), s))
+    limit = b.select(whole, b.add(v, b.shl(s, const(I64, shift))),
+                     b.select(b.and_(positive, no_wrap), end, const(I64, -2**63)))
+    b.store(limit, limit_slot)
+    b.branch(body)
 
 
 def _for_prep(f: FunctionLowering, pc, arg):

@@ -149,6 +149,20 @@ class Generator:
             self.loop_depth -= 1
             return [f"{indent}for {var} in {self.pick(['0', '-1', '2'])}.."
                     f"{self.pick(['0', '3', '5'])} {{"] + body + [f"{indent}}}"]
+        if kind == 5 and self.loop_depth < 2 and self.choose(2):
+            # a counting loop (step last, none of its names assignable in the
+            # body), which the JIT strip-mines: jit/loops.py
+            counter, step = self.fresh("c"), self.fresh("s")
+            self.loop_depth += 1
+            lines = [f"{indent}let {counter} = {self.pick(['0', '-2', '1'])};",
+                     f"{indent}let {step} = 1 + ({self.expr('int', 1)} & 3);",
+                     f"{indent}while {counter} {self.pick(['<', '<='])} "
+                     f"{self.pick(['0', '3', '5'])} {{"]
+            lines += self.block(indent + "    ", 3)
+            if self.choose(4) == 0:
+                lines.append(f"{indent}    if {self.condition(1)} {{ break; }}")
+            self.loop_depth -= 1
+            return lines + [f"{indent}    {counter} = {counter} + {step};", f"{indent}}}"]
         if kind == 5 and self.loop_depth < 2:
             counter = self.fresh("c")
             self.loop_depth += 1

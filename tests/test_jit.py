@@ -211,3 +211,33 @@ def test_deep_recursion_in_baseline_code_overflows_at_the_limit():
     out, error = outcome(program, threshold=0)
     assert (out, error) == outcome(program)
     assert error.startswith("error: stack overflow\n")
+
+
+COUNTING = ("fn f(n, s) {{\n    let i = 0;\n    let t = 0;\n    while i {test} n {{ {body} }}\n"
+            "    return t + i;\n}}\nprint(f(10, 1), f(10, 3), f(-5, 2));\n")
+
+
+@pytest.mark.parametrize("test, body, counts", [
+    ("<", "t = t + i; i = i + s;", True),
+    ("<=", "t = t + i; i = i + 2;", True),
+    ("<", "if t > 3 { break; } t = t + 1; i = i + s;", True),
+    ("<", "t = t + 1; if t < 3 { continue; } i = i + s;", False),  # a path skips the step
+    ("<", "n = n - 1; i = i + s;", False),                        # the bound changes
+    ("<", "s = s + 1; i = i + s;", False),                        # the step changes
+    ("<", "i = i + s; t = t + i;", False),                        # the step is not last
+    ("<", "i = i + s; i = i + s;", False),                        # nor the only write to i
+    (">", "i = i - s;", False),                                   # counting down
+])
+def test_which_while_loops_count(test, body, counts):
+    """jit/loops.py strip-mines only loops whose every iteration that comes
+    round adds a fixed step to the counter; whatever the shape, the run is
+    the interpreter's."""
+    from jit.infer import Inferrer
+    from jit.loops import counted_loops
+    program = compile_source(COUNTING.format(test=test, body=body), "c.toy")
+    spec = Inferrer(program).function(0, ("int", "int"))
+    assert bool(counted_loops(spec.code, spec)) == counts
+    expected = outcome(program)
+    assert expected[1] is None
+    assert outcome(program, threshold=0) == outcome(program, threshold=0,
+                                                    tiers="optimized") == expected

@@ -17,6 +17,8 @@ TIERS = {"interp": [], "jit": ["--jit"], "jit0": ["--jit", "--jit-threshold", "0
          "native": ["--interp", "native"],
          # runs allowed more than 10,000 calls run on a thread with a big stack
          "jit_deep": ["--jit", "--max-depth", "20000"]}
+COUNTING = ("fn spin(n, step) {\n let i = 0;\n let x = 0;\n"
+            " while i < n { x = x ^ i; i = i + step; }\n return x;\n}\nprint(\"start\");\n")
 FOREVER = {
     # a loop in a function called once (OSR in the JIT), in the main code, and
     # recursion without any loop (exponential: it would run for ages)
@@ -25,6 +27,10 @@ FOREVER = {
     "main": "print(\"start\");\nlet x = 0;\nfor i in 0..9223372036854775807 { x = x ^ i; }\n",
     "recursion": "fn f(n) { if n < 1 { return 1; } return f(n - 1) + f(n - 1); }\n"
                  "print(\"start\");\nprint(f(200));\n",
+    # a counting while loop, which the JIT strip-mines (jit/loops.py): a
+    # step that makes strips, and one that cannot (0: it polls every time)
+    "counting": COUNTING + "print(spin(9223372036854775807, 1));\n",
+    "counting_step_0": COUNTING + "print(spin(10, 0));\n",
 }
 
 

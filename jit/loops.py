@@ -1,0 +1,91 @@
+"""Counted while loops: the ones the JIT may strip-mine like a for loop.
+
+A while loop's back-edge polls for a stop (Ctrl-C, --timeout), and in a loop
+of two or three machine cycles that branch is a fifth of the time (sieve:
+1.4x C with it, 1.15x without). A for loop avoids it by running chunks of
+iterations between polls; a while loop can do the same when its trip is
+countable from the bytecode alone, which is what HotSpot calls a counted loop:
+
+    header:  LOAD_LOCAL v; LOAD_LOCAL n | LOAD_CONST; LT | LE; JUMP_IF_FALSE exit
+             ...                         (no other store to v, n or s)
+    step:    LOAD_LOCAL v; LOAD_LOCAL s | LOAD_CONST; ADD; STORE_LOCAL v
+    back:    JUMP header                 (the loop's only back-edge)
+    exit:
+
+all of v, n and s ints. Every iteration that comes round adds s to v, so
+with s > 0 a strip of iterations can be bounded by one limit tested in place
+of `v < n` (jit.lower); the step's sign is only known at run time, and a
+loop whose step is not positive polls on every iteration, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vmlab import opcodes as op
+from vmlab.opcodes import OPCODES, Operand
+
+
+@dataclass(frozen=True)
+class CountedLoop:
+    header: int             # the pc of the loop test's first instruction
+    back_edge: int          # the pc of the JUMP back to it
+    var: int                # the local that counts: v
+    bound: tuple[str, int]  # ("local", slot) or ("const", value): n
+    step: tuple[str, int]   # the same for s
+    inclusive: bool         # the test is v <= n
+
+
+def counted_loops(code, spec) -> dict[int, CountedLoop]:
+    """The counted while loops of one specialization, by header pc."""
+    instrs = code.instrs
+    into: dict[int, list[int]] = {}
+    for pc, (opcode, arg) in enumerate(instrs):
+        if OPCODES[opcode].operand == Operand.JUMP:
+            into.setdefault(arg, []).append(pc)
+    found = {}
+    for back, (opcode, header) in enumerate(instrs):
+        if opcode == op.JUMP and header < back:
+            loop = _counted(code, spec, header, back, into)
+            if loop is not None:
+                found[header] = loop
+    return found
+
+
+def _counted(code, spec, header: int, back: int, into) -> CountedLoop | None:
+    instrs, step_at = code.instrs, back - 4
+    if step_at < header + 4 or spec.states[header] is None:
+        return None
+    (load_v, v), (load_n, n), (compare, _), (test, exit_) = instrs[header:header + 4]
+    (load_v2, v2), (load_s, s), (add, _), (store, v3) = instrs[step_at:back]
+    if not (load_v == load_v2 == op.LOAD_LOCAL and v == v2 == v3 and store == op.STORE_LOCAL
+            and compare in (op.LT, op.LE) and test == op.JUMP_IF_FALSE and exit_ == back + 1
+            and add == op.ADD):
+        return None
+    bound, step = _operand(code, spec, load_n, n), _operand(code, spec, load_s, s)
+    if bound is None or step is None or spec.local_types[v] != "int" or v in (n, s):
+        return None
+    # Every iteration that comes round must pass the step, and nothing else
+    # may change v, n or s inside the loop.
+    if any(source > header for source in into.get(header, ()) if source != back):
+        return None
+    if any(into.get(pc) for pc in range(step_at + 1, back + 1)):
+        return None
+    body = range(header, back + 1)
+    written = {arg for pc in body for opcode, arg in [instrs[pc]]
+               if opcode == op.STORE_LOCAL and pc != back - 1}
+    if written & {v, *(slot for kind, slot in (bound, step) if kind == "local")}:
+        return None
+    if any(pc in spec.errors or pc in spec.exits
+           for pc in (*range(header, header + 4), *range(step_at, back + 1))):
+        return None
+    return CountedLoop(header, back, v, bound, step, compare == op.LE)
+
+
+def _operand(code, spec, opcode: int, arg: int):
+    """("local", slot) or ("const", value) for an int operand, else None."""
+    if opcode == op.LOAD_LOCAL and spec.local_types[arg] == "int":
+        return ("local", arg)
+    if opcode == op.LOAD_CONST and type(code.consts[arg]) is int:
+        return ("const", code.consts[arg])
+    return None
