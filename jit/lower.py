@@ -393,15 +393,16 @@ class FunctionLowering:
         return self.local_slots[slot]
 
     def chunk_slot(self, pc: int):
-        """Where the for loop at `pc` keeps the end of its current chunk
-        (empty when an OSR entry starts inside the loop)."""
+        """Where the strip-mined loop at `pc` (a for loop, or a counted while
+        loop) keeps the end of its current chunk (MIN, empty, until the loop
+        sets one: also when an OSR entry starts inside the loop)."""
         if pc not in self.chunk_slots:
             slot = self.chunk_slots[pc] = self.allocas.alloca(I64, name=f"chunk{pc}")
             self.allocas.store(const(I64, -2**63), slot)
         return self.chunk_slots[pc]
 
     def loop_inner(self, pc: int):
-        """The inner loop's header of the for loop at `pc`."""
+        """The inner loop's header of the strip-mined loop at `pc`."""
         if pc not in self.inner_blocks:
             self.inner_blocks[pc] = self.fn.append_basic_block(f"pc{pc}.iter")
         return self.inner_blocks[pc]
@@ -719,7 +720,7 @@ def _jump_if(f: FunctionLowering, pc, arg):
     cond, _, _ = f.pop()
     f.spill()
     taken, fallthrough = f.blocks[arg], f.blocks[pc + 1]
-    if pc - 3 in f.counted:  # (cond is the strip's test's business)
+    if pc - 3 in f.counted:  # (the strip tests v itself: cond goes unused)
         _strip(f, f.counted[pc - 3], fallthrough, taken)
         return _ENDS_BLOCK
     if f.code.instrs[pc][0] == op.JUMP_IF_FALSE:
