@@ -102,42 +102,29 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             # With THEN_BRANCH, a comparison also runs the conditional jump after it.
             # With LOCAL_LEFT, this slot loads a from a local first; with
             # STORE_RESULT, the result goes to a local (the STORE_LOCAL after).
-            branch = store = False
-            if op >= STORE_RESULT:
-                op -= STORE_RESULT
-                store = True
-            if op < FUSED_CONST:
-                top = sp - 2
-                tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
-            elif op >= THEN_BRANCH and op < THEN_BRANCH + FUSED_CONST:
-                # (operands on the stack: kept apart from the line above, which
-                # fused operators would then pay for: merged, loop and collatz
-                # measured a few percent slower, in noisy runs)
-                op -= THEN_BRANCH
-                branch = True
+            # The flags are bits above the operator (encode.py): tested
+            # independently, not peeled off one after another.
+            branch = (op & THEN_BRANCH) != 0
+            store = (op & STORE_RESULT) != 0
+            if op & (FUSED_CONST | FUSED_LOCAL) == 0:  # both operands on the stack
                 top = sp - 2
                 tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
             else:
-                if op >= LOCAL_LEFT:
-                    op -= LOCAL_LEFT
+                if op & LOCAL_LEFT:
                     left = fp + ((arg >> 32) & 0xFFFF)
                     tags[_u(sp)] = tags[_u(left)]
                     stack[_u(sp)] = stack[_u(left)]
                     sp += 1
                     pc += 1
                 top = sp - 1
-                if op >= THEN_BRANCH:
-                    branch = True
-                    op -= THEN_BRANCH
                 right = arg & 0xFFFFFFFF
-                if op >= FUSED_LOCAL:
-                    op -= FUSED_LOCAL
+                if op & FUSED_LOCAL:
                     right += fp
                     tb, b, y = tags[_u(right)], stack[_u(right)], fstack[_u(right)]
                 else:
-                    op -= FUSED_CONST
                     tb, b, y = const_tag[_u(right)], const_val[_u(right)], fconst[_u(right)]
                 pc += 1
+            op &= FUSED_CONST - 1
             ta = tags[_u(top)]
             if ta == INT and tb == INT:
                 a = stack[_u(top)]
