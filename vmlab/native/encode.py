@@ -24,6 +24,11 @@ fused across a jump target.
 - A FOR_ITER followed by the STORE_LOCAL of its counter becomes FOR_STORE
   (its argument: the exit target, and the local << 32), and a backward JUMP
   to a FOR_STORE becomes JUMP_FOR, which runs the FOR_STORE too.
+- An INDEX after the LOAD_LOCALs of its array and index becomes INDEX_LL
+  (argument: the two locals, the index's << 16), and a STORE_INDEX after
+  those and the LOAD_CONST or LOAD_LOCAL of its value STORE_INDEX_LLK or
+  STORE_INDEX_LLL (the value's constant or local << 32), as Lua's GETTABLE
+  and SETTABLE take registers and constants.
 - Jumps to an unconditional JUMP go to its target instead, where that keeps
   every loop's backward JUMP (where runs are stopped) backward.
 """
@@ -46,8 +51,9 @@ ELEM_TAGS = (INT, FLOAT, BOOL)
 # Fused opcodes (see above): the operator's opcode plus one of these.
 FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, LOCAL_LEFT, STORE_RESULT = 64, 128, 256, 512, 1024
 _LOCALS_FUSED = 1 << 15  # locals numbered below this fit in a fused argument
-FOR_STORE, JUMP_FOR = FUSED_CONST - 1, FUSED_CONST - 2
-assert len(OPCODES) < JUMP_FOR
+FOR_STORE, JUMP_FOR, INDEX_LL, STORE_INDEX_LLL, STORE_INDEX_LLK = range(FUSED_CONST - 1,
+                                                                       FUSED_CONST - 6, -1)
+assert len(OPCODES) < STORE_INDEX_LLK
 _LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
 
 
@@ -124,6 +130,8 @@ def _fused(code, codes, starts):
             elif opcode == op.STORE_LOCAL and before == op.FOR_ITER:
                 fused[at] = FOR_STORE
                 fused[at + 1] += arg << 32
+            elif opcode in (op.INDEX, op.STORE_INDEX):
+                _fuse_index(fused, c, start, pc, targets)
         for pc, (opcode, _) in enumerate(c.instrs):
             at = 2 * (start + pc)
             if opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
@@ -131,6 +139,25 @@ def _fused(code, codes, starts):
                 if opcode == op.JUMP and target <= start + pc and fused[2 * target] == FOR_STORE:
                     fused[at] = JUMP_FOR
     return fused
+
+
+def _fuse_index(fused, c, start: int, pc: int, targets) -> None:
+    """INDEX_LL or STORE_INDEX_LL* in the slot of the array's LOAD_LOCAL, if
+    the array, the index (and the value) come straight from loads."""
+    n = 2 if c.instrs[pc][0] == op.INDEX else 3
+    loads = c.instrs[pc - n:pc] if pc >= n else []
+    if (len(loads) < n or any(p in targets for p in range(pc - n + 1, pc + 1))
+            or any(opcode != op.LOAD_LOCAL or arg >= _LOCALS_FUSED
+                   for opcode, arg in loads[:2])):
+        return
+    at = 2 * (start + pc - n)
+    arg = loads[0][1] | loads[1][1] << 16
+    if n == 2:
+        fused[at], fused[at + 1] = INDEX_LL, arg
+    elif loads[2][0] in _LOADS:  # (a constant's index is absolute: the code's own)
+        value = fused[at + 5] if loads[2][0] == op.LOAD_CONST else loads[2][1]
+        fused[at] = STORE_INDEX_LLK if loads[2][0] == op.LOAD_CONST else STORE_INDEX_LLL
+        fused[at + 1] = arg | value << 32
 
 
 def _threaded(code, pc: int, stops: bool) -> int:

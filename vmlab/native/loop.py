@@ -23,8 +23,9 @@ from vmlab.opcodes import (
 )
 from vmlab.native.encode import ARRAY as T_ARRAY
 from vmlab.native.encode import (
-    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL, INT,
-    JUMP_FOR, LOCAL_LEFT, NIL, STORE_RESULT, THEN_BRANCH,
+    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL,
+    INDEX_LL, INT, JUMP_FOR, LOCAL_LEFT, NIL, STORE_INDEX_LLK, STORE_INDEX_LLL, STORE_RESULT,
+    THEN_BRANCH,
 )
 from vmlab.values import MAX_ARRAY_LENGTH
 
@@ -333,7 +334,26 @@ def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
             pc = frames[_u(3 * d + 1)]
             fp = frames[_u(3 * d + 2)]
             regs[R_DEPTH] = d
-        elif op == INDEX or op == STORE_INDEX:
+        elif op == INDEX or op == STORE_INDEX or op >= STORE_INDEX_LLK and op <= INDEX_LL:
+            if op >= STORE_INDEX_LLK:  # fused (encode.py): the loads first
+                left, right = fp + (arg & 0xFFFF), fp + ((arg >> 16) & 0xFFFF)
+                tags[_u(sp)], stack[_u(sp)] = tags[_u(left)], stack[_u(left)]
+                tags[_u(sp + 1)], stack[_u(sp + 1)] = tags[_u(right)], stack[_u(right)]
+                if op == INDEX_LL:
+                    op = INDEX
+                    sp += 2
+                    pc += 2
+                else:
+                    value = arg >> 32
+                    if op == STORE_INDEX_LLL:
+                        tags[_u(sp + 2)] = tags[_u(fp + value)]
+                        stack[_u(sp + 2)] = stack[_u(fp + value)]
+                    else:
+                        tags[_u(sp + 2)] = const_tag[_u(value)]
+                        stack[_u(sp + 2)] = const_val[_u(value)]
+                    op = STORE_INDEX
+                    sp += 3
+                    pc += 3
             top = sp - 1 if op == INDEX else sp - 2
             ta, ti = tags[_u(top - 1)], tags[_u(top)]
             ident, i = stack[_u(top - 1)], stack[_u(top)]
