@@ -13,8 +13,9 @@ from program_gen import Generator
 from vmlab.errors import ToyRuntimeError
 from vmlab import opcodes as op
 from vmlab.interp import run as interpret
-from vmlab.native.encode import (FOR_STORE, FUSED_CONST, FUSED_LOCAL, JUMP_FOR, LOCAL_LEFT,
-                                 STORE_RESULT, THEN_BRANCH, Encoded)
+from vmlab.native.encode import (FOR_STORE, FUSED_CONST, FUSED_LOCAL, INDEX_LL, JUMP_FOR,
+                                 LOCAL_LEFT, STORE_INDEX_LLK, STORE_INDEX_LLL, STORE_RESULT,
+                                 THEN_BRANCH, Encoded)
 from vmlab.native.host import run as run_native
 from vmlab.opcodes import OPCODES
 from vmlab.output import Output
@@ -125,3 +126,24 @@ def test_fused_encoding_in_runs_that_count_nothing():
     out, error = outcome(program, run_native)
     assert (out, error) == outcome(program, interpret)
     assert out.count("\n") == 1 and error.endswith("at f (f.toy:7)\n")
+
+
+INDEXING = "let a = {array};\nlet i = {i};\nlet v = {v};\nprint(a[i]);\na[i] = v;\na[i] = 2;\nprint(a);\n"
+
+
+@pytest.mark.parametrize("array, i, v", [
+    ("[1, 2, 3]", "1", "7"),          # runs to the end
+    ("[1, 2, 3]", "3", "7"),          # index out of bounds
+    ("[1, 2, 3]", "-1", "7"),
+    ("[1, 2, 3]", "1.0", "7"),        # an index of the wrong type
+    ("7", "0", "7"),                  # not an array
+    ("[1.5, 2.5]", "0", "1.0"),       # a constant of the wrong type (2)
+    ("[1, 2]", "0", "true"),          # a local of the wrong type
+])
+def test_fused_indexing_behaves_as_the_interpreter(array, i, v):
+    """a[i] and a[i] = v with their operands in locals (or the value a
+    constant) run as one instruction each in runs that count nothing."""
+    program = compile_source(INDEXING.format(array=array, i=i, v=v), "ix.toy")
+    words = set(Encoded(program).fused[0::2].tolist())
+    assert {INDEX_LL, STORE_INDEX_LLL, STORE_INDEX_LLK} <= words
+    assert outcome(program, run_native) == outcome(program, interpret)
