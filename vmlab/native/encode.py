@@ -154,10 +154,12 @@ def _fuse_index(fused, c, start: int, pc: int, targets) -> None:
     arg = loads[0][1] | loads[1][1] << 16
     if n == 2:
         fused[at], fused[at + 1] = INDEX_LL, arg
-    elif loads[2][0] in _LOADS:  # (a constant's index is absolute: the code's own)
-        value = fused[at + 5] if loads[2][0] == op.LOAD_CONST else loads[2][1]
-        fused[at] = STORE_INDEX_LLK if loads[2][0] == op.LOAD_CONST else STORE_INDEX_LLL
-        fused[at + 1] = arg | value << 32
+    else:
+        kind, value = loads[2]
+        if kind == op.LOAD_CONST:  # (its argument here is absolute: the code's own)
+            fused[at], fused[at + 1] = STORE_INDEX_LLK, arg | fused[at + 5] << 32
+        elif kind == op.LOAD_LOCAL and value < _LOCALS_FUSED:
+            fused[at], fused[at + 1] = STORE_INDEX_LLL, arg | value << 32
 
 
 def _threaded(code, pc: int, stops: bool) -> int:
