@@ -25,7 +25,8 @@ from jit.infer import Decline, Spec, reaches
 from jit.loops import CountedLoop, counted_loops
 from jit.types import BOTTOM, UNSET, element
 from vmlab import opcodes as op
-from vmlab.opcodes import ARG, OPCODES, Flow, Operand
+from vmlab.disasm import jump_targets
+from vmlab.opcodes import ARG, OPCODES, Flow
 from vmlab.values import MAX_ARRAY_LENGTH
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -372,7 +373,7 @@ class FunctionLowering:
     def _leaders(self) -> list[int]:
         """The reachable pcs that start a basic block."""
         spec, instrs = self.spec, self.code.instrs
-        targets = {arg for op_, arg in instrs if OPCODES[op_].operand == Operand.JUMP}
+        targets = jump_targets(self.code)
         leaders = []
         for pc, state in enumerate(spec.states):
             if state is None:

@@ -41,6 +41,7 @@ import numpy as np
 
 from vmlab import opcodes as op
 from vmlab.code import Program
+from vmlab.disasm import jump_targets
 from vmlab.opcodes import ARG, ARITY, OPCODES, Flow, Operand
 
 # Value tags: what the 64-bit payload beside each stack slot means.
@@ -103,7 +104,7 @@ def _fused(code, codes, starts):
     """The fused encoding of `code` (see above)."""
     fused = code.copy()
     for c, start in zip(codes, starts, strict=True):
-        targets = {arg for opcode, arg in c.instrs if OPCODES[opcode].operand == Operand.JUMP}
+        targets = jump_targets(c)
         for pc in range(1, len(c.instrs)):
             (opcode, arg), before, at = c.instrs[pc], c.instrs[pc - 1][0], 2 * (start + pc - 1)
             if pc in targets:

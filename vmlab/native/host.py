@@ -14,7 +14,7 @@ from vmlab.code import Program
 from vmlab.errors import ToyRuntimeError
 from vmlab.native import loop as L
 from vmlab.native.encode import (
-    ARRAY, BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_TAGS, FLOAT, INT, NIL, STR, Encoded,
+    ARRAY, BOOL, ELEM_FLOAT, ELEM_TAGS, FLOAT, INT, NIL, STR, Encoded,
 )
 from vmlab.opcodes import OPCODES
 
