@@ -13,9 +13,7 @@ from program_gen import Generator
 from vmlab.errors import ToyRuntimeError
 from vmlab import opcodes as op
 from vmlab.interp import run as interpret
-from vmlab.native.encode import (FOR_STORE, FUSED_CONST, FUSED_LOCAL, INDEX_LL, JUMP_FOR,
-                                 LOCAL_LEFT, STORE_INDEX_LLK, STORE_INDEX_LLL, STORE_RESULT,
-                                 THEN_BRANCH, Encoded)
+from vmlab.native.encode import SWAPPED, Encoded, decode
 from vmlab.native.host import run as run_native
 from vmlab.opcodes import OPCODES
 from vmlab.output import Output
@@ -75,57 +73,57 @@ def test_cli_stats_refusal_and_pipes(tmp_path):
         in refused.stderr
 
 
-def test_fused_encoding_in_runs_that_count_nothing():
+def test_register_code_in_runs_that_count_nothing():
+    """Runs that count nothing run register code (vmlab/native/encode.py):
+    the loads and stores around an operator fold into it, a comparison and
+    its conditional jump are one instruction, a for loop's back-edge runs its
+    FOR_ITER, and constant left operands of commutative operators are
+    swapped into place."""
     source = ("fn f(n) {\n  let t = 0;\n  for i in 0..n {\n    t = t + i * 3;\n"
-              "    if t % 7 == 0 { t = t - i; } else { t = t + 1; }\n  }\n"
+              "    if 7 > t % 7 { t = t - i; } else { t = t + 1; }\n  }\n"
               "  return t / (n - 10);\n}\nprint(f(9));\nprint(f(10));\n")
     program = compile_source(source, "f.toy")
-    enc, f = Encoded(program), program.functions[0]
-    changed = [pc for pc in range(len(f.instrs)) if (enc.fused[2 * pc:2 * pc + 2] !=
-                                                      enc.code[2 * pc:2 * pc + 2]).any()]
-    kinds = {}
-    for pc in changed:
-        (opcode, arg), after = f.instrs[pc], f.instrs[pc + 1][0]
-        word, operand = int(enc.fused[2 * pc]), int(enc.fused[2 * pc + 1])
-        if OPCODES[opcode].kind == "binary":  # operands on the stack, result to a local
-            assert after == op.STORE_LOCAL and word == opcode + STORE_RESULT
-            assert operand == f.instrs[pc + 1][1] << 48
-            kinds[pc] = "store"
-        elif word & LOCAL_LEFT:  # a local, then a fused operator on it
-            assert opcode == op.LOAD_LOCAL and OPCODES[f.instrs[pc + 2][0]].kind == "binary"
-            assert word == LOCAL_LEFT + int(enc.fused[2 * pc + 2])
-            assert operand == int(enc.fused[2 * pc + 3]) + (arg << 32)
-            kinds[pc] = "left"
-        elif opcode in (op.LOAD_CONST, op.LOAD_LOCAL):  # operand fusion
-            base = FUSED_CONST if opcode == op.LOAD_CONST else FUSED_LOCAL
-            branch = op.EQ <= after <= op.GE and f.instrs[pc + 2][0] == op.JUMP_IF_FALSE
-            store = f.instrs[pc + 2][0] == op.STORE_LOCAL
-            assert OPCODES[after].kind == "binary" and operand & 0xFFFFFFFF == arg
-            assert word == base + after + (THEN_BRANCH if branch else 0) + (
-                STORE_RESULT if store else 0)
-            assert operand >> 48 == (f.instrs[pc + 2][1] if store else 0)
-            kinds[pc] = "fused branch" if branch else "fused store" if store else "fused"
-        elif opcode == op.FOR_ITER:  # and the STORE_LOCAL of the counter
-            assert after == op.STORE_LOCAL and word == FOR_STORE
-            assert operand == arg + (f.instrs[pc + 1][1] << 32)
-            kinds[pc] = "for"
-        else:  # a JUMP back to a for loop's header runs its FOR_STORE too;
-            # a JUMP to that JUMP goes to the header itself
-            assert opcode == op.JUMP and word == JUMP_FOR
-            header = f.instrs[arg][1] if f.instrs[arg][0] == op.JUMP else arg
-            assert operand == header < pc and f.instrs[header][0] == op.FOR_ITER
-            kinds[pc] = "threaded" if header != arg else "jump for"
-    # `i * 3`, `t % 7`, `== 0` (and the JUMP_IF_FALSE after it), `t - i`,
-    # `+ 1`, `n - 10`; not `t + ...`: its right operand is the product, no
-    # load (it stores its result in `t`). All but `== 0` (after `%`) also load
-    # their left operand; `t - i` and `+ 1` store their result in `t`.
-    assert sorted(kinds.values()) == ["for", "fused", "fused", "fused", "fused branch",
-                                      "fused store", "fused store", "jump for", "left", "left",
-                                      "left", "left", "left", "store", "threaded"]
-    # The division by zero in the fused `/ (n - 10)` is reported as the interpreter does.
+    enc = Encoded(program)
+    end = int(enc.fused_start[1])
+    # n, t, i are slots 0-2; the loop's counter and limit 3-4, then the
+    # stack; constants are numbered program-wide: 0, 3, 7, 1, 10 are k0-k4.
+    assert [row[:5] for row in decode(enc.fused[:2 * end])] == [
+        ("LOADK", 1, 0, 0, 0),              # t = 0
+        ("LOADK", 3, 0, 0, 0),              # the counter: 0
+        ("MOVE", 4, 0, 0, 0),               # the limit: n
+        ("FOR_PREP", 0, 3, 4, 0),
+        ("FOR_ITER", 2, 3, 0, 13),          # i = the counter, or leave for 13
+        ("MUL_K", 6, 2, 1, 0),              # i * 3
+        ("ADD", 1, 1, 6, 0),                # t = t + that
+        ("MOD_K", 6, 1, 2, 0),              # t % 7
+        ("BRANCH_LT_K", 5, 6, 2, 11),       # 7 > that, as that < 7: else at 11
+        ("SUB", 1, 1, 2, 0),                # t = t - i
+        ("JUMP_FOR", 2, 3, 5, 13),          # next i, body at 5, or leave
+        ("ADD_K", 1, 1, 3, 0),              # t = t + 1
+        ("JUMP_FOR", 2, 3, 5, 13),
+        ("SUB_K", 4, 0, 4, 0),              # n - 10
+        ("DIV", 3, 1, 4, 0),                # t / that
+        ("RETURN", 0, 3, 0, 0)]
+    # Each reports its errors as the bytecode instruction it came from.
+    ops = [OPCODES[program.functions[0].instrs[pc][0]].name for pc in enc.fused_origin[:end]]
+    assert ops[5:9] == ["MUL", "ADD", "MOD", "GT"] and ops[-2] == "DIV"
+    # The division by zero in `t / (n - 10)` is reported as the interpreter does.
     out, error = outcome(program, run_native)
     assert (out, error) == outcome(program, interpret)
     assert out.count("\n") == 1 and error.endswith("at f (f.toy:7)\n")
+
+
+@pytest.mark.parametrize("source", [
+    "let x = 2;\nprint(1.5 * x);\n",             # swapped: the message keeps the order
+    "let x = 2;\nprint(1.5 < x);\n",
+    "let x = true;\nwhile 3 >= x { }\n",
+    "let x = 2;\nlet y = 1.0;\nprint(x - y);\n",  # not swapped
+])
+def test_swapped_operands_report_errors_in_source_order(source):
+    program = compile_source(source, "s.toy")
+    assert any(row[5] & SWAPPED for row in decode(Encoded(program).fused)) == ("1.5" in source
+                                                                               or "3" in source)
+    assert outcome(program, run_native) == outcome(program, interpret)
 
 
 INDEXING = "let a = {array};\nlet i = {i};\nlet v = {v};\nprint(a[i]);\na[i] = v;\na[i] = 2;\nprint(a);\n"
@@ -142,8 +140,11 @@ INDEXING = "let a = {array};\nlet i = {i};\nlet v = {v};\nprint(a[i]);\na[i] = v
 ])
 def test_fused_indexing_behaves_as_the_interpreter(array, i, v):
     """a[i] and a[i] = v with their operands in locals (or the value a
-    constant) run as one instruction each in runs that count nothing."""
+    constant) run as one instruction each, reading the locals, in runs that
+    count nothing."""
     program = compile_source(INDEXING.format(array=array, i=i, v=v), "ix.toy")
-    words = set(Encoded(program).fused[0::2].tolist())
-    assert {INDEX_LL, STORE_INDEX_LLL, STORE_INDEX_LLK} <= words
+    rows = [row for row in decode(Encoded(program).fused) if "INDEX" in row[0]]
+    assert [row[:4] for row in rows[:2]] == [("INDEX", rows[0][1], 0, 1),  # from a, i
+                                             ("STORE_INDEX", 0, 1, 2)]     # a, i, v
+    assert rows[2][:3] == ("STORE_INDEX_K", 0, 1)
     assert outcome(program, run_native) == outcome(program, interpret)

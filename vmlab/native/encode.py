@@ -1,36 +1,44 @@
-"""A Program as the flat arrays the native interpreter loop reads.
+"""A Program as the register code the native interpreter loop runs.
 
-The bytecode is the same; only its layout changes: all code objects end to
-end in one int64 array of (opcode, argument) pairs, jump targets and constant
-indices made absolute, one constant pool of (tag, 64-bit payload) with floats
-stored as their bits. The main code is the last function.
+The bytecode is the same; only its encoding for the loop differs. A stack
+machine's operand stack has a known depth at every instruction (the verifier
+checks that), so each stack entry is a fixed slot of its frame: the locals
+first, then one slot per depth. Every instruction becomes a register
+instruction naming its slots, as Lua's do: LOAD_LOCAL x at depth 3 is
+`MOVE T3 <- x`, ADD at depth 2 is `ADD T0 <- T0, T1`. The constants of all
+code objects sit at the bottom of the value stack, below the first frame.
 
-`fused` is the same code with instructions fused, for runs that count no
-instructions; the fused instructions' own slots stay as they were, for error
-messages and for the host, which sees the same pcs either way. Nothing is
-fused across a jump target.
+Each instruction is two int64 words:
 
-- A binary operator right after the LOAD_CONST or LOAD_LOCAL of its right
-  operand runs as one instruction in the load's slot, as Lua's instructions
-  take a constant or a register as operand: FUSED_CONST or FUSED_LOCAL plus
-  the operator's opcode; the load's argument in the low 32 bits.
-- If the left operand was loaded by a LOAD_LOCAL just before, the three run
-  as one in that slot, with LOCAL_LEFT and the local in bits 32-47: a
-  register instruction, as Lua's ADD R(A) R(B) K(C).
-- An operator (fused or not) followed by a STORE_LOCAL also stores its result
-  there (STORE_RESULT, the local in bits 48 and up); a comparison followed by
-  JUMP_IF_FALSE or JUMP_IF_TRUE also jumps (THEN_BRANCH), as the JVM's
-  if_icmplt does.
-- A FOR_ITER followed by the STORE_LOCAL of its counter becomes FOR_STORE
-  (its argument: the exit target, and the local << 32), and a backward JUMP
-  to a FOR_STORE becomes JUMP_FOR, which runs the FOR_STORE too.
-- An INDEX after the LOAD_LOCALs of its array and index becomes INDEX_LL
-  (argument: the two locals, the index's << 16), and a STORE_INDEX after
-  those and the LOAD_CONST or LOAD_LOCAL of its value STORE_INDEX_LLK or
-  STORE_INDEX_LLL (the value's constant or local << 32), as Lua's GETTABLE
-  and SETTABLE take registers and constants.
-- Jumps to an unconditional JUMP go to its target instead, where that keeps
-  every loop's backward JUMP (where runs are stopped) backward.
+    word 0: opcode (bits 0-7), flags (8-15), a (16-39), b (40-63)
+    word 1: c (bits 0-31), target (32-63)
+
+`a` is the slot written (for STORE_INDEX, the array); `b` and `c` the slots
+read, relative to the frame. The opcode says when `c` is absolute instead: a
+constant's slot (LOADK and the _K forms, as Lua's ADDK), a function (CALL),
+a count (PRINT, ARRAY), a bytecode pc (COUNT) or a pc (JUMP_FOR's body).
+
+Two encodings of the same program, one numbering of register opcodes:
+
+- `counting`, for runs that count (`--stats`, `--max-steps`): one register
+  instruction per bytecode instruction (POP and unreachable code become
+  NOP), each after a COUNT, which counts it or stops the run at the step
+  limit; the host adds the counts up per opcode, so they are the
+  interpreter's. Runs that count nothing do not pay for it.
+- `fused`, for the others: the same with the moves register code does not
+  need folded into the instructions next to them (`LOAD_LOCAL x; LOAD_CONST
+  7; MUL; STORE_LOCAL y` is one `MUL_K y <- x, 7`), a constant left operand
+  of a commutative operator or a comparison swapped into c (`2 * x` as
+  `x * 2`, `1 < x` as `x > 1`, flagged SWAPPED so that errors name the
+  operands in their order), a comparison and the conditional jump after it
+  one BRANCH_<cmp>, a JUMP back to a for loop's FOR_ITER a JUMP_FOR (which
+  runs that FOR_ITER), jumps to jumps threaded, and the instructions folded
+  away dropped. Nothing is folded across a jump target. `fused_origin` maps
+  each instruction back to the bytecode instruction whose errors it
+  reports, for messages and tracebacks.
+
+Slots fit in 24 bits: the verifier allows 65,535 locals and a stack of
+1,000,000 entries.
 """
 
 from __future__ import annotations
@@ -42,20 +50,40 @@ import numpy as np
 from vmlab import opcodes as op
 from vmlab.code import Program
 from vmlab.disasm import jump_targets
-from vmlab.opcodes import ARG, ARITY, OPCODES, Flow, Operand
+from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
+from vmlab.verify import MAX_LOCALS, MAX_STACK
 
 # Value tags: what the 64-bit payload beside each stack slot means.
 NIL, BOOL, INT, FLOAT, ARRAY, STR = range(6)
-# Array element kinds.
-ELEM_INT, ELEM_FLOAT, ELEM_BOOL = range(3)
-ELEM_TAGS = (INT, FLOAT, BOOL)
-# Fused opcodes (see above): the operator's opcode plus one of these.
-FUSED_CONST, FUSED_LOCAL, THEN_BRANCH, LOCAL_LEFT, STORE_RESULT = 64, 128, 256, 512, 1024
-_LOCALS_FUSED = 1 << 15  # locals numbered below this fit in a fused argument
-FOR_STORE, JUMP_FOR, INDEX_LL, STORE_INDEX_LLL, STORE_INDEX_LLK = range(FUSED_CONST - 1,
-                                                                       FUSED_CONST - 6, -1)
-assert len(OPCODES) < STORE_INDEX_LLK
-_LOADS = {op.LOAD_CONST: FUSED_CONST, op.LOAD_LOCAL: FUSED_LOCAL}
+# An array's kind is its elements' tag: INT, FLOAT or BOOL.
+
+# Register opcodes: a bytecode opcode's own number where the register form
+# does the same with named slots (b and c frame slots); these for what
+# register code adds.
+NOP = op.POP
+MOVE = len(OPCODES)   # a = b
+LOADK = MOVE + 1      # a = constant c
+JUMP_FOR = MOVE + 2   # a for loop's JUMP back and its FOR_ITER
+BRANCH = MOVE + 3     # + (comparison - EQ): jump if (b <cmp> c) is the sense
+K_FORM = BRANCH + 6   # + (operator - ADD): a = b <op> constant c
+BRANCH_K = K_FORM + (op.GE - op.ADD + 1)  # + (comparison - EQ): b <cmp> constant c
+STORE_INDEX_K = BRANCH_K + 6              # a[b] = constant c
+COUNT = STORE_INDEX_K + 1  # count bytecode instruction k, or stop: the step limit is reached
+OPCODE_COUNT = COUNT + 1
+# Flags. While encoding, B_CONST and C_CONST mark constants (absolute) in b
+# and c; once packed, the opcode says it (LOADK, the _K forms). TRUE_SENSE:
+# a conditional jump jumps when its condition is true (bit 10 of word 0).
+# SWAPPED: a constant left operand was swapped into c.
+B_CONST, C_CONST, TRUE_SENSE, SWAPPED = 1, 2, 4, 8
+_MIRRORED = {op.ADD: op.ADD, op.MUL: op.MUL, op.BIT_AND: op.BIT_AND, op.BIT_OR: op.BIT_OR,
+             op.BIT_XOR: op.BIT_XOR, op.EQ: op.EQ, op.NE: op.NE, op.LT: op.GT,
+             op.GT: op.LT, op.LE: op.GE, op.GE: op.LE}
+assert MAX_LOCALS + MAX_STACK + 3 < 1 << 24  # slots (a, b: 24 bits), a frame's deepest
+_COMPARISONS = range(op.EQ, op.GE + 1)
+_FOLD_DISTANCE = 6  # how far after a move its use is looked for
+_WRITES_A = {MOVE, op.FOR_ITER, op.INDEX, op.ARRAY, op.ARRAY_FILL, op.CALL,
+             *(i.number for i in OPCODES if i.kind in ("binary", "unary")),
+             *(i.number for i in OPCODES if i.kind == "builtin" and i.pops == 1)}
 
 
 def _float_bits(x: float) -> int:
@@ -76,17 +104,17 @@ def constant(value, strings: list[str]) -> tuple[int, int]:
     return STR, len(strings) - 1
 
 
-def max_stack(code, arities: list[int]) -> int:
-    """The deepest the operand stack gets in a code object."""
+def depths(code, arities: list[int]) -> list[int]:
+    """The operand stack's depth before each instruction (-1: unreachable),
+    from the opcode table's stack effects."""
     depth = [-1] * len(code.instrs)
-    depth[0], work, deepest = 0, [0], 0
+    depth[0], work = 0, [0]
     while work:
         pc = work.pop()
         opcode, arg = code.instrs[pc]
         info = OPCODES[opcode]
         pops = arg if info.pops == ARG else arities[arg] if info.pops == ARITY else info.pops
         after = depth[pc] - pops + info.pushes
-        deepest = max(deepest, depth[pc] + (1 if opcode == op.FOR_ITER else 0), after)
         targets = []
         if info.flow in (Flow.JUMP, Flow.BRANCH):
             taken = after if info.taken is None else depth[pc] - info.taken[0] + info.taken[1]
@@ -97,93 +125,135 @@ def max_stack(code, arities: list[int]) -> int:
             if depth[target] < 0:
                 depth[target] = d
                 work.append(target)
-    return deepest
+    return depth
 
 
-def _fused(code, codes, starts):
-    """The fused encoding of `code` (see above)."""
-    fused = code.copy()
-    for c, start in zip(codes, starts, strict=True):
-        targets = jump_targets(c)
-        for pc in range(1, len(c.instrs)):
-            (opcode, arg), before, at = c.instrs[pc], c.instrs[pc - 1][0], 2 * (start + pc - 1)
-            if pc in targets:
-                continue
-            if OPCODES[opcode].kind == "binary":
-                after, stored = c.instrs[pc + 1] if pc + 1 < len(c.instrs) else (None, None)
-                then, dest = 0, 0  # what the operator does next: branch, store
-                if pc + 1 in targets:
-                    pass
-                elif op.EQ <= opcode <= op.GE and after in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
-                    then = THEN_BRANCH
-                elif after == op.STORE_LOCAL and stored < _LOCALS_FUSED:
-                    then, dest = STORE_RESULT, stored << 48
-                if before not in _LOADS or code[at + 1] >= 1 << 32:  # operands on the stack
-                    fused[at + 2] += then
-                    fused[at + 3] += dest
-                    continue
-                fused[at] = _LOADS[before] + opcode + then
-                fused[at + 1] += dest
-                left = c.instrs[pc - 2] if pc >= 2 else (None, None)
-                if left[0] == op.LOAD_LOCAL and left[1] < _LOCALS_FUSED and pc - 1 not in targets:
-                    fused[at - 2] = fused[at] + LOCAL_LEFT
-                    fused[at - 1] = fused[at + 1] | (left[1] << 32)
-            elif opcode == op.STORE_LOCAL and before == op.FOR_ITER:
-                fused[at] = FOR_STORE
-                fused[at + 1] += arg << 32
-            elif opcode in (op.INDEX, op.STORE_INDEX):
-                _fuse_index(fused, c, start, pc, targets)
-        for pc, (opcode, _) in enumerate(c.instrs):
-            at = 2 * (start + pc)
-            if opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
-                fused[at + 1] = target = _threaded(code, start + pc, opcode == op.JUMP)
-                if opcode == op.JUMP and target <= start + pc and fused[2 * target] == FOR_STORE:
-                    fused[at] = JUMP_FOR
-    return fused
+def frame_size(code, depth: list[int]) -> int:
+    """Slots a frame of `code` needs: its locals and its deepest stack."""
+    return code.nlocals + max(d + OPCODES[opcode].pushes
+                              for (opcode, _), d in zip(code.instrs, depth, strict=True))
 
 
-def _fuse_index(fused, c, start: int, pc: int, targets) -> None:
-    """INDEX_LL or STORE_INDEX_LL* in the slot of the array's LOAD_LOCAL, if
-    the array, the index (and the value) come straight from loads."""
-    n = 2 if c.instrs[pc][0] == op.INDEX else 3
-    loads = c.instrs[pc - n:pc] if pc >= n else []
-    if (len(loads) < n or any(p in targets for p in range(pc - n + 1, pc + 1))
-            or any(opcode != op.LOAD_LOCAL or arg >= _LOCALS_FUSED
-                   for opcode, arg in loads[:2])):
-        return
-    at = 2 * (start + pc - n)
-    arg = loads[0][1] | loads[1][1] << 16
-    if n == 2:
-        fused[at], fused[at + 1] = INDEX_LL, arg
-    else:
-        kind, value = loads[2]
-        if kind == op.LOAD_CONST:  # (its argument here is absolute: the code's own)
-            fused[at], fused[at + 1] = STORE_INDEX_LLK, arg | fused[at + 5] << 32
-        elif kind == op.LOAD_LOCAL and value < _LOCALS_FUSED:
-            fused[at], fused[at + 1] = STORE_INDEX_LLL, arg | value << 32
+def _translate(c, start: int, kbase: int, depth: list[int], arities: list[int]) -> list[list]:
+    """One register instruction per bytecode instruction:
+    [opcode, flags, a, b, c, target, origin], targets still bytecode pcs."""
+    out = []
+    for pc, (opcode, arg) in enumerate(c.instrs):
+        d, t = depth[pc], c.nlocals + depth[pc]  # t: the slot of the stack's next entry
+        row = [NOP, 0, 0, 0, 0, 0, start + pc]
+        out.append(row)
+        info = OPCODES[opcode]
+        if d < 0 or opcode == op.POP:
+            continue
+        if opcode == op.LOAD_CONST:
+            row[:5] = MOVE, B_CONST, t, kbase + arg, 0
+        elif opcode == op.LOAD_LOCAL:
+            row[:5] = MOVE, 0, t, arg, 0
+        elif opcode == op.STORE_LOCAL:
+            row[:5] = MOVE, 0, arg, t - 1, 0
+        elif info.kind == "binary" or opcode in (op.INDEX, op.ARRAY_FILL):
+            row[:5] = opcode, 0, t - 2, t - 2, t - 1
+        elif info.pops == 1 and info.pushes == 1:  # unary operators and builtins
+            row[:5] = opcode, 0, t - 1, t - 1, 0
+        elif opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
+            sense = TRUE_SENSE if opcode == op.JUMP_IF_TRUE else 0
+            code = op.JUMP if opcode == op.JUMP else op.JUMP_IF_FALSE  # (the sense says which)
+            row[:6] = code, sense, 0, t - 1, 0, start + arg
+        elif opcode == op.FOR_PREP:
+            row[:5] = opcode, 0, 0, t - 2, t - 1
+        elif opcode == op.FOR_ITER:  # a: where i goes; b: the counter, its limit above
+            row[:6] = opcode, 0, t, t - 2, 0, start + arg
+        elif opcode == op.CALL:  # a: the first argument, the callee's first slot
+            row[:5] = opcode, C_CONST, t - arities[arg], 0, arg
+        elif opcode == op.RETURN:
+            row[:5] = opcode, 0, 0, t - 1, 0
+        elif opcode in (op.PRINT, op.ARRAY):  # the arg entries from b
+            row[:5] = opcode, C_CONST, t - arg, t - arg, arg
+        elif opcode == op.STORE_INDEX:  # a[b] = c
+            row[:5] = opcode, 0, t - 3, t - 2, t - 1
+        else:  # pragma: no cover - the table and this function disagree
+            raise AssertionError(f"no register form for {info.name}")
+    return out
 
 
-def _threaded(code, pc: int, stops: bool) -> int:
-    """Where the jump at `pc` ends up after the unconditional JUMPs it lands
-    on. Runs are stopped at backward JUMPs only (`stops`: the jump at `pc` is
-    one): a conditional jump is threaded through forward JUMPs only, a JUMP
-    through backward ones only if it ends backward itself."""
-    target, seen = int(code[2 * pc + 1]), {pc}
-    backward = target <= pc
-    while code[2 * target] == op.JUMP and target not in seen:
-        after = int(code[2 * target + 1])
-        if after <= target and not stops:
-            break
-        seen.add(target)
-        backward = backward or after <= target
-        target = after
-    if stops and backward and target > pc:
-        return int(code[2 * pc + 1])
-    return target
+def _reads(row, slot: int) -> str | None:
+    """How `row` reads frame slot `slot`: "b", "c", "a", "range" or None."""
+    opcode, flags, a, b, c = row[:5]
+    if opcode in (op.PRINT, op.ARRAY):
+        return "range" if b <= slot < b + c else None
+    if opcode == op.CALL:
+        return "range" if slot >= a else None
+    if opcode in (op.FOR_PREP, op.FOR_ITER, JUMP_FOR):  # (they stay on the stack)
+        return "range" if slot in (b, b + 1) else None
+    if b == slot and not flags & B_CONST and opcode not in (NOP, op.JUMP):
+        return "b"
+    if c == slot and not flags & C_CONST and opcode in _READS_C:
+        return "c"
+    if a == slot and opcode == op.STORE_INDEX:
+        return "a"
+    return None
+
+
+_READS_C = {op.INDEX, op.ARRAY_FILL, op.STORE_INDEX,
+            *range(BRANCH, OPCODE_COUNT), *(i.number for i in OPCODES if i.kind == "binary")}
+
+
+def _fold(rows: list[list], nlocals: int, targets: set[int]) -> None:
+    """Fold moves into the instructions next to them (see above), marking
+    the moves dropped (opcode None). `targets`: rows some jump reaches."""
+    for i, row in enumerate(rows):  # a move to a stack slot: into its one use
+        if row[0] != MOVE or row[2] < nlocals:
+            continue
+        slot, source, const = row[2], row[3], row[1] & B_CONST
+        for j in range(i + 1, min(i + 1 + _FOLD_DISTANCE, len(rows))):
+            if j in targets:
+                break
+            use = rows[j]
+            how = use[0] is not None and _reads(use, slot)
+            if const and how == "b" and use[0] in _MIRRORED and not use[1] & C_CONST:
+                use[0], use[3], use[4] = _MIRRORED[use[0]], use[4], slot
+                use[1] |= SWAPPED
+                how = "c"
+            if how == "b" and (not const or use[0] == MOVE) or how == "a" and not const \
+                    or how == "c" and (not const or use[0] in _C_CONSTANT):
+                field, flag = {"a": (2, 0), "b": (3, B_CONST), "c": (4, C_CONST)}[how]
+                use[field] = source
+                use[1] = (use[1] & ~flag) | (flag if const else 0)
+                row[0] = None
+            if how or use[0] in _WRITES_A and use[2] == source and not const or \
+                    use[0] is not None and use[0] not in _STRAIGHT:
+                break
+    last = None  # a result into a stack slot, then moved to a local: straight there
+    for i, row in enumerate(rows):
+        if row[0] == NOP:
+            row[0] = None
+        if row[0] is None:
+            continue
+        follows = (last is not None and i not in targets and not row[1] & B_CONST
+                   and row[3] == last[2] >= nlocals
+                   and not any(k in targets for k in range(last[7] + 1, i)))
+        if follows and row[0] == MOVE:
+            last[2] = row[2]
+            row[0] = last = None
+        elif follows and row[0] in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE) \
+                and last[0] in _COMPARISONS:
+            last[0] = BRANCH + last[0] - op.EQ
+            last[1] |= row[1] & TRUE_SENSE
+            last[5] = row[5]
+            row[0] = last = None
+        else:
+            row.append(i)  # (its index, for the checks above)
+            last = row if row[0] in _WRITES_A - {op.CALL, op.ARRAY} else None
+
+
+_C_CONSTANT = {op.STORE_INDEX, *range(op.ADD, op.GE + 1)}  # have a constant-c form
+_STRAIGHT = {MOVE, op.FOR_PREP, op.INDEX, op.STORE_INDEX, op.ARRAY_FILL,
+             *(i.number for i in OPCODES if i.kind in ("binary", "unary")),
+             *(i.number for i in OPCODES if i.kind == "builtin" and i.pops == 1)}
 
 
 class Encoded:
-    """The arrays, and what the host needs to map them back."""
+    """The arrays the loop reads, and what the host needs to map them back."""
 
     def __init__(self, program: Program):
         codes = [*program.functions, program.main]
@@ -191,35 +261,117 @@ class Encoded:
         self.codes = codes
         self.main = len(codes) - 1
         self.strings: list[str] = []
-        starts, n = [], 0
+        tags, values, starts, kbases = [], [], [], []
+        plain, fused, frames = [], [], []
         for c in codes:
-            starts.append(n)
-            n += len(c.instrs)
-        words, tags, values = [], [], []
-        for c, start in zip(codes, starts, strict=True):
-            base = len(tags)
+            kbases.append(len(tags))
             for value in c.consts:
                 tag, payload = constant(value, self.strings)
                 tags.append(tag)
                 values.append(payload)
-            for opcode, arg in c.instrs:
-                kind = OPCODES[opcode].operand
-                if kind == Operand.JUMP:
-                    arg += start
-                elif kind == Operand.CONST:
-                    arg += base
-                words += (opcode, arg)
-        self.code = np.array(words or [0], dtype=np.int64)
-        self.fused = _fused(self.code, codes, starts)
-        self.const_tag = np.array(tags or [0], dtype=np.int8)
-        self.const_val = np.array(values or [0], dtype=np.int64)
+        for c, kbase in zip(codes, kbases, strict=True):
+            starts.append(len(plain))
+            depth = depths(c, arities)
+            frames.append(frame_size(c, depth))
+            rows = _translate(c, starts[-1], kbase, depth, arities)
+            plain += rows
+            fused_rows = [row[:] for row in rows]
+            _fold(fused_rows, c.nlocals, set(jump_targets(c)))
+            fused += fused_rows
+        self.konst = len(tags)  # constants occupy the stack's first slots
+        self.const_tag = np.array(tags, dtype=np.int8)
+        self.const_val = np.array(values, dtype=np.int64)
         self.fn_start = np.array(starts, dtype=np.int64)
         self.fn_arity = np.array(arities, dtype=np.int64)
         self.fn_nlocals = np.array([c.nlocals for c in codes], dtype=np.int64)
-        self.fn_frame = np.array([c.nlocals + max_stack(c, arities) for c in codes],
-                                 dtype=np.int64)
+        self.fn_frame = np.array(frames, dtype=np.int64)
+        self.origin = np.repeat(np.arange(len(plain), dtype=np.int64), 2)
+        self.counting_start = 2 * self.fn_start
+        self.opcodes = np.array([opcode for c in codes for opcode, _ in c.instrs], dtype=np.int64)
+        self.args = np.array([arg for c in codes for _, arg in c.instrs], dtype=np.int64)
+        self.counting = _pack([r for row in plain for r in ([COUNT, 0, 0, 0, row[6], 0, row[6]], row)],
+                              {pc: 2 * pc for pc in range(len(plain))})
+        kept = [row for row in fused if row[0] is not None]
+        at, k = {}, len(kept)
+        for row in reversed(fused):  # a dropped row's pc: the next kept row's
+            k -= row[0] is not None
+            at[row[6]] = k
+        self.fused_start = np.array([at[s] for s in starts], dtype=np.int64)
+        self.fused_origin = np.array([row[6] for row in kept], dtype=np.int64)
+        self.fused = _pack(kept, at, threaded=True)
 
-    def place(self, pc: int) -> tuple[int, int]:
-        """(function index, pc within it) of an absolute instruction index."""
-        func = int(np.searchsorted(self.fn_start, pc, side="right")) - 1
-        return func, pc - int(self.fn_start[func])
+    def place(self, origin: int) -> tuple[int, int]:
+        """(function index, pc within it) of an absolute bytecode index."""
+        func = int(np.searchsorted(self.fn_start, origin, side="right")) - 1
+        return func, origin - int(self.fn_start[func])
+
+
+def _pack(rows: list[list], at: dict[int, int], threaded: bool = False) -> np.ndarray:
+    """The rows as (word 0, word 1) pairs, bytecode targets made row indices;
+    with `threaded`, jumps threaded and for-loop back-edges made JUMP_FOR."""
+    targets = [at[row[5]] for row in rows]
+    if threaded:
+        for i, row in enumerate(rows):
+            if row[0] in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE) \
+                    or BRANCH <= row[0] < OPCODE_COUNT:
+                targets[i] = target = _threaded_at(rows, targets, i)
+                if row[0] == op.JUMP and target <= i and rows[target][0] == op.FOR_ITER:
+                    loop = rows[target]
+                    rows[i] = [JUMP_FOR, C_CONST, loop[2], loop[3], target + 1, 0, row[6]]
+                    targets[i] = targets[target]
+    words = []
+    for i, row in enumerate(rows):
+        opcode, flags, a, b, c = row[:5]
+        if opcode == MOVE and flags & B_CONST:
+            opcode, b, c = LOADK, 0, b
+        elif flags & C_CONST and op.ADD <= opcode <= op.GE:
+            opcode += K_FORM - op.ADD
+        elif flags & C_CONST and BRANCH <= opcode < K_FORM:
+            opcode += BRANCH_K - BRANCH
+        elif flags & C_CONST and opcode == op.STORE_INDEX:
+            opcode = STORE_INDEX_K
+        word = opcode | flags << 8 | a << 16 | b << 40
+        words += (word - (1 << 64) if word >= 1 << 63 else word, c | targets[i] << 32)
+    return np.array(words or [0, 0], dtype=np.int64)
+
+
+def _threaded_at(rows: list[list], targets: list[int], i: int) -> int:
+    """Where the jump in row `i` ends up after the JUMPs it lands on. Runs
+    are stopped at backward JUMPs only: a conditional jump is threaded
+    through forward JUMPs only, a JUMP through backward ones only if it ends
+    backward itself (a loop's back-edge stays backward)."""
+    stops = rows[i][0] == op.JUMP
+    target, seen = targets[i], {i}
+    backward = target <= i
+    while rows[target][0] == op.JUMP and target not in seen:
+        after = targets[target]
+        if after <= target and not stops:
+            break
+        seen.add(target)
+        backward = backward or after <= target
+        target = after
+    if stops and backward and target > i:
+        return targets[i]
+    return target
+
+
+NAMES = {**{i.number: i.name for i in OPCODES}, NOP: "NOP", MOVE: "MOVE", LOADK: "LOADK",
+         JUMP_FOR: "JUMP_FOR", STORE_INDEX_K: "STORE_INDEX_K", COUNT: "COUNT",
+         **{BRANCH + k: "BRANCH_" + OPCODES[op.EQ + k].name for k in range(6)},
+         **{BRANCH_K + k: "BRANCH_" + OPCODES[op.EQ + k].name + "_K" for k in range(6)},
+         **{K_FORM + k: OPCODES[op.ADD + k].name + "_K" for k in range(BRANCH_K - K_FORM)}}
+
+
+def decode(words: np.ndarray) -> list[tuple[str, int, int, int, int, int]]:
+    """Each instruction as (name, a, b, c, target, flags), to read the code."""
+    rows = []
+    for i in range(len(words) // 2):
+        w, x = int(words[2 * i]), int(words[2 * i + 1])
+        rows.append((NAMES[w & 0xFF], w >> 16 & 0xFFFFFF, w >> 40 & 0xFFFFFF,
+                     x & 0xFFFFFFFF, x >> 32, w >> 8 & 0xFF))
+    return rows
+
+
+def operands(words: np.ndarray, pc: int, fp: int) -> tuple[int, int]:
+    """The first slot and the count of a PRINT (or ARRAY) at `pc`."""
+    return int(words[2 * pc] >> 40 & 0xFFFFFF) + fp, int(words[2 * pc + 1] & 0xFFFFFFFF)

@@ -14,11 +14,11 @@ from vmlab.code import Program
 from vmlab.errors import ToyRuntimeError
 from vmlab.native import loop as L
 from vmlab.native.encode import (
-    ARRAY, BOOL, ELEM_FLOAT, ELEM_TAGS, FLOAT, INT, NIL, STR, Encoded,
+    ARRAY, BOOL, FLOAT, INT, NIL, STR, SWAPPED, Encoded, operands,
 )
-from vmlab.opcodes import OPCODES
+from vmlab.opcodes import CALL, OPCODES
 
-_PYTHON_TYPES = {ELEM_TAGS[0]: int, ELEM_TAGS[1]: float, ELEM_TAGS[2]: bool}
+_PYTHON_TYPES = {INT: int, FLOAT: float, BOOL: bool}
 
 
 def _float(bits: int) -> float:
@@ -33,28 +33,32 @@ class Machine:
         self.program, self.output, self.max_depth = program, output, max_depth
         self.max_steps = max_steps
         self.enc = enc = Encoded(program)
-        main = enc.main
-        size = max(1 << 12, int(enc.fn_frame[main]) + 1)
-        self.stack = np.zeros(size, dtype=np.int64)
-        self.tags = np.zeros(size, dtype=np.int8)
+        self.counting = counting or max_steps is not None
+        # Runs that count run the plain encoding, one instruction per bytecode
+        # instruction; the others the fused one.
+        self.code, self.starts, self.origin = (
+            (enc.counting, enc.counting_start, enc.origin) if self.counting
+            else (enc.fused, enc.fused_start, enc.fused_origin))
+        main, konst = enc.main, enc.konst
+        size = max(1 << 12, konst + int(enc.fn_frame[main]) + 1)
+        # The value stack: (payload, tag) per slot; tags 0 are NIL.
+        self.slots = np.zeros((size, 2), dtype=np.int64)
+        self.slots[:konst, 0], self.slots[:konst, 1] = enc.const_val, enc.const_tag
+        self.fns = np.stack([self.starts, enc.fn_arity, enc.fn_nlocals, enc.fn_frame], axis=1)
         self.frames = np.zeros(3 * (max_depth + 1), dtype=np.int64)
         self.heap = np.zeros(1 << 12, dtype=np.int64)
-        self.arr_kind = np.zeros(64, dtype=np.int8)
-        self.arr_off = np.zeros(64, dtype=np.int64)
-        self.arr_len = np.zeros(64, dtype=np.int64)
+        self.table = np.zeros((64, 3), dtype=np.int64)  # per array: kind, offset, length
         self.free_ids = np.zeros(64, dtype=np.int64)
         self.regs = np.zeros(L.REGISTERS, dtype=np.int64)
-        self.counts = np.zeros(len(OPCODES), dtype=np.int64)
-        self.calls = np.zeros(len(enc.codes), dtype=np.int64)
-        self.counting = counting or max_steps is not None
+        self.counts = np.zeros(len(enc.opcodes), dtype=np.int64)  # per bytecode instruction
         regs = self.regs
         regs[L.R_STEPS] = max_steps if max_steps is not None else 1 << 62
-        regs[L.R_PC] = enc.fn_start[main]
+        regs[L.R_PC] = self.starts[main]
         regs[L.R_FUNC] = main
-        regs[L.R_SP] = enc.fn_nlocals[main]  # the main code's locals: nil
+        regs[L.R_FP] = konst  # the main code's frame, above the constants
 
     def run(self) -> None:
-        enc, regs = self.enc, self.regs
+        regs = self.regs
         watch = interrupts.current
         if watch is not None:
             watch.add_flag(lambda: regs.__setitem__(L.R_STOP, 1))
@@ -62,15 +66,13 @@ class Machine:
             if watch is not None:
                 watch.native += 1
             try:
-                status = L.run(enc.code if self.counting else enc.fused, enc.const_tag, enc.const_val, enc.fn_start,
-                               enc.fn_arity, enc.fn_nlocals, enc.fn_frame, self.stack, self.tags,
-                               self.frames, self.heap, self.arr_kind, self.arr_off, self.arr_len,
-                               self.free_ids, regs, self.counts, self.calls, self.counting,
-                               self.max_depth)
+                status = L.run(self.code, self.fns.reshape(-1), self.slots.reshape(-1),
+                               self.frames, self.heap, self.table.reshape(-1), self.free_ids,
+                               regs, self.counts, self.max_depth)
             finally:
                 if watch is not None:
                     watch.native -= 1
-            if status == L.STOPPED and regs[L.R_STEPS] < 0:
+            if status == L.STOPPED and regs[L.R_STEPS] == 0 and self.counting:
                 raise interrupts.Interrupted(interrupts.step_limit(self.max_steps))
             if watch is not None:
                 watch.check()
@@ -85,6 +87,15 @@ class Machine:
             else:
                 self.make_room(int(self.regs[L.R_NEED]))
 
+    def counted(self) -> tuple[list[int], list[int]]:
+        """(executions per opcode, calls per function) of a counting run."""
+        enc = self.enc
+        opcodes = np.bincount(enc.opcodes, weights=self.counts, minlength=len(OPCODES))
+        calls = np.zeros(len(enc.codes), dtype=np.int64)
+        at = enc.opcodes == CALL
+        np.add.at(calls, enc.args[at], self.counts[at])
+        return opcodes.astype(np.int64).tolist(), calls.tolist()
+
     # --- values ---
     def value(self, tag: int, payload: int):
         """A stack slot as a toy value (arrays as fresh ToyArrays)."""
@@ -98,21 +109,19 @@ class Machine:
             return None
         if tag == STR:
             return self.enc.strings[payload]
-        kind = int(self.arr_kind[payload])
-        start = int(self.arr_off[payload])
-        items = self.heap[start:start + int(self.arr_len[payload])]
-        python_type = _PYTHON_TYPES[ELEM_TAGS[kind]]
-        if kind == ELEM_FLOAT:
+        kind, start, n = (int(x) for x in self.table[payload])  # kind: the elements' tag
+        items = self.heap[start:start + n]
+        python_type = _PYTHON_TYPES[kind]
+        if kind == FLOAT:
             return v.ToyArray(array("d", items.view(np.float64).tobytes()), float)
         return v.ToyArray(array(v.TYPECODES[python_type], items.tolist()), python_type)
 
     def print_line(self) -> None:
         regs = self.regs
-        n = int(self.enc.code[2 * (regs[L.R_PC] - 1) + 1])
-        sp = int(regs[L.R_SP])
-        items = [self.value(int(self.tags[k]), int(self.stack[k])) for k in range(sp - n, sp)]
+        first, n = operands(self.code, int(regs[L.R_PC]) - 1, int(regs[L.R_FP]))
+        items = [self.value(int(self.slots[k, 1]), int(self.slots[k, 0]))
+                 for k in range(first, first + n)]
         self.output.line(" ".join(map(v.format_value, items)))
-        regs[L.R_SP] = sp - n
 
     # --- errors ---
     def error(self) -> ToyRuntimeError:
@@ -129,7 +138,10 @@ class Machine:
         elif kind == L.STACK_OVERFLOW:
             message = str(v.stack_overflow())
         else:
-            message = _type_error(int(regs[L.R_OP]), a, b, c)
+            opcode = self.enc.opcodes[self.origin[int(regs[L.R_PC]) - 1]]
+            if self.code[2 * (int(regs[L.R_PC]) - 1)] >> 8 & SWAPPED:
+                a, b = b, a  # (encode.py: a constant left operand taken as c)
+            message = _type_error(int(opcode), a, b, c)
         return ToyRuntimeError(message, self.traceback(), self.program.source_name)
 
     def traceback(self) -> list[tuple[str, int]]:
@@ -139,55 +151,57 @@ class Machine:
         places.append(int(regs[L.R_PC]))
         trace = []
         for after in places:
-            func, pc = enc.place(after - 1)
+            func, pc = enc.place(int(self.origin[after - 1]))
             code = enc.codes[func]
             trace.append((code.name, code.lines[pc]))
         return trace
 
     # --- room ---
     def grow_stack(self, need: int) -> None:
-        size = max(need, 2 * len(self.stack))
-        self.stack = np.concatenate([self.stack, np.zeros(size - len(self.stack), np.int64)])
-        self.tags = np.concatenate([self.tags, np.zeros(size - len(self.tags), np.int8)])
+        grown = np.zeros((max(need, 2 * len(self.slots)), 2), dtype=np.int64)
+        grown[:len(self.slots)] = self.slots
+        self.slots = grown
 
     def make_room(self, need: int) -> None:
         """Collect the arrays no stack slot refers to (arrays cannot hold
-        arrays, so the stack is all the roots there are), compact the heap,
-        and grow the heap or the table if that is not enough."""
+        arrays, so the stack is all the roots there are; the frames' slots
+        above their stack's depth may still hold arrays no longer used, and
+        keep them until a later collection), compact the heap, and grow the
+        heap or the table if that is not enough."""
         regs = self.regs
-        sp = int(regs[L.R_SP])
+        top = int(regs[L.R_FP]) + int(self.enc.fn_frame[int(regs[L.R_FUNC])])
         count = int(regs[L.R_ARRAYS])
         live = np.zeros(count, dtype=bool)
-        live[self.stack[:sp][self.tags[:sp] == ARRAY]] = True
+        slots = self.slots[:top]
+        live[slots[slots[:, 1] == ARRAY, 0]] = True
         live_ids = np.flatnonzero(live)
-        used = int(self.arr_len[live_ids].sum())
+        used = int(self.table[live_ids, 2].sum())
         size = max(len(self.heap), 2 * (used + need))
         heap = np.zeros(size, dtype=np.int64)
         top = 0
         for ident in live_ids:
-            start, n = int(self.arr_off[ident]), int(self.arr_len[ident])
+            start, n = int(self.table[ident, 1]), int(self.table[ident, 2])
             heap[top:top + n] = self.heap[start:start + n]
-            self.arr_off[ident] = top
+            self.table[ident, 1] = top
             top += n
         self.heap = heap
         regs[L.R_HEAP] = top
         dead = np.flatnonzero(~live)
-        if len(dead) == 0 and count == len(self.arr_kind):
-            grown = 2 * len(self.arr_kind)
-            for name in ("arr_kind", "arr_off", "arr_len", "free_ids"):
-                old = getattr(self, name)
-                setattr(self, name, np.concatenate([old, np.zeros(grown - len(old), old.dtype)]))
+        if len(dead) == 0 and count == len(self.table):
+            grown = 2 * len(self.table)
+            self.table = np.concatenate([self.table, np.zeros((grown - count, 3), np.int64)])
+            self.free_ids = np.zeros(grown, dtype=np.int64)
         self.free_ids[:len(dead)] = dead
         regs[L.R_FREE] = len(dead)
 
 
 def _representative(code: int):
-    """A value of the type a tag (or 10 + an array's element kind) stands for."""
+    """A value of the type a tag (or 10 + an array's element tag) stands for."""
     if code >= 10:
-        python_type = _PYTHON_TYPES[ELEM_TAGS[code - 10]]
+        python_type = _PYTHON_TYPES[code - 10]
         return v.ToyArray(array(v.TYPECODES[python_type], [python_type(1)] * 2), python_type)
     if code == ARRAY:
-        return _representative(10)
+        return _representative(10 + INT)
     return {NIL: None, BOOL: True, INT: 1, FLOAT: 1.0}[code]
 
 
@@ -230,5 +244,6 @@ def run(program: Program, output, max_depth: int, stats=None,
         machine.run()
     finally:
         if stats is not None:
-            stats.opcodes[:] = machine.counts.tolist()
-            stats.calls[:] = machine.calls[:-1].tolist()
+            opcodes, calls = machine.counted()
+            stats.opcodes[:] = opcodes
+            stats.calls[:] = calls[:-1]

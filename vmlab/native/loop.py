@@ -1,45 +1,54 @@
-"""The native interpreter: the same dispatch loop, compiled by numba.
+"""The native interpreter: the same interpreter, its loop compiled by numba.
 
-It runs the bytecode of vmlab/native/encode.py over flat arrays: a value
-stack of 64-bit payloads with a parallel array of type tags (frames keep
-their locals at the bottom of their part of it, clox style), a frame stack,
-an array heap and its table. It stops and returns a status whenever it needs
-the host: to print a line (float formatting is Python's repr), to report an
-error, or for more stack or heap; the host does that and calls it again,
-and it continues where it stopped. Everything it does to values is the SPEC,
-the same as vmlab.values, written for machine integers and floats.
+It runs the register code of vmlab/native/encode.py over flat int64 arrays:
+the value stack, one (payload, tag) pair per slot as Lua's TValues are (the
+program's constants at its bottom, then the frames, each its locals and
+then its stack entries, clox style), a frame stack, an array heap and its
+table. It stops and returns a status whenever it needs the host: to print a
+line (float formatting is Python's repr), to report an error, or for more
+stack or heap; the host does that and calls it again, and it continues
+where it stopped. Everything it does to values is the SPEC, the same as
+vmlab.values, written for machine integers and floats.
+
+Every register opcode has its own branch of one `if op == ...` chain, which
+LLVM compiles to a single jump table: no second dispatch on operand kinds
+or flags. Each operator tests its operands' tags for the common case (two
+ints, two floats) first, as Lua's do. Few arrays, so that the pointers the
+loop keeps fit in the CPU's registers.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
-from vmlab.opcodes import (
-    ABS, ADD, ARRAY, ARRAY_FILL, BIT_AND, BIT_NOT, BIT_OR, BIT_XOR, CALL, DIV, EQ,
-    FOR_ITER, FOR_PREP, GE, GT, INDEX, JUMP, JUMP_IF_FALSE, JUMP_IF_TRUE, LE, LEN,
-    LOAD_CONST, LOAD_LOCAL, LT, MOD, MUL, NE, NEG, NOT, POP, PRINT, RETURN, SHL, SHR,
-    SQRT, STORE_INDEX, STORE_LOCAL, SUB, TO_FLOAT, TO_INT,
-)
-from vmlab.native.encode import ARRAY as T_ARRAY
 from vmlab.native.encode import (
-    BOOL, ELEM_BOOL, ELEM_FLOAT, ELEM_INT, FLOAT, FOR_STORE, FUSED_CONST, FUSED_LOCAL,
-    INDEX_LL, INT, JUMP_FOR, LOCAL_LEFT, NIL, STORE_INDEX_LLK, STORE_INDEX_LLL, STORE_RESULT,
-    THEN_BRANCH,
+    ARRAY, BOOL, BRANCH, BRANCH_K, COUNT, FLOAT, INT, JUMP_FOR, K_FORM, LOADK, MOVE, NIL,
+    STORE_INDEX_K,
+)
+from vmlab.opcodes import (
+    ABS, ADD, ARRAY as MAKE_ARRAY, ARRAY_FILL, BIT_AND, BIT_NOT, BIT_OR, BIT_XOR, CALL, DIV,
+    EQ, FOR_ITER, FOR_PREP, GE, GT, INDEX, JUMP, JUMP_IF_FALSE, LE, LEN, LT, MOD, MUL, NE, NEG,
+    NOT, PRINT, RETURN, SHL, SHR, SQRT, STORE_INDEX, SUB, TO_FLOAT, TO_INT,
 )
 from vmlab.values import MAX_ARRAY_LENGTH
 
 # Registers: the loop's state between calls.
 # R_STOP: set from outside (vmlab.interrupts) to stop the run; R_STEPS: the
-# instructions it may still execute (counted only when `counting`).
-R_PC, R_SP, R_FP, R_FUNC, R_DEPTH, R_HEAP, R_ARRAYS, R_FREE, R_ERR, R_E1, R_E2, R_E3, \
-    R_OP, R_NEED, R_STOP, R_STEPS = range(16)
-REGISTERS = 16
+# instructions it may still execute (counted only in runs that count).
+R_PC, R_FP, R_FUNC, R_DEPTH, R_HEAP, R_ARRAYS, R_FREE, R_ERR, R_E1, R_E2, R_E3, \
+    R_NEED, R_STOP, R_STEPS = range(14)
+REGISTERS = 14
 # Why the loop returned.
 DONE, PRINTING, ERROR, NEED_STACK, NEED_HEAP, STOPPED = range(6)
-# What went wrong (R_ERR); R_E1.. hold the operands' tags or values.
+# What went wrong (R_ERR); R_E1.. hold the operands' tags (10 + the element
+# tag for an array) or values.
 TYPE_ERROR, DIVISION_BY_ZERO, INDEX_ERROR, NEGATIVE_LENGTH, TOO_LONG, STACK_OVERFLOW = \
     range(1, 7)
+# The function table: four int64 per function; the array table: three per array.
+F_START, F_ARITY, F_NLOCALS, F_FRAME = range(4)
+A_KIND, A_OFF, A_LEN = range(3)
 
 _TWO_63 = 9.223372036854775807e18
 
@@ -55,7 +64,161 @@ def _u(i):
 
 
 @njit(inline="always")
-def _allocate(heap, arr_kind, arr_off, arr_len, free_ids, regs, kind, n):
+def _v(slot):
+    """Where a slot's payload is."""
+    return np.uint64(2 * slot)
+
+
+@njit(inline="always")
+def _t(slot):
+    """Where a slot's tag is."""
+    return np.uint64(2 * slot + 1)
+
+
+@intrinsic
+def _float(typingctx, bits):
+    """The float64 whose bits a payload holds."""
+    return types.float64(types.int64), \
+        lambda context, builder, sig, args: builder.bitcast(args[0], context.get_value_type(types.float64))
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """A float64's bits, as a payload."""
+    return types.int64(types.float64), \
+        lambda context, builder, sig, args: builder.bitcast(args[0], context.get_value_type(types.int64))
+
+
+@intrinsic
+def _truncating_div(typingctx, p, q):
+    """p / q rounded toward zero, as the SPEC wants: the machine's division
+    (LLVM's sdiv; Python's // rounds down). q is neither 0 nor -1."""
+    return types.int64(types.int64, types.int64), \
+        lambda context, builder, sig, args: builder.sdiv(*args)
+
+
+@intrinsic
+def _truncating_rem(typingctx, p, q):
+    """p % q with the sign of p, as the SPEC wants (LLVM's srem)."""
+    return types.int64(types.int64, types.int64), \
+        lambda context, builder, sig, args: builder.srem(*args)
+
+
+@njit(inline="always")
+def _binary(kind, tb, tc, p, q):
+    """(tag, payload) of b <kind> c, the tags and payloads given; the tag is
+    -TYPE_ERROR or -DIVISION_BY_ZERO if it fails. `kind` is a constant: the
+    other kinds fold away."""
+    if tb == INT and tc == INT:
+        if kind == ADD:
+            return INT, p + q
+        if kind == SUB:
+            return INT, p - q
+        if kind == MUL:
+            return INT, p * q
+        if kind == DIV or kind == MOD:
+            if q == 0:
+                return -DIVISION_BY_ZERO, 0
+            if q == -1:  # (MIN / -1 traps)
+                return INT, -p if kind == DIV else 0
+            return INT, _truncating_div(p, q) if kind == DIV else _truncating_rem(p, q)
+        if kind == SHL:
+            return INT, p << (q & 63)
+        if kind == SHR:
+            return INT, p >> (q & 63)
+        if kind == BIT_AND:
+            return INT, p & q
+        if kind == BIT_OR:
+            return INT, p | q
+        if kind == BIT_XOR:
+            return INT, p ^ q
+        if kind == EQ:
+            return BOOL, 1 if p == q else 0
+        if kind == NE:
+            return BOOL, 1 if p != q else 0
+        if kind == LT:
+            return BOOL, 1 if p < q else 0
+        if kind == LE:
+            return BOOL, 1 if p <= q else 0
+        if kind == GT:
+            return BOOL, 1 if p > q else 0
+        return BOOL, 1 if p >= q else 0
+    if tb == FLOAT and tc == FLOAT and kind <= MOD:
+        x, y = _float(p), _float(q)
+        if kind == ADD:
+            return FLOAT, _bits(x + y)
+        if kind == SUB:
+            return FLOAT, _bits(x - y)
+        if kind == MUL:
+            return FLOAT, _bits(x * y)
+        if kind == DIV:
+            return FLOAT, _bits(x / y)
+        return FLOAT, _bits(np.fmod(x, y))
+    if tb == FLOAT and tc == FLOAT and kind >= EQ:
+        x, y = _float(p), _float(q)
+        if kind == EQ:
+            return BOOL, 1 if x == y else 0
+        if kind == NE:
+            return BOOL, 1 if x != y else 0
+        if kind == LT:
+            return BOOL, 1 if x < y else 0
+        if kind == LE:
+            return BOOL, 1 if x <= y else 0
+        if kind == GT:
+            return BOOL, 1 if x > y else 0
+        return BOOL, 1 if x >= y else 0
+    if tb == tc and (kind == EQ or kind == NE):  # nil, bools, arrays by id
+        same = tb == NIL or p == q
+        return BOOL, 1 if same == (kind == EQ) else 0
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _unary(kind, t, p):
+    """(tag, payload) of <kind> b for a unary operator or a one-argument
+    builtin other than len; the tag is -TYPE_ERROR if
+    the operand's type does not allow it."""
+    if kind == NEG and t == INT:
+        return INT, -p
+    if kind == NEG and t == FLOAT:
+        return FLOAT, _bits(-_float(p))
+    if kind == BIT_NOT and t == INT:
+        return INT, ~p
+    if kind == NOT and t == BOOL:
+        return BOOL, 1 - p
+    if kind == TO_FLOAT and t == INT:
+        return FLOAT, _bits(float(p))
+    if kind == TO_FLOAT and t == FLOAT:
+        return FLOAT, p
+    if kind == TO_INT and t == INT:
+        return INT, p
+    if kind == TO_INT and t == FLOAT:
+        y = _float(p)
+        if y != y:
+            return INT, 0
+        if y >= _TWO_63:
+            return INT, 9223372036854775807
+        if y <= -_TWO_63:
+            return INT, -9223372036854775807 - 1
+        return INT, int(y)
+    if kind == SQRT and t == FLOAT:
+        return FLOAT, _bits(np.sqrt(_float(p)))
+    if kind == ABS and t == INT:
+        return INT, -p if p < 0 else p
+    if kind == ABS and t == FLOAT:
+        return FLOAT, _bits(abs(_float(p)))
+    return -TYPE_ERROR, 0
+
+
+@njit
+def _fail(regs, kind, e1, e2, e3):
+    """Report an error to the host: the ERROR status."""
+    regs[R_ERR], regs[R_E1], regs[R_E2], regs[R_E3] = kind, e1, e2, e3
+    return ERROR
+
+
+@njit(inline="always")
+def _allocate(heap, table, free_ids, regs, kind, n):
     """A new array's id, or -1 if the host must make room first."""
     top = regs[R_HEAP]
     if top + n > heap.shape[0]:
@@ -63,445 +226,581 @@ def _allocate(heap, arr_kind, arr_off, arr_len, free_ids, regs, kind, n):
     if regs[R_FREE] > 0:
         regs[R_FREE] -= 1
         ident = free_ids[regs[R_FREE]]
-    elif regs[R_ARRAYS] < arr_kind.shape[0]:
+    elif 3 * regs[R_ARRAYS] < table.shape[0]:
         ident = regs[R_ARRAYS]
         regs[R_ARRAYS] += 1
     else:
         return -1
-    arr_kind[ident] = kind
-    arr_off[ident] = top
-    arr_len[ident] = n
+    table[_u(3 * ident + A_KIND)] = kind
+    table[_u(3 * ident + A_OFF)] = top
+    table[_u(3 * ident + A_LEN)] = n
     regs[R_HEAP] = top + n
     return ident
 
 
+# The constant-operand forms and the jumping comparisons (encode.py).
+assert (ADD, SUB, MUL, DIV, MOD, SHL, SHR, BIT_AND, BIT_OR, BIT_XOR, EQ, NE, LT, LE, GT, GE) \
+    == tuple(range(ADD, ADD + 16))
+ADD_K, SUB_K, MUL_K, DIV_K, MOD_K, SHL_K, SHR_K, BIT_AND_K, BIT_OR_K, BIT_XOR_K, \
+    EQ_K, NE_K, LT_K, LE_K, GT_K, GE_K = range(K_FORM, K_FORM + 16)
+BRANCH_EQ, BRANCH_NE, BRANCH_LT, BRANCH_LE, BRANCH_GT, BRANCH_GE = range(BRANCH, BRANCH + 6)
+BRANCH_EQ_K, BRANCH_NE_K, BRANCH_LT_K, BRANCH_LE_K, BRANCH_GT_K, BRANCH_GE_K = \
+    range(BRANCH_K, BRANCH_K + 6)
+
+
 @njit(cache=True, error_model="numpy", nogil=True)  # nogil: vmlab.interrupts' thread
-def run(code, const_tag, const_val, fn_start, fn_arity, fn_nlocals, fn_frame,
-        stack, tags, frames, heap, arr_kind, arr_off, arr_len, free_ids, regs,
-        counts, calls, counting, max_depth):
+def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth):
     """Run from the registers' state until the host is needed; the status."""
-    fstack = stack.view(np.float64)
-    fheap = heap.view(np.float64)
-    fconst = const_val.view(np.float64)
-    pc, sp, fp = regs[R_PC], regs[R_SP], regs[R_FP]
+    pc, fp, func, depth = regs[R_PC], regs[R_FP], regs[R_FUNC], regs[R_DEPTH]
     status = DONE
     while True:
-        op = code[_u(2 * pc)]
-        arg = code[_u(2 * pc + 1)]
+        w = code[_u(2 * pc)]
+        x = code[_u(2 * pc + 1)]
         pc += 1
-        if counting:
-            counts[_u(op)] += 1
-            regs[R_STEPS] -= 1
-            if regs[R_STEPS] < 0:
-                counts[_u(op)] -= 1
-                pc -= 1
-                status = STOPPED
+        op = w & 0xFF
+        # Operands (encode.py): a, b and c are frame slots; k is c as an
+        # absolute number (a constant's slot, a count, a function).
+        a = fp + ((w >> 16) & 0xFFFFFF)
+        b = fp + ((w >> 40) & 0xFFFFFF)
+        k = x & 0xFFFFFFFF
+        c = fp + k
+        target = x >> 32
+        if op == MOVE:
+            vals[_v(a)] = vals[_v(b)]
+            vals[_t(a)] = vals[_t(b)]
+        elif op == LOADK:
+            vals[_v(a)] = vals[_v(k)]
+            vals[_t(a)] = vals[_t(k)]
+        elif op == ADD:
+            t, r = _binary(ADD, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
                 break
-        if op <= GE and op >= ADD or op >= FUSED_CONST:  # the binary operators
-            # a at `top`, b above it; or, fused (encode.py), b is the constant
-            # or local this slot loaded and the operator is in the next slot.
-            # With THEN_BRANCH, a comparison also runs the conditional jump after it.
-            # With LOCAL_LEFT, this slot loads a from a local first; with
-            # STORE_RESULT, the result goes to a local (the STORE_LOCAL after).
-            # The flags are bits above the operator (encode.py): tested
-            # independently, not peeled off one after another.
-            branch = (op & THEN_BRANCH) != 0
-            store = (op & STORE_RESULT) != 0
-            if op & (FUSED_CONST | FUSED_LOCAL) == 0:  # both operands on the stack
-                top = sp - 2
-                tb, b, y = tags[_u(sp - 1)], stack[_u(sp - 1)], fstack[_u(sp - 1)]
-            else:
-                if op & LOCAL_LEFT:
-                    left = fp + ((arg >> 32) & 0xFFFF)
-                    tags[_u(sp)] = tags[_u(left)]
-                    stack[_u(sp)] = stack[_u(left)]
-                    sp += 1
-                    pc += 1
-                top = sp - 1
-                right = arg & 0xFFFFFFFF
-                if op & FUSED_LOCAL:
-                    right += fp
-                    tb, b, y = tags[_u(right)], stack[_u(right)], fstack[_u(right)]
-                else:
-                    tb, b, y = const_tag[_u(right)], const_val[_u(right)], fconst[_u(right)]
-                pc += 1
-            op &= FUSED_CONST - 1
-            ta = tags[_u(top)]
-            if ta == INT and tb == INT:
-                a = stack[_u(top)]
-                if op == ADD:
-                    stack[_u(top)] = a + b
-                elif op == SUB:
-                    stack[_u(top)] = a - b
-                elif op == LT:
-                    tags[_u(top)] = BOOL
-                    stack[_u(top)] = a < b
-                elif op == MUL:
-                    stack[_u(top)] = a * b
-                elif op == DIV or op == MOD:
-                    if b == 0:
-                        regs[R_ERR] = DIVISION_BY_ZERO
-                        status = ERROR
-                        break
-                    if b == -1:
-                        stack[_u(top)] = -a if op == DIV else 0
-                    elif op == DIV:
-                        q = a // b  # floor; the SPEC truncates toward zero
-                        if q < 0 and q * b != a:
-                            q += 1
-                        stack[_u(top)] = q
-                    else:
-                        r = a % b  # the sign of b; the SPEC wants a's
-                        if r != 0 and (r < 0) != (a < 0):
-                            r -= b
-                        stack[_u(top)] = r
-                elif op == SHL:
-                    stack[_u(top)] = a << (b & 63)
-                elif op == SHR:
-                    stack[_u(top)] = a >> (b & 63)
-                elif op == BIT_AND:
-                    stack[_u(top)] = a & b
-                elif op == BIT_OR:
-                    stack[_u(top)] = a | b
-                elif op == BIT_XOR:
-                    stack[_u(top)] = a ^ b
-                else:
-                    tags[_u(top)] = BOOL
-                    if op == EQ:
-                        stack[_u(top)] = a == b
-                    elif op == NE:
-                        stack[_u(top)] = a != b
-                    elif op == LE:
-                        stack[_u(top)] = a <= b
-                    elif op == GT:
-                        stack[_u(top)] = a > b
-                    else:
-                        stack[_u(top)] = a >= b
-            elif ta == FLOAT and tb == FLOAT and op <= MOD:
-                x = fstack[_u(top)]
-                if op == ADD:
-                    fstack[_u(top)] = x + y
-                elif op == SUB:
-                    fstack[_u(top)] = x - y
-                elif op == MUL:
-                    fstack[_u(top)] = x * y
-                elif op == DIV:
-                    fstack[_u(top)] = x / y
-                else:
-                    fstack[_u(top)] = np.fmod(x, y)
-            elif ta == FLOAT and tb == FLOAT and op >= EQ:
-                x = fstack[_u(top)]
-                tags[_u(top)] = BOOL
-                if op == EQ:
-                    stack[_u(top)] = x == y
-                elif op == NE:
-                    stack[_u(top)] = x != y
-                elif op == LT:
-                    stack[_u(top)] = x < y
-                elif op == LE:
-                    stack[_u(top)] = x <= y
-                elif op == GT:
-                    stack[_u(top)] = x > y
-                else:
-                    stack[_u(top)] = x >= y
-            elif ta == tb and ta != FLOAT and ta != INT and (op == EQ or op == NE):
-                same = ta == NIL or stack[_u(top)] == b  # bools, arrays by id
-                tags[_u(top)] = BOOL
-                stack[_u(top)] = same if op == EQ else not same
-            else:
-                regs[R_ERR] = TYPE_ERROR
-                regs[R_E1] = ta
-                regs[R_E2] = tb
-                status = ERROR
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == ADD_K:
+            t, r = _binary(ADD, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
                 break
-            sp = top + 1
-            if branch:  # the JUMP_IF_FALSE or JUMP_IF_TRUE in the next slot
-                sp = top
-                if (stack[_u(top)] != 0) == (code[_u(2 * pc)] == JUMP_IF_TRUE):
-                    pc = code[_u(2 * pc + 1)]
-                else:
-                    pc += 1
-            elif store:  # the STORE_LOCAL in the next slot
-                sp = top
-                tags[_u(fp + (arg >> 48))] = tags[_u(top)]
-                stack[_u(fp + (arg >> 48))] = stack[_u(top)]
-                pc += 1
-        elif op == LOAD_LOCAL:
-            tags[_u(sp)] = tags[_u(fp + arg)]
-            stack[_u(sp)] = stack[_u(fp + arg)]
-            sp += 1
-        elif op == LOAD_CONST:
-            tags[_u(sp)] = const_tag[_u(arg)]
-            stack[_u(sp)] = const_val[_u(arg)]
-            sp += 1
-        elif op == STORE_LOCAL:
-            sp -= 1
-            tags[_u(fp + arg)] = tags[_u(sp)]
-            stack[_u(fp + arg)] = stack[_u(sp)]
-        elif op == JUMP_IF_FALSE or op == JUMP_IF_TRUE:
-            sp -= 1
-            if tags[_u(sp)] != BOOL:
-                regs[R_ERR] = TYPE_ERROR
-                regs[R_E1] = tags[_u(sp)]
-                sp += 1
-                status = ERROR
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == SUB:
+            t, r = _binary(SUB, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
                 break
-            if (stack[_u(sp)] != 0) == (op == JUMP_IF_TRUE):
-                pc = arg
-        elif op == JUMP:
-            if arg < pc and regs[R_STOP] != 0:  # a loop's back-edge: stop if asked
-                pc -= 1
-                status = STOPPED
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == SUB_K:
+            t, r = _binary(SUB, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
                 break
-            pc = arg
-        elif op == FOR_ITER:
-            i = stack[_u(sp - 2)]
-            if i < stack[_u(sp - 1)]:
-                stack[_u(sp - 2)] = i + 1
-                tags[_u(sp)] = INT
-                stack[_u(sp)] = i
-                sp += 1
-            else:
-                sp -= 2
-                pc = arg
-        elif op == JUMP_FOR:  # a loop's JUMP back to a FOR_STORE, and that FOR_STORE
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == MUL:
+            t, r = _binary(MUL, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == MUL_K:
+            t, r = _binary(MUL, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == DIV:
+            t, r = _binary(DIV, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == DIV_K:
+            t, r = _binary(DIV, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == MOD:
+            t, r = _binary(MOD, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == MOD_K:
+            t, r = _binary(MOD, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == SHL:
+            t, r = _binary(SHL, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == SHL_K:
+            t, r = _binary(SHL, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == SHR:
+            t, r = _binary(SHR, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == SHR_K:
+            t, r = _binary(SHR, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BIT_AND:
+            t, r = _binary(BIT_AND, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BIT_AND_K:
+            t, r = _binary(BIT_AND, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BIT_OR:
+            t, r = _binary(BIT_OR, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BIT_OR_K:
+            t, r = _binary(BIT_OR, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BIT_XOR:
+            t, r = _binary(BIT_XOR, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BIT_XOR_K:
+            t, r = _binary(BIT_XOR, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == EQ:
+            t, r = _binary(EQ, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == EQ_K:
+            t, r = _binary(EQ, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == NE:
+            t, r = _binary(NE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == NE_K:
+            t, r = _binary(NE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == LT:
+            t, r = _binary(LT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == LT_K:
+            t, r = _binary(LT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == LE:
+            t, r = _binary(LE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == LE_K:
+            t, r = _binary(LE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == GT:
+            t, r = _binary(GT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == GT_K:
+            t, r = _binary(GT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == GE:
+            t, r = _binary(GE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == GE_K:
+            t, r = _binary(GE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BRANCH_EQ:  # (the sense: bit 10)
+            t, r = _binary(EQ, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_EQ_K:  # (the sense: bit 10)
+            t, r = _binary(EQ, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_NE:  # (the sense: bit 10)
+            t, r = _binary(NE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_NE_K:  # (the sense: bit 10)
+            t, r = _binary(NE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_LT:  # (the sense: bit 10)
+            t, r = _binary(LT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_LT_K:  # (the sense: bit 10)
+            t, r = _binary(LT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_LE:  # (the sense: bit 10)
+            t, r = _binary(LE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_LE_K:  # (the sense: bit 10)
+            t, r = _binary(LE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_GT:  # (the sense: bit 10)
+            t, r = _binary(GT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_GT_K:  # (the sense: bit 10)
+            t, r = _binary(GT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_GE:  # (the sense: bit 10)
+            t, r = _binary(GE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == BRANCH_GE_K:  # (the sense: bit 10)
+            t, r = _binary(GE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            if t < 0:
+                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                break
+            if r == (w >> 10) & 1:
+                pc = target
+        elif op == JUMP_FOR:  # a for loop's JUMP back, and its FOR_ITER
             if regs[R_STOP] != 0:
                 pc -= 1
                 status = STOPPED
                 break
-            i = stack[_u(sp - 2)]
-            for_arg = code[_u(2 * arg + 1)]
-            if i < stack[_u(sp - 1)]:
-                stack[_u(sp - 2)] = i + 1
-                tags[_u(fp + (for_arg >> 32))] = INT
-                stack[_u(fp + (for_arg >> 32))] = i
-                pc = arg + 2  # the loop body, after the FOR_STORE's two slots
+            i = vals[_v(b)]
+            if i < vals[_v(b + 1)]:
+                vals[_v(b)] = i + 1
+                vals[_v(a)] = i
+                vals[_t(a)] = INT
+                pc = k
             else:
-                sp -= 2
-                pc = for_arg & 0xFFFFFFFF
-        elif op == FOR_STORE:  # FOR_ITER, and the STORE_LOCAL of the counter
-            i = stack[_u(sp - 2)]
-            if i < stack[_u(sp - 1)]:
-                stack[_u(sp - 2)] = i + 1
-                tags[_u(fp + (arg >> 32))] = INT
-                stack[_u(fp + (arg >> 32))] = i
-                pc += 1
+                pc = target
+        elif op == FOR_ITER:  # the counter at b, its limit above it
+            i = vals[_v(b)]
+            if i < vals[_v(b + 1)]:
+                vals[_v(b)] = i + 1
+                vals[_v(a)] = i
+                vals[_t(a)] = INT
             else:
-                sp -= 2
-                pc = arg & 0xFFFFFFFF
-        elif op == CALL:
-            if regs[R_STOP] != 0:  # (recursion without loops must stop too)
+                pc = target
+        elif op == JUMP:
+            if target < pc and regs[R_STOP] != 0:  # a loop's back-edge: stop if asked
                 pc -= 1
-                if counting:
-                    counts[_u(op)] -= 1
                 status = STOPPED
                 break
-            if counting:  # (as the interpreter's counts: the call that overflows counts)
-                calls[_u(arg)] += 1
-            if regs[R_DEPTH] == max_depth:
-                regs[R_ERR] = STACK_OVERFLOW
-                status = ERROR
+            pc = target
+        elif op == JUMP_IF_FALSE:  # (or true: the sense, bit 10)
+            if vals[_t(b)] != BOOL:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)], 0, 0)
                 break
-            base = sp - fn_arity[_u(arg)]
-            if base + fn_frame[_u(arg)] + 1 > stack.shape[0]:
-                regs[R_NEED] = base + fn_frame[_u(arg)] + 1
+            if vals[_v(b)] == (w >> 10) & 1:
+                pc = target
+        elif op == INDEX:  # a = b[c]
+            ta, ti = vals[_t(b)], vals[_t(c)]
+            ident, i = vals[_v(b)], vals[_v(c)]
+            if ta != ARRAY or ti != INT:
+                status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
+                               10 + table[_u(3 * ident + A_KIND)], ti, 0)
+                break
+            n = table[_u(3 * ident + A_LEN)]
+            if _u(i) >= _u(n):
+                status = _fail(regs, INDEX_ERROR, i, n, 0)
+                break
+            vals[_v(a)] = heap[_u(table[_u(3 * ident + A_OFF)] + i)]
+            vals[_t(a)] = table[_u(3 * ident + A_KIND)]
+        elif op == STORE_INDEX:  # a[b] = c
+            ta, ti, tv = vals[_t(a)], vals[_t(b)], vals[_t(c)]
+            ident, i = vals[_v(a)], vals[_v(b)]
+            if ta != ARRAY or ti != INT:
+                status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
+                               10 + table[_u(3 * ident + A_KIND)], ti, tv)
+                break
+            n = table[_u(3 * ident + A_LEN)]
+            if _u(i) >= _u(n):
+                status = _fail(regs, INDEX_ERROR, i, n, 0)
+                break
+            if tv != table[_u(3 * ident + A_KIND)]:
+                status = _fail(regs, TYPE_ERROR, 10 + table[_u(3 * ident + A_KIND)], INT, tv)
+                break
+            heap[_u(table[_u(3 * ident + A_OFF)] + i)] = vals[_v(c)]
+        elif op == STORE_INDEX_K:  # a[b] = k
+            ta, ti, tv = vals[_t(a)], vals[_t(b)], vals[_t(k)]
+            ident, i = vals[_v(a)], vals[_v(b)]
+            if ta != ARRAY or ti != INT:
+                status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
+                               10 + table[_u(3 * ident + A_KIND)], ti, tv)
+                break
+            n = table[_u(3 * ident + A_LEN)]
+            if _u(i) >= _u(n):
+                status = _fail(regs, INDEX_ERROR, i, n, 0)
+                break
+            if tv != table[_u(3 * ident + A_KIND)]:
+                status = _fail(regs, TYPE_ERROR, 10 + table[_u(3 * ident + A_KIND)], INT, tv)
+                break
+            heap[_u(table[_u(3 * ident + A_OFF)] + i)] = vals[_v(k)]
+        elif op == CALL:  # function k; its arguments from a on become its first locals
+            if regs[R_STOP] != 0:  # (recursion without loops must stop too)
+                pc -= 1
+                status = STOPPED
+                break
+            if depth == max_depth:
+                status = _fail(regs, STACK_OVERFLOW, 0, 0, 0)
+                break
+            if 2 * (a + fns[_u(4 * k + F_FRAME)] + 1) > vals.shape[0]:
+                regs[R_NEED] = a + fns[_u(4 * k + F_FRAME)] + 1
                 pc -= 1  # to run the CALL again once there is room
-                if counting:
-                    counts[_u(op)] -= 1
-                    calls[_u(arg)] -= 1
                 status = NEED_STACK
                 break
-            d = regs[R_DEPTH]
-            frames[_u(3 * d)] = regs[R_FUNC]
-            frames[_u(3 * d + 1)] = pc
-            frames[_u(3 * d + 2)] = fp
-            regs[R_DEPTH] = d + 1
-            fp = base
-            sp = base + fn_nlocals[_u(arg)]
-            for k in range(base + fn_arity[_u(arg)], sp):
-                tags[_u(k)] = NIL
-            regs[R_FUNC] = arg
-            pc = fn_start[_u(arg)]
+            frames[_u(3 * depth)] = func
+            frames[_u(3 * depth + 1)] = pc
+            frames[_u(3 * depth + 2)] = fp
+            depth += 1
+            fp = a
+            for s in range(a + fns[_u(4 * k + F_ARITY)], a + fns[_u(4 * k + F_NLOCALS)]):
+                vals[_t(s)] = NIL
+            func = k
+            pc = fns[_u(4 * k + F_START)]
         elif op == RETURN:
-            d = regs[R_DEPTH]
-            if d == 0:
+            if depth == 0:
                 break  # the main code is done
-            d -= 1
-            tags[_u(fp)] = tags[_u(sp - 1)]
-            stack[_u(fp)] = stack[_u(sp - 1)]
-            sp = fp + 1
-            regs[R_FUNC] = frames[_u(3 * d)]
-            pc = frames[_u(3 * d + 1)]
-            fp = frames[_u(3 * d + 2)]
-            regs[R_DEPTH] = d
-        elif op == INDEX or op == STORE_INDEX or op >= STORE_INDEX_LLK and op <= INDEX_LL:
-            if op >= STORE_INDEX_LLK:  # fused (encode.py): the loads first
-                left, right = fp + (arg & 0xFFFF), fp + ((arg >> 16) & 0xFFFF)
-                tags[_u(sp)], stack[_u(sp)] = tags[_u(left)], stack[_u(left)]
-                tags[_u(sp + 1)], stack[_u(sp + 1)] = tags[_u(right)], stack[_u(right)]
-                if op == INDEX_LL:
-                    op = INDEX
-                    sp += 2
-                    pc += 2
-                else:
-                    value = arg >> 32
-                    if op == STORE_INDEX_LLL:
-                        tags[_u(sp + 2)] = tags[_u(fp + value)]
-                        stack[_u(sp + 2)] = stack[_u(fp + value)]
-                    else:
-                        tags[_u(sp + 2)] = const_tag[_u(value)]
-                        stack[_u(sp + 2)] = const_val[_u(value)]
-                    op = STORE_INDEX
-                    sp += 3
-                    pc += 3
-            top = sp - 1 if op == INDEX else sp - 2
-            ta, ti = tags[_u(top - 1)], tags[_u(top)]
-            ident, i = stack[_u(top - 1)], stack[_u(top)]
-            if ta != T_ARRAY or ti != INT:
-                regs[R_ERR] = TYPE_ERROR
-                regs[R_E1] = ta if ta != T_ARRAY else 10 + arr_kind[_u(ident)]
-                regs[R_E2] = ti
-                regs[R_E3] = tags[_u(sp - 1)]
-                status = ERROR
+            depth -= 1
+            vals[_v(fp)] = vals[_v(b)]
+            vals[_t(fp)] = vals[_t(b)]
+            func = frames[_u(3 * depth)]
+            pc = frames[_u(3 * depth + 1)]
+            fp = frames[_u(3 * depth + 2)]
+        elif op == LEN:
+            if vals[_t(b)] != ARRAY:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)], 0, 0)
                 break
-            n = arr_len[_u(ident)]
-            if i < 0 or i >= n:
-                regs[R_ERR] = INDEX_ERROR
-                regs[R_E1] = i
-                regs[R_E2] = n
-                status = ERROR
+            vals[_v(a)] = table[_u(3 * vals[_v(b)] + A_LEN)]
+            vals[_t(a)] = INT
+        elif op == NEG:
+            t, r = _unary(NEG, vals[_t(b)], vals[_v(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
+                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
                 break
-            kind = arr_kind[_u(ident)]
-            at = arr_off[_u(ident)] + i
-            if op == INDEX:
-                if kind == ELEM_FLOAT:
-                    tags[_u(sp - 2)] = FLOAT
-                    fstack[_u(sp - 2)] = fheap[_u(at)]
-                else:
-                    tags[_u(sp - 2)] = INT if kind == ELEM_INT else BOOL
-                    stack[_u(sp - 2)] = heap[_u(at)]
-                sp -= 1
-            else:
-                tv = tags[_u(sp - 1)]
-                want = INT if kind == ELEM_INT else FLOAT if kind == ELEM_FLOAT else BOOL
-                if tv != want:
-                    regs[R_ERR] = TYPE_ERROR
-                    regs[R_E1] = 10 + kind
-                    regs[R_E2] = INT
-                    regs[R_E3] = tv
-                    status = ERROR
-                    break
-                heap[_u(at)] = stack[_u(sp - 1)]
-                sp -= 3
-        elif op == POP:
-            sp -= 1
-        elif op >= NEG and op <= NOT or op >= LEN:  # one operand, one result
-            t = tags[_u(sp - 1)]
-            if op == NEG and t == INT:
-                stack[_u(sp - 1)] = -stack[_u(sp - 1)]
-            elif op == NEG and t == FLOAT:
-                fstack[_u(sp - 1)] = -fstack[_u(sp - 1)]
-            elif op == BIT_NOT and t == INT:
-                stack[_u(sp - 1)] = ~stack[_u(sp - 1)]
-            elif op == NOT and t == BOOL:
-                stack[_u(sp - 1)] = 1 - stack[_u(sp - 1)]
-            elif op == LEN and t == T_ARRAY:
-                tags[_u(sp - 1)] = INT
-                stack[_u(sp - 1)] = arr_len[_u(stack[sp - 1])]
-            elif op == TO_FLOAT and (t == INT or t == FLOAT):
-                if t == INT:
-                    tags[_u(sp - 1)] = FLOAT
-                    fstack[_u(sp - 1)] = float(stack[_u(sp - 1)])
-            elif op == TO_INT and (t == INT or t == FLOAT):
-                if t == FLOAT:
-                    x = fstack[_u(sp - 1)]
-                    tags[_u(sp - 1)] = INT
-                    if x != x:
-                        stack[_u(sp - 1)] = 0
-                    elif x >= _TWO_63:
-                        stack[_u(sp - 1)] = 9223372036854775807
-                    elif x <= -_TWO_63:
-                        stack[_u(sp - 1)] = -9223372036854775807 - 1
-                    else:
-                        stack[_u(sp - 1)] = int(x)
-            elif op == SQRT and t == FLOAT:
-                fstack[_u(sp - 1)] = np.sqrt(fstack[_u(sp - 1)])
-            elif op == ABS and t == INT:
-                if stack[_u(sp - 1)] < 0:
-                    stack[_u(sp - 1)] = -stack[_u(sp - 1)]
-            elif op == ABS and t == FLOAT:
-                fstack[_u(sp - 1)] = abs(fstack[_u(sp - 1)])
-            else:
-                regs[R_ERR] = TYPE_ERROR
-                regs[R_E1] = t if t != T_ARRAY else 10 + arr_kind[_u(stack[sp - 1])]
-                status = ERROR
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == BIT_NOT:
+            t, r = _unary(BIT_NOT, vals[_t(b)], vals[_v(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
+                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
                 break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == NOT:
+            t, r = _unary(NOT, vals[_t(b)], vals[_v(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
+                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == TO_FLOAT:
+            t, r = _unary(TO_FLOAT, vals[_t(b)], vals[_v(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
+                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == TO_INT:
+            t, r = _unary(TO_INT, vals[_t(b)], vals[_v(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
+                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == SQRT:
+            t, r = _unary(SQRT, vals[_t(b)], vals[_v(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
+                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
+        elif op == ABS:
+            t, r = _unary(ABS, vals[_t(b)], vals[_v(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
+                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                break
+            vals[_v(a)] = r
+            vals[_t(a)] = t
         elif op == PRINT:
             status = PRINTING
             break
+        elif op == COUNT:  # (runs that count: before each instruction, encode.py)
+            if regs[R_STEPS] == 0:
+                pc -= 1
+                status = STOPPED
+                break
+            regs[R_STEPS] -= 1
+            counts[_u(k)] += 1
         elif op == FOR_PREP:
-            if tags[_u(sp - 2)] != INT or tags[_u(sp - 1)] != INT:
-                regs[R_ERR] = TYPE_ERROR
-                regs[R_E1] = tags[_u(sp - 2)]
-                regs[R_E2] = tags[_u(sp - 1)]
-                status = ERROR
+            if vals[_t(b)] != INT or vals[_t(c)] != INT:
+                status = _fail(regs, TYPE_ERROR, vals[_t(b)], vals[_t(c)], 0)
                 break
-        elif op == ARRAY_FILL or op == ARRAY:
-            count = arg if op == ARRAY else 0
-            tn = tags[_u(sp - 2)] if op == ARRAY_FILL else INT
-            tv = tags[_u(sp - 1)]
-            kind = ELEM_INT if tv == INT else ELEM_FLOAT if tv == FLOAT else ELEM_BOOL
-            ok = tn == INT and (tv == INT or tv == FLOAT or tv == BOOL)
-            if op == ARRAY:
-                tv = tags[_u(sp - count)]
-                kind = ELEM_INT if tv == INT else ELEM_FLOAT if tv == FLOAT else ELEM_BOOL
-                ok = tv == INT or tv == FLOAT or tv == BOOL
-                for k in range(sp - count, sp):
-                    if tags[_u(k)] != tv:
-                        ok = False
+        elif op == ARRAY_FILL or op == MAKE_ARRAY:  # a = array(b, c), or [b, ..., b + k - 1]
+            if op == ARRAY_FILL:
+                tn, kind, n = vals[_t(b)], vals[_t(c)], vals[_v(b)]
+                ok = tn == INT and (kind == INT or kind == FLOAT or kind == BOOL)
+                e2 = kind
+            else:
+                tn, kind, n = vals[_t(b)], vals[_t(b)], k
+                ok = kind == INT or kind == FLOAT or kind == BOOL
+                e2 = kind
+                for s in range(b, b + k):  # the first element whose type differs
+                    if vals[_t(s)] != kind:
+                        ok, e2 = False, vals[_t(s)]
+                        break
             if not ok:
-                regs[R_ERR] = TYPE_ERROR
-                regs[R_E1] = tn if op == ARRAY_FILL else tv
-                regs[R_E2] = tv
-                if op == ARRAY:  # the first element whose type differs
-                    for k in range(sp - count, sp):
-                        if tags[_u(k)] != tv:
-                            regs[R_E2] = tags[_u(k)]
-                            break
-                status = ERROR
+                status = _fail(regs, TYPE_ERROR, tn, e2, 0)
                 break
-            n = stack[_u(sp - 2)] if op == ARRAY_FILL else count
             if n < 0:
-                regs[R_ERR] = NEGATIVE_LENGTH
-                regs[R_E1] = n
-                status = ERROR
+                status = _fail(regs, NEGATIVE_LENGTH, n, 0, 0)
                 break
             if n > MAX_ARRAY_LENGTH:
-                regs[R_ERR] = TOO_LONG
-                regs[R_E1] = n
-                status = ERROR
+                status = _fail(regs, TOO_LONG, n, 0, 0)
                 break
-            ident = _allocate(heap, arr_kind, arr_off, arr_len, free_ids, regs, kind, n)
+            ident = _allocate(heap, table, free_ids, regs, kind, n)
             if ident < 0:
                 regs[R_NEED] = n
                 pc -= 1  # to run it again once there is room
-                if counting:
-                    counts[_u(op)] -= 1
                 status = NEED_HEAP
                 break
-            at = arr_off[_u(ident)]
+            at = table[_u(3 * ident + A_OFF)]
             if op == ARRAY_FILL:
-                fill = stack[_u(sp - 1)]
-                for k in range(n):
-                    heap[_u(at + k)] = fill
-                sp -= 1
+                fill = vals[_v(c)]
+                for s in range(n):
+                    heap[_u(at + s)] = fill
             else:
-                for k in range(n):
-                    heap[_u(at + k)] = stack[_u(sp - count + k)]
-                sp -= count - 1
-            tags[_u(sp - 1)] = T_ARRAY
-            stack[_u(sp - 1)] = ident
-    regs[R_PC], regs[R_SP], regs[R_FP], regs[R_OP] = pc, sp, fp, code[_u(2 * max(pc - 1, 0))]
+                for s in range(n):
+                    heap[_u(at + s)] = vals[_v(b + s)]
+            vals[_v(a)] = ident
+            vals[_t(a)] = ARRAY
+    regs[R_PC], regs[R_FP], regs[R_FUNC], regs[R_DEPTH] = pc, fp, func, depth
     return status
 
 
