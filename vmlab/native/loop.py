@@ -53,26 +53,15 @@ A_KIND, A_OFF, A_LEN = range(3)
 _TWO_63 = 9.223372036854775807e18
 
 
-@njit(inline="always")
-def _u(i):
-    """An index as unsigned, for which numba emits no negative-index fix-up:
-    every index here is nonnegative (the verifier checks the stack depth and
-    the operands of every code object), so the fix-up (a shift, a mask and
-    an add on every access, and the registers they hold) was dead weight,
-    ~1.5x of the loop's time. Bounds, as in all numba code, are not checked."""
-    return np.uint64(i)
-
-
-@njit(inline="always")
-def _v(slot):
-    """Where a slot's payload is."""
-    return np.uint64(2 * slot)
-
-
-@njit(inline="always")
-def _t(slot):
-    """Where a slot's tag is."""
-    return np.uint64(2 * slot + 1)
+# Every index is an unsigned U(...): numba emits no negative-index fix-up for
+# those. Every index here is nonnegative (the verifier checks the stack depth
+# and the operands of every code object), so the fix-up (a shift, a mask and
+# an add on every access, and the registers they hold) was dead weight, ~1.5x
+# of the loop's time. Bounds, as in all numba code, are not checked. A slot's
+# payload is at U(2 * slot), its tag at U(2 * slot + 1). (A cast, not an
+# inlined helper: numba inlines at the level of its own IR, at a cost in
+# compile time for each of the hundreds of uses.)
+U = np.uint64
 
 
 @intrinsic
@@ -104,76 +93,139 @@ def _truncating_rem(typingctx, p, q):
         lambda context, builder, sig, args: builder.srem(*args)
 
 
+# The operators: (tag, payload) of b <op> c from the operands' tags and
+# payloads, or a negative tag: -TYPE_ERROR, -DIVISION_BY_ZERO. Small, one per
+# operator, so that each branch of the loop holds only its own.
+
 @njit(inline="always")
-def _binary(kind, tb, tc, p, q):
-    """(tag, payload) of b <kind> c, the tags and payloads given; the tag is
-    -TYPE_ERROR or -DIVISION_BY_ZERO if it fails. `kind` is a constant: the
-    other kinds fold away."""
+def _add(tb, tc, p, q):
     if tb == INT and tc == INT:
-        if kind == ADD:
-            return INT, p + q
-        if kind == SUB:
-            return INT, p - q
-        if kind == MUL:
-            return INT, p * q
-        if kind == DIV or kind == MOD:
-            if q == 0:
-                return -DIVISION_BY_ZERO, 0
-            if q == -1:  # (MIN / -1 traps)
-                return INT, -p if kind == DIV else 0
-            return INT, _truncating_div(p, q) if kind == DIV else _truncating_rem(p, q)
-        if kind == SHL:
-            return INT, p << (q & 63)
-        if kind == SHR:
-            return INT, p >> (q & 63)
-        if kind == BIT_AND:
-            return INT, p & q
-        if kind == BIT_OR:
-            return INT, p | q
-        if kind == BIT_XOR:
-            return INT, p ^ q
-        if kind == EQ:
-            return BOOL, 1 if p == q else 0
-        if kind == NE:
-            return BOOL, 1 if p != q else 0
-        if kind == LT:
-            return BOOL, 1 if p < q else 0
-        if kind == LE:
-            return BOOL, 1 if p <= q else 0
-        if kind == GT:
-            return BOOL, 1 if p > q else 0
-        return BOOL, 1 if p >= q else 0
-    if tb == FLOAT and tc == FLOAT and kind <= MOD:
-        x, y = _float(p), _float(q)
-        if kind == ADD:
-            return FLOAT, _bits(x + y)
-        if kind == SUB:
-            return FLOAT, _bits(x - y)
-        if kind == MUL:
-            return FLOAT, _bits(x * y)
-        if kind == DIV:
-            return FLOAT, _bits(x / y)
-        return FLOAT, _bits(np.fmod(x, y))
-    if tb == FLOAT and tc == FLOAT and kind >= EQ:
-        x, y = _float(p), _float(q)
-        if kind == EQ:
-            return BOOL, 1 if x == y else 0
-        if kind == NE:
-            return BOOL, 1 if x != y else 0
-        if kind == LT:
-            return BOOL, 1 if x < y else 0
-        if kind == LE:
-            return BOOL, 1 if x <= y else 0
-        if kind == GT:
-            return BOOL, 1 if x > y else 0
-        return BOOL, 1 if x >= y else 0
-    if tb == tc and (kind == EQ or kind == NE):  # nil, bools, arrays by id
-        same = tb == NIL or p == q
-        return BOOL, 1 if same == (kind == EQ) else 0
+        return INT, p + q
+    if tb == FLOAT and tc == FLOAT:
+        return FLOAT, _bits(_float(p) + _float(q))
     return -TYPE_ERROR, 0
 
 
 @njit(inline="always")
+def _sub(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        return INT, p - q
+    if tb == FLOAT and tc == FLOAT:
+        return FLOAT, _bits(_float(p) - _float(q))
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _mul(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        return INT, p * q
+    if tb == FLOAT and tc == FLOAT:
+        return FLOAT, _bits(_float(p) * _float(q))
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _div(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        if q == 0:
+            return -DIVISION_BY_ZERO, 0
+        return INT, -p if q == -1 else _truncating_div(p, q)  # (MIN / -1 traps)
+    if tb == FLOAT and tc == FLOAT:
+        return FLOAT, _bits(_float(p) / _float(q))
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _mod(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        if q == 0:
+            return -DIVISION_BY_ZERO, 0
+        return INT, 0 if q == -1 else _truncating_rem(p, q)
+    if tb == FLOAT and tc == FLOAT:
+        return FLOAT, _bits(np.fmod(_float(p), _float(q)))
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _shl(tb, tc, p, q):
+    return (INT, p << (q & 63)) if tb == INT and tc == INT else (-TYPE_ERROR, 0)
+
+
+@njit(inline="always")
+def _shr(tb, tc, p, q):
+    return (INT, p >> (q & 63)) if tb == INT and tc == INT else (-TYPE_ERROR, 0)
+
+
+@njit(inline="always")
+def _bit_and(tb, tc, p, q):
+    return (INT, p & q) if tb == INT and tc == INT else (-TYPE_ERROR, 0)
+
+
+@njit(inline="always")
+def _bit_or(tb, tc, p, q):
+    return (INT, p | q) if tb == INT and tc == INT else (-TYPE_ERROR, 0)
+
+
+@njit(inline="always")
+def _bit_xor(tb, tc, p, q):
+    return (INT, p ^ q) if tb == INT and tc == INT else (-TYPE_ERROR, 0)
+
+
+@njit(inline="always")
+def _eq(tb, tc, p, q):
+    if tb == FLOAT and tc == FLOAT:
+        return BOOL, 1 if _float(p) == _float(q) else 0
+    if tb == tc:  # ints, nil, bools, arrays by id
+        return BOOL, 1 if tb == NIL or p == q else 0
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _ne(tb, tc, p, q):
+    if tb == FLOAT and tc == FLOAT:
+        return BOOL, 1 if _float(p) != _float(q) else 0
+    if tb == tc:
+        return BOOL, 0 if tb == NIL or p == q else 1
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _lt(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        return BOOL, 1 if p < q else 0
+    if tb == FLOAT and tc == FLOAT:
+        return BOOL, 1 if _float(p) < _float(q) else 0
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _le(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        return BOOL, 1 if p <= q else 0
+    if tb == FLOAT and tc == FLOAT:
+        return BOOL, 1 if _float(p) <= _float(q) else 0
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _gt(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        return BOOL, 1 if p > q else 0
+    if tb == FLOAT and tc == FLOAT:
+        return BOOL, 1 if _float(p) > _float(q) else 0
+    return -TYPE_ERROR, 0
+
+
+@njit(inline="always")
+def _ge(tb, tc, p, q):
+    if tb == INT and tc == INT:
+        return BOOL, 1 if p >= q else 0
+    if tb == FLOAT and tc == FLOAT:
+        return BOOL, 1 if _float(p) >= _float(q) else 0
+    return -TYPE_ERROR, 0
+
+
+@njit
 def _unary(kind, t, p):
     """(tag, payload) of <kind> b for a unary operator or a one-argument
     builtin other than len; the tag is -TYPE_ERROR if
@@ -231,9 +283,9 @@ def _allocate(heap, table, free_ids, regs, kind, n):
         regs[R_ARRAYS] += 1
     else:
         return -1
-    table[_u(3 * ident + A_KIND)] = kind
-    table[_u(3 * ident + A_OFF)] = top
-    table[_u(3 * ident + A_LEN)] = n
+    table[U(3 * ident + A_KIND)] = kind
+    table[U(3 * ident + A_OFF)] = top
+    table[U(3 * ident + A_LEN)] = n
     regs[R_HEAP] = top + n
     return ident
 
@@ -254,8 +306,8 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
     pc, fp, func, depth = regs[R_PC], regs[R_FP], regs[R_FUNC], regs[R_DEPTH]
     status = DONE
     while True:
-        w = code[_u(2 * pc)]
-        x = code[_u(2 * pc + 1)]
+        w = code[U(2 * pc)]
+        x = code[U(2 * pc + 1)]
         pc += 1
         op = w & 0xFF
         # Operands (encode.py): a, b and c are frame slots; k is c as an
@@ -266,316 +318,316 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
         c = fp + k
         target = x >> 32
         if op == MOVE:
-            vals[_v(a)] = vals[_v(b)]
-            vals[_t(a)] = vals[_t(b)]
+            vals[U(2 * a)] = vals[U(2 * b)]
+            vals[U(2 * a + 1)] = vals[U(2 * b + 1)]
         elif op == LOADK:
-            vals[_v(a)] = vals[_v(k)]
-            vals[_t(a)] = vals[_t(k)]
+            vals[U(2 * a)] = vals[U(2 * k)]
+            vals[U(2 * a + 1)] = vals[U(2 * k + 1)]
         elif op == ADD:
-            t, r = _binary(ADD, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _add(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == ADD_K:
-            t, r = _binary(ADD, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _add(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == SUB:
-            t, r = _binary(SUB, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _sub(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == SUB_K:
-            t, r = _binary(SUB, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _sub(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == MUL:
-            t, r = _binary(MUL, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _mul(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == MUL_K:
-            t, r = _binary(MUL, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _mul(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == DIV:
-            t, r = _binary(DIV, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _div(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == DIV_K:
-            t, r = _binary(DIV, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _div(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == MOD:
-            t, r = _binary(MOD, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _mod(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == MOD_K:
-            t, r = _binary(MOD, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _mod(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == SHL:
-            t, r = _binary(SHL, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _shl(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == SHL_K:
-            t, r = _binary(SHL, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _shl(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == SHR:
-            t, r = _binary(SHR, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _shr(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == SHR_K:
-            t, r = _binary(SHR, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _shr(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BIT_AND:
-            t, r = _binary(BIT_AND, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _bit_and(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BIT_AND_K:
-            t, r = _binary(BIT_AND, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _bit_and(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BIT_OR:
-            t, r = _binary(BIT_OR, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _bit_or(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BIT_OR_K:
-            t, r = _binary(BIT_OR, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _bit_or(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BIT_XOR:
-            t, r = _binary(BIT_XOR, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _bit_xor(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BIT_XOR_K:
-            t, r = _binary(BIT_XOR, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _bit_xor(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == EQ:
-            t, r = _binary(EQ, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == EQ_K:
-            t, r = _binary(EQ, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == NE:
-            t, r = _binary(NE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == NE_K:
-            t, r = _binary(NE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == LT:
-            t, r = _binary(LT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == LT_K:
-            t, r = _binary(LT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == LE:
-            t, r = _binary(LE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == LE_K:
-            t, r = _binary(LE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == GT:
-            t, r = _binary(GT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == GT_K:
-            t, r = _binary(GT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == GE:
-            t, r = _binary(GE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == GE_K:
-            t, r = _binary(GE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BRANCH_EQ:  # (the sense: bit 10)
-            t, r = _binary(EQ, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_EQ_K:  # (the sense: bit 10)
-            t, r = _binary(EQ, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_NE:  # (the sense: bit 10)
-            t, r = _binary(NE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_NE_K:  # (the sense: bit 10)
-            t, r = _binary(NE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LT:  # (the sense: bit 10)
-            t, r = _binary(LT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LT_K:  # (the sense: bit 10)
-            t, r = _binary(LT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LE:  # (the sense: bit 10)
-            t, r = _binary(LE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LE_K:  # (the sense: bit 10)
-            t, r = _binary(LE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GT:  # (the sense: bit 10)
-            t, r = _binary(GT, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GT_K:  # (the sense: bit 10)
-            t, r = _binary(GT, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GE:  # (the sense: bit 10)
-            t, r = _binary(GE, vals[_t(b)], vals[_t(c)], vals[_v(b)], vals[_v(c)])
+            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(c)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GE_K:  # (the sense: bit 10)
-            t, r = _binary(GE, vals[_t(b)], vals[_t(k)], vals[_v(b)], vals[_v(k)])
+            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
             if t < 0:
-                status = _fail(regs, -t, vals[_t(b)], vals[_t(k)], 0)
+                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
@@ -584,20 +636,20 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 pc -= 1
                 status = STOPPED
                 break
-            i = vals[_v(b)]
-            if i < vals[_v(b + 1)]:
-                vals[_v(b)] = i + 1
-                vals[_v(a)] = i
-                vals[_t(a)] = INT
+            i = vals[U(2 * b)]
+            if i < vals[U(2 * (b + 1))]:
+                vals[U(2 * b)] = i + 1
+                vals[U(2 * a)] = i
+                vals[U(2 * a + 1)] = INT
                 pc = k
             else:
                 pc = target
         elif op == FOR_ITER:  # the counter at b, its limit above it
-            i = vals[_v(b)]
-            if i < vals[_v(b + 1)]:
-                vals[_v(b)] = i + 1
-                vals[_v(a)] = i
-                vals[_t(a)] = INT
+            i = vals[U(2 * b)]
+            if i < vals[U(2 * (b + 1))]:
+                vals[U(2 * b)] = i + 1
+                vals[U(2 * a)] = i
+                vals[U(2 * a + 1)] = INT
             else:
                 pc = target
         elif op == JUMP:
@@ -607,54 +659,54 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 break
             pc = target
         elif op == JUMP_IF_FALSE:  # (or true: the sense, bit 10)
-            if vals[_t(b)] != BOOL:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)], 0, 0)
+            if vals[U(2 * b + 1)] != BOOL:
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)], 0, 0)
                 break
-            if vals[_v(b)] == (w >> 10) & 1:
+            if vals[U(2 * b)] == (w >> 10) & 1:
                 pc = target
         elif op == INDEX:  # a = b[c]
-            ta, ti = vals[_t(b)], vals[_t(c)]
-            ident, i = vals[_v(b)], vals[_v(c)]
+            ta, ti = vals[U(2 * b + 1)], vals[U(2 * c + 1)]
+            ident, i = vals[U(2 * b)], vals[U(2 * c)]
             if ta != ARRAY or ti != INT:
                 status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
-                               10 + table[_u(3 * ident + A_KIND)], ti, 0)
+                               10 + table[U(3 * ident + A_KIND)], ti, 0)
                 break
-            n = table[_u(3 * ident + A_LEN)]
-            if _u(i) >= _u(n):
+            n = table[U(3 * ident + A_LEN)]
+            if U(i) >= U(n):
                 status = _fail(regs, INDEX_ERROR, i, n, 0)
                 break
-            vals[_v(a)] = heap[_u(table[_u(3 * ident + A_OFF)] + i)]
-            vals[_t(a)] = table[_u(3 * ident + A_KIND)]
+            vals[U(2 * a)] = heap[U(table[U(3 * ident + A_OFF)] + i)]
+            vals[U(2 * a + 1)] = table[U(3 * ident + A_KIND)]
         elif op == STORE_INDEX:  # a[b] = c
-            ta, ti, tv = vals[_t(a)], vals[_t(b)], vals[_t(c)]
-            ident, i = vals[_v(a)], vals[_v(b)]
+            ta, ti, tv = vals[U(2 * a + 1)], vals[U(2 * b + 1)], vals[U(2 * c + 1)]
+            ident, i = vals[U(2 * a)], vals[U(2 * b)]
             if ta != ARRAY or ti != INT:
                 status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
-                               10 + table[_u(3 * ident + A_KIND)], ti, tv)
+                               10 + table[U(3 * ident + A_KIND)], ti, tv)
                 break
-            n = table[_u(3 * ident + A_LEN)]
-            if _u(i) >= _u(n):
+            n = table[U(3 * ident + A_LEN)]
+            if U(i) >= U(n):
                 status = _fail(regs, INDEX_ERROR, i, n, 0)
                 break
-            if tv != table[_u(3 * ident + A_KIND)]:
-                status = _fail(regs, TYPE_ERROR, 10 + table[_u(3 * ident + A_KIND)], INT, tv)
+            if tv != table[U(3 * ident + A_KIND)]:
+                status = _fail(regs, TYPE_ERROR, 10 + table[U(3 * ident + A_KIND)], INT, tv)
                 break
-            heap[_u(table[_u(3 * ident + A_OFF)] + i)] = vals[_v(c)]
+            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(2 * c)]
         elif op == STORE_INDEX_K:  # a[b] = k
-            ta, ti, tv = vals[_t(a)], vals[_t(b)], vals[_t(k)]
-            ident, i = vals[_v(a)], vals[_v(b)]
+            ta, ti, tv = vals[U(2 * a + 1)], vals[U(2 * b + 1)], vals[U(2 * k + 1)]
+            ident, i = vals[U(2 * a)], vals[U(2 * b)]
             if ta != ARRAY or ti != INT:
                 status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
-                               10 + table[_u(3 * ident + A_KIND)], ti, tv)
+                               10 + table[U(3 * ident + A_KIND)], ti, tv)
                 break
-            n = table[_u(3 * ident + A_LEN)]
-            if _u(i) >= _u(n):
+            n = table[U(3 * ident + A_LEN)]
+            if U(i) >= U(n):
                 status = _fail(regs, INDEX_ERROR, i, n, 0)
                 break
-            if tv != table[_u(3 * ident + A_KIND)]:
-                status = _fail(regs, TYPE_ERROR, 10 + table[_u(3 * ident + A_KIND)], INT, tv)
+            if tv != table[U(3 * ident + A_KIND)]:
+                status = _fail(regs, TYPE_ERROR, 10 + table[U(3 * ident + A_KIND)], INT, tv)
                 break
-            heap[_u(table[_u(3 * ident + A_OFF)] + i)] = vals[_v(k)]
+            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(2 * k)]
         elif op == CALL:  # function k; its arguments from a on become its first locals
             if regs[R_STOP] != 0:  # (recursion without loops must stop too)
                 pc -= 1
@@ -663,91 +715,91 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             if depth == max_depth:
                 status = _fail(regs, STACK_OVERFLOW, 0, 0, 0)
                 break
-            if 2 * (a + fns[_u(4 * k + F_FRAME)] + 1) > vals.shape[0]:
-                regs[R_NEED] = a + fns[_u(4 * k + F_FRAME)] + 1
+            if 2 * (a + fns[U(4 * k + F_FRAME)] + 1) > vals.shape[0]:
+                regs[R_NEED] = a + fns[U(4 * k + F_FRAME)] + 1
                 pc -= 1  # to run the CALL again once there is room
                 status = NEED_STACK
                 break
-            frames[_u(3 * depth)] = func
-            frames[_u(3 * depth + 1)] = pc
-            frames[_u(3 * depth + 2)] = fp
+            frames[U(3 * depth)] = func
+            frames[U(3 * depth + 1)] = pc
+            frames[U(3 * depth + 2)] = fp
             depth += 1
             fp = a
-            for s in range(a + fns[_u(4 * k + F_ARITY)], a + fns[_u(4 * k + F_NLOCALS)]):
-                vals[_t(s)] = NIL
+            for s in range(a + fns[U(4 * k + F_ARITY)], a + fns[U(4 * k + F_NLOCALS)]):
+                vals[U(2 * s + 1)] = NIL
             func = k
-            pc = fns[_u(4 * k + F_START)]
+            pc = fns[U(4 * k + F_START)]
         elif op == RETURN:
             if depth == 0:
                 break  # the main code is done
             depth -= 1
-            vals[_v(fp)] = vals[_v(b)]
-            vals[_t(fp)] = vals[_t(b)]
-            func = frames[_u(3 * depth)]
-            pc = frames[_u(3 * depth + 1)]
-            fp = frames[_u(3 * depth + 2)]
+            vals[U(2 * fp)] = vals[U(2 * b)]
+            vals[U(2 * fp + 1)] = vals[U(2 * b + 1)]
+            func = frames[U(3 * depth)]
+            pc = frames[U(3 * depth + 1)]
+            fp = frames[U(3 * depth + 2)]
         elif op == LEN:
-            if vals[_t(b)] != ARRAY:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)], 0, 0)
+            if vals[U(2 * b + 1)] != ARRAY:
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)], 0, 0)
                 break
-            vals[_v(a)] = table[_u(3 * vals[_v(b)] + A_LEN)]
-            vals[_t(a)] = INT
+            vals[U(2 * a)] = table[U(3 * vals[U(2 * b)] + A_LEN)]
+            vals[U(2 * a + 1)] = INT
         elif op == NEG:
-            t, r = _unary(NEG, vals[_t(b)], vals[_v(b)])
+            t, r = _unary(NEG, vals[U(2 * b + 1)], vals[U(2 * b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
-                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == BIT_NOT:
-            t, r = _unary(BIT_NOT, vals[_t(b)], vals[_v(b)])
+            t, r = _unary(BIT_NOT, vals[U(2 * b + 1)], vals[U(2 * b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
-                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == NOT:
-            t, r = _unary(NOT, vals[_t(b)], vals[_v(b)])
+            t, r = _unary(NOT, vals[U(2 * b + 1)], vals[U(2 * b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
-                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == TO_FLOAT:
-            t, r = _unary(TO_FLOAT, vals[_t(b)], vals[_v(b)])
+            t, r = _unary(TO_FLOAT, vals[U(2 * b + 1)], vals[U(2 * b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
-                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == TO_INT:
-            t, r = _unary(TO_INT, vals[_t(b)], vals[_v(b)])
+            t, r = _unary(TO_INT, vals[U(2 * b + 1)], vals[U(2 * b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
-                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == SQRT:
-            t, r = _unary(SQRT, vals[_t(b)], vals[_v(b)])
+            t, r = _unary(SQRT, vals[U(2 * b + 1)], vals[U(2 * b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
-                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == ABS:
-            t, r = _unary(ABS, vals[_t(b)], vals[_v(b)])
+            t, r = _unary(ABS, vals[U(2 * b + 1)], vals[U(2 * b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)] if vals[_t(b)] != ARRAY else
-                               10 + table[_u(3 * vals[_v(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
                 break
-            vals[_v(a)] = r
-            vals[_t(a)] = t
+            vals[U(2 * a)] = r
+            vals[U(2 * a + 1)] = t
         elif op == PRINT:
             status = PRINTING
             break
@@ -757,23 +809,23 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 status = STOPPED
                 break
             regs[R_STEPS] -= 1
-            counts[_u(k)] += 1
+            counts[U(k)] += 1
         elif op == FOR_PREP:
-            if vals[_t(b)] != INT or vals[_t(c)] != INT:
-                status = _fail(regs, TYPE_ERROR, vals[_t(b)], vals[_t(c)], 0)
+            if vals[U(2 * b + 1)] != INT or vals[U(2 * c + 1)] != INT:
+                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
                 break
         elif op == ARRAY_FILL or op == MAKE_ARRAY:  # a = array(b, c), or [b, ..., b + k - 1]
             if op == ARRAY_FILL:
-                tn, kind, n = vals[_t(b)], vals[_t(c)], vals[_v(b)]
+                tn, kind, n = vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)]
                 ok = tn == INT and (kind == INT or kind == FLOAT or kind == BOOL)
                 e2 = kind
             else:
-                tn, kind, n = vals[_t(b)], vals[_t(b)], k
+                tn, kind, n = vals[U(2 * b + 1)], vals[U(2 * b + 1)], k
                 ok = kind == INT or kind == FLOAT or kind == BOOL
                 e2 = kind
                 for s in range(b, b + k):  # the first element whose type differs
-                    if vals[_t(s)] != kind:
-                        ok, e2 = False, vals[_t(s)]
+                    if vals[U(2 * s + 1)] != kind:
+                        ok, e2 = False, vals[U(2 * s + 1)]
                         break
             if not ok:
                 status = _fail(regs, TYPE_ERROR, tn, e2, 0)
@@ -790,16 +842,16 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 pc -= 1  # to run it again once there is room
                 status = NEED_HEAP
                 break
-            at = table[_u(3 * ident + A_OFF)]
+            at = table[U(3 * ident + A_OFF)]
             if op == ARRAY_FILL:
-                fill = vals[_v(c)]
+                fill = vals[U(2 * c)]
                 for s in range(n):
-                    heap[_u(at + s)] = fill
+                    heap[U(at + s)] = fill
             else:
                 for s in range(n):
-                    heap[_u(at + s)] = vals[_v(b + s)]
-            vals[_v(a)] = ident
-            vals[_t(a)] = ARRAY
+                    heap[U(at + s)] = vals[U(2 * (b + s))]
+            vals[U(2 * a)] = ident
+            vals[U(2 * a + 1)] = ARRAY
     regs[R_PC], regs[R_FP], regs[R_FUNC], regs[R_DEPTH] = pc, fp, func, depth
     return status
 
