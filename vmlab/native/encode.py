@@ -13,6 +13,9 @@ Each instruction is two int64 words:
     word 0: opcode (bits 0-7), flags (8-15), a (16-39), b (40-63)
     word 1: c (bits 0-31), target (32-63)
 
+Slots are stored doubled (slot s as 2s): the loop keeps a (payload, tag)
+pair per slot, so an operand is its payload's index as it stands.
+
 `a` is the slot written (for STORE_INDEX, the array); `b` and `c` the slots
 read, relative to the frame. The opcode says when `c` is absolute instead: a
 constant's slot (LOADK and the _K forms, as Lua's ADDK), a function (CALL),
@@ -37,8 +40,8 @@ Two encodings of the same program, one numbering of register opcodes:
   each instruction back to the bytecode instruction whose errors it
   reports, for messages and tracebacks.
 
-Slots fit in 24 bits: the verifier allows 65,535 locals and a stack of
-1,000,000 entries.
+Doubled slots fit in 24 bits: the verifier allows 65,535 locals and a
+stack of 1,000,000 entries.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ B_CONST, C_CONST, TRUE_SENSE, SWAPPED = 1, 2, 4, 8
 _MIRRORED = {op.ADD: op.ADD, op.MUL: op.MUL, op.BIT_AND: op.BIT_AND, op.BIT_OR: op.BIT_OR,
              op.BIT_XOR: op.BIT_XOR, op.EQ: op.EQ, op.NE: op.NE, op.LT: op.GT,
              op.GT: op.LT, op.LE: op.GE, op.GE: op.LE}
-assert MAX_LOCALS + MAX_STACK + 3 < 1 << 24  # slots (a, b: 24 bits), a frame's deepest
+assert 2 * (MAX_LOCALS + MAX_STACK + 3) < 1 << 24  # doubled slots in a, b (24 bits)
 _COMPARISONS = range(op.EQ, op.GE + 1)
 _FOLD_DISTANCE = 6  # how far after a move its use is looked for
 _WRITES_A = {MOVE, op.FOR_ITER, op.INDEX, op.ARRAY, op.ARRAY_FILL, op.CALL,
@@ -330,7 +333,9 @@ def _pack(rows: list[list], at: dict[int, int], threaded: bool = False) -> np.nd
             opcode += BRANCH_K - BRANCH
         elif flags & C_CONST and opcode == op.STORE_INDEX:
             opcode = STORE_INDEX_K
-        word = opcode | flags << 8 | a << 16 | b << 40
+        if opcode not in _C_NOT_A_SLOT:
+            c *= 2
+        word = opcode | flags << 8 | 2 * a << 16 | 2 * b << 40
         words += (word - (1 << 64) if word >= 1 << 63 else word, c | targets[i] << 32)
     return np.array(words or [0, 0], dtype=np.int64)
 
@@ -355,6 +360,8 @@ def _threaded_at(rows: list[list], targets: list[int], i: int) -> int:
     return target
 
 
+_C_NOT_A_SLOT = {op.CALL, op.PRINT, op.ARRAY, JUMP_FOR, COUNT}  # c: a function, count, pc
+
 NAMES = {**{i.number: i.name for i in OPCODES}, NOP: "NOP", MOVE: "MOVE", LOADK: "LOADK",
          JUMP_FOR: "JUMP_FOR", STORE_INDEX_K: "STORE_INDEX_K", COUNT: "COUNT",
          **{BRANCH + k: "BRANCH_" + OPCODES[op.EQ + k].name for k in range(6)},
@@ -363,15 +370,18 @@ NAMES = {**{i.number: i.name for i in OPCODES}, NOP: "NOP", MOVE: "MOVE", LOADK:
 
 
 def decode(words: np.ndarray) -> list[tuple[str, int, int, int, int, int]]:
-    """Each instruction as (name, a, b, c, target, flags), to read the code."""
+    """Each instruction as (name, a, b, c, target, flags), to read the code;
+    slots as slot numbers (they are doubled in the words)."""
     rows = []
     for i in range(len(words) // 2):
         w, x = int(words[2 * i]), int(words[2 * i + 1])
-        rows.append((NAMES[w & 0xFF], w >> 16 & 0xFFFFFF, w >> 40 & 0xFFFFFF,
-                     x & 0xFFFFFFFF, x >> 32, w >> 8 & 0xFF))
+        c = x & 0xFFFFFFFF
+        rows.append((NAMES[w & 0xFF], (w >> 16 & 0xFFFFFF) // 2, (w >> 40 & 0xFFFFFF) // 2,
+                     c if w & 0xFF in _C_NOT_A_SLOT else c // 2, x >> 32, w >> 8 & 0xFF))
     return rows
 
 
 def operands(words: np.ndarray, pc: int, fp: int) -> tuple[int, int]:
-    """The first slot and the count of a PRINT (or ARRAY) at `pc`."""
-    return int(words[2 * pc] >> 40 & 0xFFFFFF) + fp, int(words[2 * pc + 1] & 0xFFFFFFFF)
+    """The first slot and the count of a PRINT (or ARRAY) at `pc`, in the
+    frame at slot `fp`."""
+    return (int(words[2 * pc] >> 40 & 0xFFFFFF) // 2 + fp, int(words[2 * pc + 1] & 0xFFFFFFFF))

@@ -55,7 +55,7 @@ class Machine:
         regs[L.R_STEPS] = max_steps if max_steps is not None else 1 << 62
         regs[L.R_PC] = self.starts[main]
         regs[L.R_FUNC] = main
-        regs[L.R_FP] = konst  # the main code's frame, above the constants
+        regs[L.R_FP] = 2 * konst  # the main code's frame, above the constants (doubled)
 
     def run(self) -> None:
         regs = self.regs
@@ -118,7 +118,7 @@ class Machine:
 
     def print_line(self) -> None:
         regs = self.regs
-        first, n = operands(self.code, int(regs[L.R_PC]) - 1, int(regs[L.R_FP]))
+        first, n = operands(self.code, int(regs[L.R_PC]) - 1, int(regs[L.R_FP]) // 2)
         items = [self.value(int(self.slots[k, 1]), int(self.slots[k, 0]))
                  for k in range(first, first + n)]
         self.output.line(" ".join(map(v.format_value, items)))
@@ -169,7 +169,7 @@ class Machine:
         keep them until a later collection), compact the heap, and grow the
         heap or the table if that is not enough."""
         regs = self.regs
-        top = int(regs[L.R_FP]) + int(self.enc.fn_frame[int(regs[L.R_FUNC])])
+        top = int(regs[L.R_FP]) // 2 + int(self.enc.fn_frame[int(regs[L.R_FUNC])])
         count = int(regs[L.R_ARRAYS])
         live = np.zeros(count, dtype=bool)
         slots = self.slots[:top]

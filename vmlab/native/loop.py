@@ -57,8 +57,10 @@ _TWO_63 = 9.223372036854775807e18
 # those. Every index here is nonnegative (the verifier checks the stack depth
 # and the operands of every code object), so the fix-up (a shift, a mask and
 # an add on every access, and the registers they hold) was dead weight, ~1.5x
-# of the loop's time. Bounds, as in all numba code, are not checked. A slot's
-# payload is at U(2 * slot), its tag at U(2 * slot + 1). (A cast, not an
+# of the loop's time. Bounds, as in all numba code, are not checked. Slot s's
+# payload is at 2 * s, its tag at 2 * s + 1; the frame pointer and the slot
+# operands are kept doubled (encode.py), so an operand is its payload's
+# index as it stands, and the tag's is one more. (A cast, not an
 # inlined helper: numba inlines at the level of its own IR, at a cost in
 # compile time for each of the hundreds of uses.)
 U = np.uint64
@@ -311,323 +313,324 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
         pc += 1
         op = w & 0xFF
         # Operands (encode.py): a, b and c are frame slots; k is c as an
-        # absolute number (a constant's slot, a count, a function).
+        # absolute number (a constant's slot, a count, a function). Slots,
+        # constants' slots and fp are doubled: indices of payloads.
         a = fp + ((w >> 16) & 0xFFFFFF)
         b = fp + ((w >> 40) & 0xFFFFFF)
         k = x & 0xFFFFFFFF
         c = fp + k
         target = x >> 32
         if op == MOVE:
-            vals[U(2 * a)] = vals[U(2 * b)]
-            vals[U(2 * a + 1)] = vals[U(2 * b + 1)]
+            vals[U(a)] = vals[U(b)]
+            vals[U(a + 1)] = vals[U(b + 1)]
         elif op == LOADK:
-            vals[U(2 * a)] = vals[U(2 * k)]
-            vals[U(2 * a + 1)] = vals[U(2 * k + 1)]
+            vals[U(a)] = vals[U(k)]
+            vals[U(a + 1)] = vals[U(k + 1)]
         elif op == ADD:
-            t, r = _add(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _add(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == ADD_K:
-            t, r = _add(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _add(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == SUB:
-            t, r = _sub(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _sub(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == SUB_K:
-            t, r = _sub(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _sub(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == MUL:
-            t, r = _mul(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _mul(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == MUL_K:
-            t, r = _mul(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _mul(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == DIV:
-            t, r = _div(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _div(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == DIV_K:
-            t, r = _div(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _div(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == MOD:
-            t, r = _mod(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _mod(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == MOD_K:
-            t, r = _mod(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _mod(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == SHL:
-            t, r = _shl(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _shl(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == SHL_K:
-            t, r = _shl(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _shl(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == SHR:
-            t, r = _shr(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _shr(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == SHR_K:
-            t, r = _shr(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _shr(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BIT_AND:
-            t, r = _bit_and(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _bit_and(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BIT_AND_K:
-            t, r = _bit_and(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _bit_and(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BIT_OR:
-            t, r = _bit_or(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _bit_or(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BIT_OR_K:
-            t, r = _bit_or(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _bit_or(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BIT_XOR:
-            t, r = _bit_xor(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _bit_xor(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BIT_XOR_K:
-            t, r = _bit_xor(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _bit_xor(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == EQ:
-            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _eq(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == EQ_K:
-            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _eq(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == NE:
-            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _ne(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == NE_K:
-            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _ne(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == LT:
-            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _lt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == LT_K:
-            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _lt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == LE:
-            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _le(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == LE_K:
-            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _le(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == GT:
-            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _gt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == GT_K:
-            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _gt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == GE:
-            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _ge(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == GE_K:
-            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _ge(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BRANCH_EQ:  # (the sense: bit 10)
-            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _eq(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_EQ_K:  # (the sense: bit 10)
-            t, r = _eq(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _eq(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_NE:  # (the sense: bit 10)
-            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _ne(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_NE_K:  # (the sense: bit 10)
-            t, r = _ne(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _ne(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LT:  # (the sense: bit 10)
-            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _lt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LT_K:  # (the sense: bit 10)
-            t, r = _lt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _lt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LE:  # (the sense: bit 10)
-            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _le(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_LE_K:  # (the sense: bit 10)
-            t, r = _le(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _le(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GT:  # (the sense: bit 10)
-            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _gt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GT_K:  # (the sense: bit 10)
-            t, r = _gt(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _gt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GE:  # (the sense: bit 10)
-            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)], vals[U(2 * c)])
+            t, r = _ge(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
         elif op == BRANCH_GE_K:  # (the sense: bit 10)
-            t, r = _ge(vals[U(2 * b + 1)], vals[U(2 * k + 1)], vals[U(2 * b)], vals[U(2 * k)])
+            t, r = _ge(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
             if t < 0:
-                status = _fail(regs, -t, vals[U(2 * b + 1)], vals[U(2 * k + 1)], 0)
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
                 break
             if r == (w >> 10) & 1:
                 pc = target
@@ -636,20 +639,20 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 pc -= 1
                 status = STOPPED
                 break
-            i = vals[U(2 * b)]
-            if i < vals[U(2 * (b + 1))]:
-                vals[U(2 * b)] = i + 1
-                vals[U(2 * a)] = i
-                vals[U(2 * a + 1)] = INT
+            i = vals[U(b)]
+            if i < vals[U(b + 2)]:
+                vals[U(b)] = i + 1
+                vals[U(a)] = i
+                vals[U(a + 1)] = INT
                 pc = k
             else:
                 pc = target
         elif op == FOR_ITER:  # the counter at b, its limit above it
-            i = vals[U(2 * b)]
-            if i < vals[U(2 * (b + 1))]:
-                vals[U(2 * b)] = i + 1
-                vals[U(2 * a)] = i
-                vals[U(2 * a + 1)] = INT
+            i = vals[U(b)]
+            if i < vals[U(b + 2)]:
+                vals[U(b)] = i + 1
+                vals[U(a)] = i
+                vals[U(a + 1)] = INT
             else:
                 pc = target
         elif op == JUMP:
@@ -659,14 +662,14 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 break
             pc = target
         elif op == JUMP_IF_FALSE:  # (or true: the sense, bit 10)
-            if vals[U(2 * b + 1)] != BOOL:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)], 0, 0)
+            if vals[U(b + 1)] != BOOL:
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)], 0, 0)
                 break
-            if vals[U(2 * b)] == (w >> 10) & 1:
+            if vals[U(b)] == (w >> 10) & 1:
                 pc = target
         elif op == INDEX:  # a = b[c]
-            ta, ti = vals[U(2 * b + 1)], vals[U(2 * c + 1)]
-            ident, i = vals[U(2 * b)], vals[U(2 * c)]
+            ta, ti = vals[U(b + 1)], vals[U(c + 1)]
+            ident, i = vals[U(b)], vals[U(c)]
             if ta != ARRAY or ti != INT:
                 status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
                                10 + table[U(3 * ident + A_KIND)], ti, 0)
@@ -675,11 +678,11 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             if U(i) >= U(n):
                 status = _fail(regs, INDEX_ERROR, i, n, 0)
                 break
-            vals[U(2 * a)] = heap[U(table[U(3 * ident + A_OFF)] + i)]
-            vals[U(2 * a + 1)] = table[U(3 * ident + A_KIND)]
+            vals[U(a)] = heap[U(table[U(3 * ident + A_OFF)] + i)]
+            vals[U(a + 1)] = table[U(3 * ident + A_KIND)]
         elif op == STORE_INDEX:  # a[b] = c
-            ta, ti, tv = vals[U(2 * a + 1)], vals[U(2 * b + 1)], vals[U(2 * c + 1)]
-            ident, i = vals[U(2 * a)], vals[U(2 * b)]
+            ta, ti, tv = vals[U(a + 1)], vals[U(b + 1)], vals[U(c + 1)]
+            ident, i = vals[U(a)], vals[U(b)]
             if ta != ARRAY or ti != INT:
                 status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
                                10 + table[U(3 * ident + A_KIND)], ti, tv)
@@ -691,10 +694,10 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             if tv != table[U(3 * ident + A_KIND)]:
                 status = _fail(regs, TYPE_ERROR, 10 + table[U(3 * ident + A_KIND)], INT, tv)
                 break
-            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(2 * c)]
+            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(c)]
         elif op == STORE_INDEX_K:  # a[b] = k
-            ta, ti, tv = vals[U(2 * a + 1)], vals[U(2 * b + 1)], vals[U(2 * k + 1)]
-            ident, i = vals[U(2 * a)], vals[U(2 * b)]
+            ta, ti, tv = vals[U(a + 1)], vals[U(b + 1)], vals[U(k + 1)]
+            ident, i = vals[U(a)], vals[U(b)]
             if ta != ARRAY or ti != INT:
                 status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
                                10 + table[U(3 * ident + A_KIND)], ti, tv)
@@ -706,7 +709,7 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             if tv != table[U(3 * ident + A_KIND)]:
                 status = _fail(regs, TYPE_ERROR, 10 + table[U(3 * ident + A_KIND)], INT, tv)
                 break
-            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(2 * k)]
+            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(k)]
         elif op == CALL:  # function k; its arguments from a on become its first locals
             if regs[R_STOP] != 0:  # (recursion without loops must stop too)
                 pc -= 1
@@ -715,8 +718,8 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             if depth == max_depth:
                 status = _fail(regs, STACK_OVERFLOW, 0, 0, 0)
                 break
-            if 2 * (a + fns[U(4 * k + F_FRAME)] + 1) > vals.shape[0]:
-                regs[R_NEED] = a + fns[U(4 * k + F_FRAME)] + 1
+            if a + 2 * (fns[U(4 * k + F_FRAME)] + 1) > vals.shape[0]:
+                regs[R_NEED] = a // 2 + fns[U(4 * k + F_FRAME)] + 1  # (slots)
                 pc -= 1  # to run the CALL again once there is room
                 status = NEED_STACK
                 break
@@ -725,81 +728,81 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             frames[U(3 * depth + 2)] = fp
             depth += 1
             fp = a
-            for s in range(a + fns[U(4 * k + F_ARITY)], a + fns[U(4 * k + F_NLOCALS)]):
-                vals[U(2 * s + 1)] = NIL
+            for s in range(a + 2 * fns[U(4 * k + F_ARITY)], a + 2 * fns[U(4 * k + F_NLOCALS)], 2):
+                vals[U(s + 1)] = NIL
             func = k
             pc = fns[U(4 * k + F_START)]
         elif op == RETURN:
             if depth == 0:
                 break  # the main code is done
             depth -= 1
-            vals[U(2 * fp)] = vals[U(2 * b)]
-            vals[U(2 * fp + 1)] = vals[U(2 * b + 1)]
+            vals[U(fp)] = vals[U(b)]
+            vals[U(fp + 1)] = vals[U(b + 1)]
             func = frames[U(3 * depth)]
             pc = frames[U(3 * depth + 1)]
             fp = frames[U(3 * depth + 2)]
         elif op == LEN:
-            if vals[U(2 * b + 1)] != ARRAY:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)], 0, 0)
+            if vals[U(b + 1)] != ARRAY:
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)], 0, 0)
                 break
-            vals[U(2 * a)] = table[U(3 * vals[U(2 * b)] + A_LEN)]
-            vals[U(2 * a + 1)] = INT
+            vals[U(a)] = table[U(3 * vals[U(b)] + A_LEN)]
+            vals[U(a + 1)] = INT
         elif op == NEG:
-            t, r = _unary(NEG, vals[U(2 * b + 1)], vals[U(2 * b)])
+            t, r = _unary(NEG, vals[U(b + 1)], vals[U(b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == BIT_NOT:
-            t, r = _unary(BIT_NOT, vals[U(2 * b + 1)], vals[U(2 * b)])
+            t, r = _unary(BIT_NOT, vals[U(b + 1)], vals[U(b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == NOT:
-            t, r = _unary(NOT, vals[U(2 * b + 1)], vals[U(2 * b)])
+            t, r = _unary(NOT, vals[U(b + 1)], vals[U(b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == TO_FLOAT:
-            t, r = _unary(TO_FLOAT, vals[U(2 * b + 1)], vals[U(2 * b)])
+            t, r = _unary(TO_FLOAT, vals[U(b + 1)], vals[U(b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == TO_INT:
-            t, r = _unary(TO_INT, vals[U(2 * b + 1)], vals[U(2 * b)])
+            t, r = _unary(TO_INT, vals[U(b + 1)], vals[U(b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == SQRT:
-            t, r = _unary(SQRT, vals[U(2 * b + 1)], vals[U(2 * b)])
+            t, r = _unary(SQRT, vals[U(b + 1)], vals[U(b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == ABS:
-            t, r = _unary(ABS, vals[U(2 * b + 1)], vals[U(2 * b)])
+            t, r = _unary(ABS, vals[U(b + 1)], vals[U(b)])
             if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)] if vals[U(2 * b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(2 * b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(2 * a)] = r
-            vals[U(2 * a + 1)] = t
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == PRINT:
             status = PRINTING
             break
@@ -811,21 +814,21 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             regs[R_STEPS] -= 1
             counts[U(k)] += 1
         elif op == FOR_PREP:
-            if vals[U(2 * b + 1)] != INT or vals[U(2 * c + 1)] != INT:
-                status = _fail(regs, TYPE_ERROR, vals[U(2 * b + 1)], vals[U(2 * c + 1)], 0)
+            if vals[U(b + 1)] != INT or vals[U(c + 1)] != INT:
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
         elif op == ARRAY_FILL or op == MAKE_ARRAY:  # a = array(b, c), or [b, ..., b + k - 1]
             if op == ARRAY_FILL:
-                tn, kind, n = vals[U(2 * b + 1)], vals[U(2 * c + 1)], vals[U(2 * b)]
+                tn, kind, n = vals[U(b + 1)], vals[U(c + 1)], vals[U(b)]
                 ok = tn == INT and (kind == INT or kind == FLOAT or kind == BOOL)
                 e2 = kind
             else:
-                tn, kind, n = vals[U(2 * b + 1)], vals[U(2 * b + 1)], k
+                tn, kind, n = vals[U(b + 1)], vals[U(b + 1)], k
                 ok = kind == INT or kind == FLOAT or kind == BOOL
                 e2 = kind
-                for s in range(b, b + k):  # the first element whose type differs
-                    if vals[U(2 * s + 1)] != kind:
-                        ok, e2 = False, vals[U(2 * s + 1)]
+                for s in range(b, b + 2 * k, 2):  # the first element whose type differs
+                    if vals[U(s + 1)] != kind:
+                        ok, e2 = False, vals[U(s + 1)]
                         break
             if not ok:
                 status = _fail(regs, TYPE_ERROR, tn, e2, 0)
@@ -844,14 +847,14 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 break
             at = table[U(3 * ident + A_OFF)]
             if op == ARRAY_FILL:
-                fill = vals[U(2 * c)]
+                fill = vals[U(c)]
                 for s in range(n):
                     heap[U(at + s)] = fill
             else:
                 for s in range(n):
-                    heap[U(at + s)] = vals[U(2 * (b + s))]
-            vals[U(2 * a)] = ident
-            vals[U(2 * a + 1)] = ARRAY
+                    heap[U(at + s)] = vals[U(b + 2 * s)]
+            vals[U(a)] = ident
+            vals[U(a + 1)] = ARRAY
     regs[R_PC], regs[R_FP], regs[R_FUNC], regs[R_DEPTH] = pc, fp, func, depth
     return status
 
