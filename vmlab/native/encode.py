@@ -72,7 +72,6 @@ K_FORM = BRANCH + 6   # + (operator - ADD): a = b <op> constant c
 BRANCH_K = K_FORM + (op.GE - op.ADD + 1)  # + (comparison - EQ): b <cmp> constant c
 STORE_INDEX_K = BRANCH_K + 6              # a[b] = constant c
 COUNT = STORE_INDEX_K + 1  # count bytecode instruction k, or stop: the step limit is reached
-OPCODE_COUNT = COUNT + 1
 # Flags. While encoding, B_CONST and C_CONST mark constants (absolute) in b
 # and c; once packed, the opcode says it (LOADK, the _K forms). TRUE_SENSE:
 # a conditional jump jumps when its condition is true (bit 10 of word 0).
@@ -160,7 +159,7 @@ def _translate(c, start: int, kbase: int, depth: list[int], arities: list[int]) 
             row[:5] = opcode, 0, t - 1, t - 1, 0
         elif opcode in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
             sense = TRUE_SENSE if opcode == op.JUMP_IF_TRUE else 0
-            code = op.JUMP if opcode == op.JUMP else op.JUMP_IF_FALSE  # (the sense says which)
+            code = op.JUMP if opcode == op.JUMP else op.JUMP_IF_FALSE  # (TRUE_SENSE: if true)
             row[:6] = code, sense, 0, t - 1, 0, start + arg
         elif opcode == op.FOR_PREP:
             row[:5] = opcode, 0, 0, t - 2, t - 1
@@ -198,7 +197,7 @@ def _reads(row, slot: int) -> str | None:
 
 
 _READS_C = {op.INDEX, op.ARRAY_FILL, op.STORE_INDEX,
-            *range(BRANCH, OPCODE_COUNT), *(i.number for i in OPCODES if i.kind == "binary")}
+            *(i.number for i in OPCODES if i.kind == "binary")}
 
 
 def _fold(rows: list[list], nlocals: int, targets: set[int]) -> None:
@@ -238,8 +237,7 @@ def _fold(rows: list[list], nlocals: int, targets: set[int]) -> None:
         if follows and row[0] == MOVE:
             last[2] = row[2]
             row[0] = last = None
-        elif follows and row[0] in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE) \
-                and last[0] in _COMPARISONS:
+        elif follows and row[0] == op.JUMP_IF_FALSE and last[0] in _COMPARISONS:
             last[0] = BRANCH + last[0] - op.EQ
             last[1] |= row[1] & TRUE_SENSE
             last[5] = row[5]
@@ -315,8 +313,7 @@ def _pack(rows: list[list], at: dict[int, int], threaded: bool = False) -> np.nd
     targets = [at[row[5]] for row in rows]
     if threaded:
         for i, row in enumerate(rows):
-            if row[0] in (op.JUMP, op.JUMP_IF_FALSE, op.JUMP_IF_TRUE) \
-                    or BRANCH <= row[0] < OPCODE_COUNT:
+            if row[0] in (op.JUMP, op.JUMP_IF_FALSE) or BRANCH <= row[0] < K_FORM:
                 targets[i] = target = _threaded_at(rows, targets, i)
                 if row[0] == op.JUMP and target <= i and rows[target][0] == op.FOR_ITER:
                     loop = rows[target]
