@@ -230,16 +230,14 @@ def _ge(tb, tc, p, q):
 @njit
 def _unary(kind, t, p):
     """(tag, payload) of <kind> b for a unary operator or a one-argument
-    builtin other than len; the tag is -TYPE_ERROR if
-    the operand's type does not allow it."""
+    builtin other than len and not; the tag is -TYPE_ERROR if the operand's
+    type does not allow it."""
     if kind == NEG and t == INT:
         return INT, -p
     if kind == NEG and t == FLOAT:
         return FLOAT, _bits(-_float(p))
     if kind == BIT_NOT and t == INT:
         return INT, ~p
-    if kind == NOT and t == BOOL:
-        return BOOL, 1 - p
     if kind == TO_FLOAT and t == INT:
         return FLOAT, _bits(float(p))
     if kind == TO_FLOAT and t == FLOAT:
@@ -747,62 +745,13 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 break
             vals[U(a)] = table[U(3 * vals[U(b)] + A_LEN)]
             vals[U(a + 1)] = INT
-        elif op == NEG:
-            t, r = _unary(NEG, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
+        elif op == NOT:  # (sieve's inner test: a branch of its own)
+            if vals[U(b + 1)] != BOOL:
                 status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
                                10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BIT_NOT:
-            t, r = _unary(BIT_NOT, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == NOT:
-            t, r = _unary(NOT, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == TO_FLOAT:
-            t, r = _unary(TO_FLOAT, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == TO_INT:
-            t, r = _unary(TO_INT, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == SQRT:
-            t, r = _unary(SQRT, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == ABS:
-            t, r = _unary(ABS, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
+            vals[U(a)] = 1 - vals[U(b)]
+            vals[U(a + 1)] = BOOL
         elif op == PRINT:
             status = PRINTING
             break
@@ -817,6 +766,15 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             if vals[U(b + 1)] != INT or vals[U(c + 1)] != INT:
                 status = _fail(regs, TYPE_ERROR, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
+        elif op == NEG or op == BIT_NOT or op == TO_FLOAT or op == TO_INT or op == SQRT \
+                or op == ABS:  # a = <op> b (rare in hot loops: one branch, after the others)
+            t, r = _unary(op, vals[U(b + 1)], vals[U(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
+                break
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
         elif op == ARRAY_FILL or op == MAKE_ARRAY:  # a = array(b, c), or [b, ..., b + k - 1]
             if op == ARRAY_FILL:
                 tn, kind, n = vals[U(b + 1)], vals[U(c + 1)], vals[U(b)]
