@@ -12,7 +12,7 @@ vmlab.values, written for machine integers and floats.
 
 Every register opcode has its own branch of one `if op == ...` chain, which
 LLVM compiles to a single jump table: no second dispatch on operand kinds
-or flags. Each operator tests its operands' tags for the common case (two
+or flags. (The rare unary operators share one branch, after the others.) Each operator tests its operands' tags for the common case (two
 ints, two floats) first, as Lua's do. Few arrays, so that the pointers the
 loop keeps fit in the CPU's registers.
 """
