@@ -126,6 +126,21 @@ def test_swapped_operands_report_errors_in_source_order(source):
     assert outcome(program, run_native) == outcome(program, interpret)
 
 
+@pytest.mark.parametrize("source, names", [
+    ("let x = 3;\nlet f = 2.25;\nprint(-x, ~x, float(x), int(f), sqrt(f), abs(-x), -f, abs(f));\n",
+     {"NEG", "BIT_NOT", "TO_FLOAT", "TO_INT", "SQRT", "ABS"}),
+    ("let x = 4;\nprint(float(x));\nprint(sqrt(x));\n", {"TO_FLOAT", "SQRT"}),  # sqrt(int)
+    ("let a = [1.5];\nprint(~a);\n", {"BIT_NOT"}),
+    ("let b = true;\nprint(-b);\n", {"NEG"}),
+])
+def test_unary_operators_behave_as_the_interpreter(source, names):
+    """`-` has a loop opcode of its own; ~, float, int, sqrt and abs share
+    UNARY, which carries the bytecode opcode (encode.LOOP)."""
+    program = compile_source(source, "u.toy")
+    assert {row[0] for row in decode(Encoded(program).fused)} >= names
+    assert outcome(program, run_native) == outcome(program, interpret)
+
+
 INDEXING = "let a = {array};\nlet i = {i};\nlet v = {v};\nprint(a[i]);\na[i] = v;\na[i] = 2;\nprint(a);\n"
 
 

@@ -10,7 +10,7 @@ code objects sit at the bottom of the value stack, below the first frame.
 
 Each instruction is two int64 words:
 
-    word 0: opcode (bits 0-7), flags (8-15), a (16-39), b (40-63)
+    word 0: opcode (bits 0-5, numbered by LOOP), flags (8-15), a (16-39), b (40-63)
     word 1: c (bits 0-31), target (32-63)
 
 Slots are stored doubled (slot s as 2s): the loop keeps a (payload, tag)
@@ -60,9 +60,9 @@ from vmlab.verify import MAX_LOCALS, MAX_STACK
 NIL, BOOL, INT, FLOAT, ARRAY, STR = range(6)
 # An array's kind is its elements' tag: INT, FLOAT or BOOL.
 
-# Register opcodes: a bytecode opcode's own number where the register form
-# does the same with named slots (b and c frame slots); these for what
-# register code adds.
+# Register opcodes, while encoding: a bytecode opcode's own number where the
+# register form does the same with named slots (b and c frame slots); these
+# for what register code adds. The words number them by LOOP, below.
 NOP = op.POP
 MOVE = len(OPCODES)   # a = b
 LOADK = MOVE + 1      # a = constant c
@@ -330,9 +330,13 @@ def _pack(rows: list[list], at: dict[int, int], threaded: bool = False) -> np.nd
             opcode += BRANCH_K - BRANCH
         elif flags & C_CONST and opcode == op.STORE_INDEX:
             opcode = STORE_INDEX_K
-        if opcode not in _C_NOT_A_SLOT:
+        elif opcode == NOP:  # (runs that count keep POP's place)
+            opcode, targets[i] = op.JUMP, i + 1
+        if opcode in _SHARED:
+            c = opcode
+        elif opcode not in _C_NOT_A_SLOT:
             c *= 2
-        word = opcode | flags << 8 | 2 * a << 16 | 2 * b << 40
+        word = _LOOP_NUMBER[opcode] | flags << 8 | 2 * a << 16 | 2 * b << 40
         words += (word - (1 << 64) if word >= 1 << 63 else word, c | targets[i] << 32)
     return np.array(words or [0, 0], dtype=np.int64)
 
@@ -365,6 +369,20 @@ NAMES = {**{i.number: i.name for i in OPCODES}, NOP: "NOP", MOVE: "MOVE", LOADK:
          **{BRANCH_K + k: "BRANCH_" + OPCODES[op.EQ + k].name + "_K" for k in range(6)},
          **{K_FORM + k: OPCODES[op.ADD + k].name + "_K" for k in range(BRANCH_K - K_FORM)}}
 
+# The loop's numbers for the register opcodes: one for each value of the
+# opcode's 6 bits, so that the loop's dispatch needs no range test and LLVM
+# copies it into the end of every branch (loop.py). Five rare unary
+# operators share one, UNARY, their bytecode opcode in c; NOP is a JUMP to
+# the next instruction; the loads and stores are all MOVE or LOADK.
+_SHARED = (op.BIT_NOT, op.TO_FLOAT, op.TO_INT, op.SQRT, op.ABS)
+_NOT_IN_LOOP = {op.LOAD_CONST, op.LOAD_LOCAL, op.STORE_LOCAL, op.JUMP_IF_TRUE, NOP, *_SHARED}
+LOOP_NAMES = (*(NAMES[n] for n in sorted(NAMES) if n not in _NOT_IN_LOOP), "UNARY")
+LOOP = {name: number for number, name in enumerate(LOOP_NAMES)}
+assert len(LOOP) == 64, "the loop's dispatch must cover the opcode's 6 bits exactly"
+_LOOP_NUMBER = {n: LOOP[NAMES[n]] for n in NAMES if n not in _NOT_IN_LOOP} \
+    | {n: LOOP["UNARY"] for n in _SHARED}
+_C_IS_A_NUMBER = {_LOOP_NUMBER[n] for n in {*_C_NOT_A_SLOT, *_SHARED}}
+
 
 def decode(words: np.ndarray) -> list[tuple[str, int, int, int, int, int]]:
     """Each instruction as (name, a, b, c, target, flags), to read the code;
@@ -372,9 +390,10 @@ def decode(words: np.ndarray) -> list[tuple[str, int, int, int, int, int]]:
     rows = []
     for i in range(len(words) // 2):
         w, x = int(words[2 * i]), int(words[2 * i + 1])
-        c = x & 0xFFFFFFFF
-        rows.append((NAMES[w & 0xFF], (w >> 16 & 0xFFFFFF) // 2, (w >> 40 & 0xFFFFFF) // 2,
-                     c if w & 0xFF in _C_NOT_A_SLOT else c // 2, x >> 32, w >> 8 & 0xFF))
+        c, number = x & 0xFFFFFFFF, w & 0x3F
+        name = OPCODES[c].name if LOOP_NAMES[number] == "UNARY" else LOOP_NAMES[number]
+        rows.append((name, (w >> 16 & 0xFFFFFF) // 2, (w >> 40 & 0xFFFFFF) // 2,
+                     c if number in _C_IS_A_NUMBER else c // 2, x >> 32, w >> 8 & 0xFF))
     return rows
 
 

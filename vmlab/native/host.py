@@ -62,13 +62,14 @@ class Machine:
         watch = interrupts.current
         if watch is not None:
             watch.add_flag(lambda: regs.__setitem__(L.R_STOP, 1))
+        loop = L.compiled()
         while True:
             if watch is not None:
                 watch.native += 1
             try:
-                status = L.run(self.code, self.fns.reshape(-1), self.slots.reshape(-1),
-                               self.frames, self.heap, self.table.reshape(-1), self.free_ids,
-                               regs, self.counts, self.max_depth)
+                status = loop(self.code, self.fns.reshape(-1), self.slots.reshape(-1),
+                              self.frames, self.heap, self.table.reshape(-1), self.free_ids,
+                              regs, self.counts, self.max_depth)
             finally:
                 if watch is not None:
                     watch.native -= 1

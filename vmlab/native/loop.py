@@ -10,11 +10,14 @@ stack or heap; the host does that and calls it again, and it continues
 where it stopped. Everything it does to values is the SPEC, the same as
 vmlab.values, written for machine integers and floats.
 
-Every register opcode has its own branch of one `if op == ...` chain, which
-LLVM compiles to a single jump table: no second dispatch on operand kinds
-or flags. (The rare unary operators share one branch, after the others.) Each operator tests its operands' tags for the common case (two
-ints, two floats) first, as Lua's do. Few arrays, so that the pointers the
-loop keeps fit in the CPU's registers.
+Every register opcode has its own branch of one `if op == ...` chain, and
+the 64 branches cover every value of the opcode's 6 bits: LLVM compiles
+the chain to one jump table with no range test and copies the fetch, the
+decode and the jump into the end of every branch, as computed goto does in
+C (see _THREADING below). No second dispatch on operand kinds or flags.
+Each operator tests its operands' tags for the common case (two ints, two
+floats) first, as Lua's do. Few arrays, so that the pointers the loop keeps
+fit in the CPU's registers.
 """
 
 from __future__ import annotations
@@ -23,15 +26,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-from vmlab.native.encode import (
-    ARRAY, BOOL, BRANCH, BRANCH_K, COUNT, FLOAT, INT, JUMP_FOR, K_FORM, LOADK, MOVE, NIL,
-    STORE_INDEX_K,
-)
-from vmlab.opcodes import (
-    ABS, ADD, ARRAY as MAKE_ARRAY, ARRAY_FILL, BIT_AND, BIT_NOT, BIT_OR, BIT_XOR, CALL, DIV,
-    EQ, FOR_ITER, FOR_PREP, GE, GT, INDEX, JUMP, JUMP_IF_FALSE, LE, LEN, LT, MOD, MUL, NE, NEG,
-    NOT, PRINT, RETURN, SHL, SHR, SQRT, STORE_INDEX, SUB, TO_FLOAT, TO_INT,
-)
+from vmlab import opcodes as bytecode
+from vmlab.native.encode import ARRAY, BOOL, FLOAT, INT, LOOP, NIL
 from vmlab.values import MAX_ARRAY_LENGTH
 
 # Registers: the loop's state between calls.
@@ -229,22 +225,22 @@ def _ge(tb, tc, p, q):
 
 @njit
 def _unary(kind, t, p):
-    """(tag, payload) of <kind> b for a unary operator or a one-argument
-    builtin other than len and not; the tag is -TYPE_ERROR if the operand's
-    type does not allow it."""
-    if kind == NEG and t == INT:
+    """(tag, payload) of <kind> b, kind a bytecode opcode: NEG or one that
+    UNARY runs (encode.py); the tag is -TYPE_ERROR if the operand's type
+    does not allow it."""
+    if kind == bytecode.NEG and t == INT:
         return INT, -p
-    if kind == NEG and t == FLOAT:
+    if kind == bytecode.NEG and t == FLOAT:
         return FLOAT, _bits(-_float(p))
-    if kind == BIT_NOT and t == INT:
+    if kind == bytecode.BIT_NOT and t == INT:
         return INT, ~p
-    if kind == TO_FLOAT and t == INT:
+    if kind == bytecode.TO_FLOAT and t == INT:
         return FLOAT, _bits(float(p))
-    if kind == TO_FLOAT and t == FLOAT:
+    if kind == bytecode.TO_FLOAT and t == FLOAT:
         return FLOAT, p
-    if kind == TO_INT and t == INT:
+    if kind == bytecode.TO_INT and t == INT:
         return INT, p
-    if kind == TO_INT and t == FLOAT:
+    if kind == bytecode.TO_INT and t == FLOAT:
         y = _float(p)
         if y != y:
             return INT, 0
@@ -253,11 +249,11 @@ def _unary(kind, t, p):
         if y <= -_TWO_63:
             return INT, -9223372036854775807 - 1
         return INT, int(y)
-    if kind == SQRT and t == FLOAT:
+    if kind == bytecode.SQRT and t == FLOAT:
         return FLOAT, _bits(np.sqrt(_float(p)))
-    if kind == ABS and t == INT:
+    if kind == bytecode.ABS and t == INT:
         return INT, -p if p < 0 else p
-    if kind == ABS and t == FLOAT:
+    if kind == bytecode.ABS and t == FLOAT:
         return FLOAT, _bits(abs(_float(p)))
     return -TYPE_ERROR, 0
 
@@ -290,14 +286,61 @@ def _allocate(heap, table, free_ids, regs, kind, n):
     return ident
 
 
-# The constant-operand forms and the jumping comparisons (encode.py).
-assert (ADD, SUB, MUL, DIV, MOD, SHL, SHR, BIT_AND, BIT_OR, BIT_XOR, EQ, NE, LT, LE, GT, GE) \
-    == tuple(range(ADD, ADD + 16))
-ADD_K, SUB_K, MUL_K, DIV_K, MOD_K, SHL_K, SHR_K, BIT_AND_K, BIT_OR_K, BIT_XOR_K, \
-    EQ_K, NE_K, LT_K, LE_K, GT_K, GE_K = range(K_FORM, K_FORM + 16)
-BRANCH_EQ, BRANCH_NE, BRANCH_LT, BRANCH_LE, BRANCH_GT, BRANCH_GE = range(BRANCH, BRANCH + 6)
-BRANCH_EQ_K, BRANCH_NE_K, BRANCH_LT_K, BRANCH_LE_K, BRANCH_GT_K, BRANCH_GE_K = \
-    range(BRANCH_K, BRANCH_K + 6)
+@njit
+def _new_array(vals, heap, table, free_ids, regs, a, b, c, k, fill):
+    """a = array(b, c) if `fill`, else [b, ..., b + k - 1]: DONE, or the
+    status to stop with (ERROR, NEED_HEAP)."""
+    if fill:
+        tn, kind, n = vals[U(b + 1)], vals[U(c + 1)], vals[U(b)]
+        ok = tn == INT and (kind == INT or kind == FLOAT or kind == BOOL)
+        e2 = kind
+    else:
+        tn, kind, n = vals[U(b + 1)], vals[U(b + 1)], k
+        ok = kind == INT or kind == FLOAT or kind == BOOL
+        e2 = kind
+        for s in range(b, b + 2 * k, 2):  # the first element whose type differs
+            if vals[U(s + 1)] != kind:
+                ok, e2 = False, vals[U(s + 1)]
+                break
+    if not ok:
+        return _fail(regs, TYPE_ERROR, tn, e2, 0)
+    if n < 0:
+        return _fail(regs, NEGATIVE_LENGTH, n, 0, 0)
+    if n > MAX_ARRAY_LENGTH:
+        return _fail(regs, TOO_LONG, n, 0, 0)
+    ident = _allocate(heap, table, free_ids, regs, kind, n)
+    if ident < 0:
+        regs[R_NEED] = n
+        return NEED_HEAP
+    at = table[U(3 * ident + A_OFF)]
+    if fill:
+        value = vals[U(c)]
+        for s in range(n):
+            heap[U(at + s)] = value
+    else:
+        for s in range(n):
+            heap[U(at + s)] = vals[U(b + 2 * s)]
+    vals[U(a)] = ident
+    vals[U(a + 1)] = ARRAY
+    return DONE
+
+
+# The register opcodes, by the loop's numbers (encode.LOOP).
+ADD, SUB, MUL, DIV, MOD, SHL, SHR, BIT_AND, BIT_OR, BIT_XOR, EQ, NE, LT, LE, GT, GE, \
+    ADD_K, SUB_K, MUL_K, DIV_K, MOD_K, SHL_K, SHR_K, BIT_AND_K, BIT_OR_K, BIT_XOR_K, \
+    EQ_K, NE_K, LT_K, LE_K, GT_K, GE_K, \
+    BRANCH_EQ, BRANCH_NE, BRANCH_LT, BRANCH_LE, BRANCH_GT, BRANCH_GE, \
+    BRANCH_EQ_K, BRANCH_NE_K, BRANCH_LT_K, BRANCH_LE_K, BRANCH_GT_K, BRANCH_GE_K, \
+    MOVE, LOADK, NEG, NOT, UNARY, JUMP, JUMP_IF_FALSE, JUMP_FOR, FOR_PREP, FOR_ITER, \
+    CALL, RETURN, PRINT, MAKE_ARRAY, ARRAY_FILL, INDEX, STORE_INDEX, STORE_INDEX_K, LEN, \
+    COUNT = (LOOP[name] for name in """
+    ADD SUB MUL DIV MOD SHL SHR BIT_AND BIT_OR BIT_XOR EQ NE LT LE GT GE
+    ADD_K SUB_K MUL_K DIV_K MOD_K SHL_K SHR_K BIT_AND_K BIT_OR_K BIT_XOR_K
+    EQ_K NE_K LT_K LE_K GT_K GE_K
+    BRANCH_EQ BRANCH_NE BRANCH_LT BRANCH_LE BRANCH_GT BRANCH_GE
+    BRANCH_EQ_K BRANCH_NE_K BRANCH_LT_K BRANCH_LE_K BRANCH_GT_K BRANCH_GE_K
+    MOVE LOADK NEG NOT UNARY JUMP JUMP_IF_FALSE JUMP_FOR FOR_PREP FOR_ITER
+    CALL RETURN PRINT ARRAY ARRAY_FILL INDEX STORE_INDEX STORE_INDEX_K LEN COUNT""".split())
 
 
 @njit(cache=True, error_model="numpy", nogil=True)  # nogil: vmlab.interrupts' thread
@@ -309,7 +352,7 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
         w = code[U(2 * pc)]
         x = code[U(2 * pc + 1)]
         pc += 1
-        op = w & 0xFF
+        op = w & 0x3F
         # Operands (encode.py): a, b and c are frame slots; k is c as an
         # absolute number (a constant's slot, a count, a function). Slots,
         # constants' slots and fp are doubled: indices of payloads.
@@ -318,6 +361,8 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
         k = x & 0xFFFFFFFF
         c = fp + k
         target = x >> 32
+        if max_depth < 0:  # (never: see _THREADING below)
+            break
         if op == MOVE:
             vals[U(a)] = vals[U(b)]
             vals[U(a + 1)] = vals[U(b + 1)]
@@ -766,53 +811,32 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             if vals[U(b + 1)] != INT or vals[U(c + 1)] != INT:
                 status = _fail(regs, TYPE_ERROR, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
-        elif op == NEG or op == BIT_NOT or op == TO_FLOAT or op == TO_INT or op == SQRT \
-                or op == ABS:  # a = <op> b (rare in hot loops: one branch, after the others)
-            t, r = _unary(op, vals[U(b + 1)], vals[U(b)])
+        elif op == NEG:  # a = -b
+            t, r = _unary(bytecode.NEG, vals[U(b + 1)], vals[U(b)])
             if t < 0:
                 status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
                                10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
             vals[U(a)] = r
             vals[U(a + 1)] = t
-        elif op == ARRAY_FILL or op == MAKE_ARRAY:  # a = array(b, c), or [b, ..., b + k - 1]
-            if op == ARRAY_FILL:
-                tn, kind, n = vals[U(b + 1)], vals[U(c + 1)], vals[U(b)]
-                ok = tn == INT and (kind == INT or kind == FLOAT or kind == BOOL)
-                e2 = kind
-            else:
-                tn, kind, n = vals[U(b + 1)], vals[U(b + 1)], k
-                ok = kind == INT or kind == FLOAT or kind == BOOL
-                e2 = kind
-                for s in range(b, b + 2 * k, 2):  # the first element whose type differs
-                    if vals[U(s + 1)] != kind:
-                        ok, e2 = False, vals[U(s + 1)]
-                        break
-            if not ok:
-                status = _fail(regs, TYPE_ERROR, tn, e2, 0)
+        elif op == UNARY:  # a = <k> b: the rarer unary operators (encode.py)
+            t, r = _unary(k, vals[U(b + 1)], vals[U(b)])
+            if t < 0:
+                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
                 break
-            if n < 0:
-                status = _fail(regs, NEGATIVE_LENGTH, n, 0, 0)
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
+        elif op == ARRAY_FILL:  # a = array(b, c)
+            status = _new_array(vals, heap, table, free_ids, regs, a, b, c, 0, True)
+            if status != DONE:
+                pc -= status == NEED_HEAP  # to run it again once there is room
                 break
-            if n > MAX_ARRAY_LENGTH:
-                status = _fail(regs, TOO_LONG, n, 0, 0)
+        elif op == MAKE_ARRAY:  # a = [b, ..., b + k - 1]
+            status = _new_array(vals, heap, table, free_ids, regs, a, b, c, k, False)
+            if status != DONE:
+                pc -= status == NEED_HEAP
                 break
-            ident = _allocate(heap, table, free_ids, regs, kind, n)
-            if ident < 0:
-                regs[R_NEED] = n
-                pc -= 1  # to run it again once there is room
-                status = NEED_HEAP
-                break
-            at = table[U(3 * ident + A_OFF)]
-            if op == ARRAY_FILL:
-                fill = vals[U(c)]
-                for s in range(n):
-                    heap[U(at + s)] = fill
-            else:
-                for s in range(n):
-                    heap[U(at + s)] = vals[U(b + 2 * s)]
-            vals[U(a)] = ident
-            vals[U(a + 1)] = ARRAY
     regs[R_PC], regs[R_FP], regs[R_FUNC], regs[R_DEPTH] = pc, fp, func, depth
     return status
 
@@ -841,3 +865,43 @@ def _load_without_refresh(dispatcher) -> None:
 
 
 _load_without_refresh(run)
+
+# How the dispatch compiles. The chain of `op == ...` tests above is one
+# LLVM `switch`, and its 64 cases cover every value `w & 0x3F` can take:
+# no range test before the jump table. Two things LLVM needs help with:
+# - SimplifyCFG folds the chain into a switch, but stops adding cases once a
+#   switch's block has 128 / (cases + 1) predecessors or more. The loop's
+#   header has two (the entry and the back edge): 42 cases, the others in a
+#   second switch behind a range test. The test of max_depth, which never
+#   holds, gives the chain a block with one predecessor; loop unswitching
+#   then moves the test out of the loop.
+# - Tail duplication copies the block that fetches, decodes and jumps into
+#   the end of every branch: each branch then has its own indirect jump,
+#   which the CPU predicts from that branch's history (threaded code, as
+#   computed goto gives Lua and CPython). LLVM 18 and later duplicate no
+#   block with more than 16 predecessors and 16 successors, nor one ending in
+#   an indirect jump of more than 20 instructions; these options lift that
+#   while the loop compiles. docs/native.md has the figures.
+_THREADING = {"tail-dup-pred-size": (1000, 16), "tail-dup-succ-size": (1000, 16),
+              "tail-dup-indirect-size": (60, 20)}  # (the loop's, LLVM's default)
+_ARRAY = types.Array(types.int64, 1, "C")
+SIGNATURE = (_ARRAY,) * 9 + (types.int64,)
+
+
+def compiled():
+    """The loop, compiled (with the options above) or loaded from numba's
+    cache once per process; it takes only SIGNATURE's types, so that no
+    call compiles it again without them."""
+    if not run.signatures:
+        from llvmlite import binding
+
+        def options(which: int) -> None:
+            for name, values in _THREADING.items():
+                binding.set_option("vmlab", f"-{name}={values[which]}")
+        options(0)
+        try:
+            run.compile(SIGNATURE)
+        finally:
+            options(1)
+        run.disable_compile()
+    return run
