@@ -265,6 +265,18 @@ def _fail(regs, kind, e1, e2, e3):
     return ERROR
 
 
+@njit
+def _run_unary(vals, table, regs, a, b, kind):
+    """a = <kind> b (see _unary): DONE, or ERROR."""
+    t, r = _unary(kind, vals[U(b + 1)], vals[U(b)])
+    if t < 0:
+        return _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
+                     10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
+    vals[U(a)] = r
+    vals[U(a + 1)] = t
+    return DONE
+
+
 @njit(inline="always")
 def _allocate(heap, table, free_ids, regs, kind, n):
     """A new array's id, or -1 if the host must make room first."""
@@ -790,7 +802,7 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 break
             vals[U(a)] = table[U(3 * vals[U(b)] + A_LEN)]
             vals[U(a + 1)] = INT
-        elif op == NOT:  # (sieve's inner test: a branch of its own)
+        elif op == NOT:  # a = not b
             if vals[U(b + 1)] != BOOL:
                 status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
                                10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
@@ -812,21 +824,13 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 status = _fail(regs, TYPE_ERROR, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
         elif op == NEG:  # a = -b
-            t, r = _unary(bytecode.NEG, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
+            status = _run_unary(vals, table, regs, a, b, bytecode.NEG)
+            if status != DONE:
                 break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
         elif op == UNARY:  # a = <k> b: the rarer unary operators (encode.py)
-            t, r = _unary(k, vals[U(b + 1)], vals[U(b)])
-            if t < 0:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
+            status = _run_unary(vals, table, regs, a, b, k)
+            if status != DONE:
                 break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
         elif op == ARRAY_FILL:  # a = array(b, c)
             status = _new_array(vals, heap, table, free_ids, regs, a, b, c, 0, True)
             if status != DONE:
