@@ -882,7 +882,7 @@ _load_without_refresh(run)
 # - Tail duplication copies the block that fetches, decodes and jumps into
 #   the end of every branch: each branch then has its own indirect jump,
 #   which the CPU predicts from that branch's history (threaded code, as
-#   computed goto gives Lua and CPython). LLVM 18 and later duplicate no
+#   computed goto gives Lua and CPython). LLVM (22 here) duplicates no
 #   block with more than 16 predecessors and 16 successors, nor one ending in
 #   an indirect jump of more than 20 instructions; these options lift that
 #   while the loop compiles. docs/native.md has the figures.
