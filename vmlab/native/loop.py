@@ -298,6 +298,23 @@ def _allocate(heap, table, free_ids, regs, kind, n):
     return ident
 
 
+@njit(inline="always")
+def _store_index(vals, heap, table, regs, a, b, v):
+    """a[b] = the value in slot v: DONE, or ERROR."""
+    ta, ti, tv = vals[U(a + 1)], vals[U(b + 1)], vals[U(v + 1)]
+    ident, i = vals[U(a)], vals[U(b)]
+    if ta != ARRAY or ti != INT:
+        return _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
+                     10 + table[U(3 * ident + A_KIND)], ti, tv)
+    n = table[U(3 * ident + A_LEN)]
+    if U(i) >= U(n):
+        return _fail(regs, INDEX_ERROR, i, n, 0)
+    if tv != table[U(3 * ident + A_KIND)]:
+        return _fail(regs, TYPE_ERROR, 10 + table[U(3 * ident + A_KIND)], INT, tv)
+    heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(v)]
+    return DONE
+
+
 @njit
 def _new_array(vals, heap, table, free_ids, regs, a, b, c, k, fill):
     """a = array(b, c) if `fill`, else [b, ..., b + k - 1]: DONE, or the
@@ -736,35 +753,13 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             vals[U(a)] = heap[U(table[U(3 * ident + A_OFF)] + i)]
             vals[U(a + 1)] = table[U(3 * ident + A_KIND)]
         elif op == STORE_INDEX:  # a[b] = c
-            ta, ti, tv = vals[U(a + 1)], vals[U(b + 1)], vals[U(c + 1)]
-            ident, i = vals[U(a)], vals[U(b)]
-            if ta != ARRAY or ti != INT:
-                status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
-                               10 + table[U(3 * ident + A_KIND)], ti, tv)
+            status = _store_index(vals, heap, table, regs, a, b, c)
+            if status != DONE:
                 break
-            n = table[U(3 * ident + A_LEN)]
-            if U(i) >= U(n):
-                status = _fail(regs, INDEX_ERROR, i, n, 0)
-                break
-            if tv != table[U(3 * ident + A_KIND)]:
-                status = _fail(regs, TYPE_ERROR, 10 + table[U(3 * ident + A_KIND)], INT, tv)
-                break
-            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(c)]
         elif op == STORE_INDEX_K:  # a[b] = k
-            ta, ti, tv = vals[U(a + 1)], vals[U(b + 1)], vals[U(k + 1)]
-            ident, i = vals[U(a)], vals[U(b)]
-            if ta != ARRAY or ti != INT:
-                status = _fail(regs, TYPE_ERROR, ta if ta != ARRAY else
-                               10 + table[U(3 * ident + A_KIND)], ti, tv)
+            status = _store_index(vals, heap, table, regs, a, b, k)
+            if status != DONE:
                 break
-            n = table[U(3 * ident + A_LEN)]
-            if U(i) >= U(n):
-                status = _fail(regs, INDEX_ERROR, i, n, 0)
-                break
-            if tv != table[U(3 * ident + A_KIND)]:
-                status = _fail(regs, TYPE_ERROR, 10 + table[U(3 * ident + A_KIND)], INT, tv)
-                break
-            heap[U(table[U(3 * ident + A_OFF)] + i)] = vals[U(k)]
         elif op == CALL:  # function k; its arguments from a on become its first locals
             if regs[R_STOP] != 0:  # (recursion without loops must stop too)
                 pc -= 1
