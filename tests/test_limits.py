@@ -12,6 +12,7 @@ import time
 
 import pytest
 from conftest import ROOT, vmlab
+from vmlab.interrupts import Interrupted, Watch
 
 TIERS = {"interp": [], "jit": ["--jit"], "jit0": ["--jit", "--jit-threshold", "0"],
          "native": ["--interp", "native"],
@@ -102,3 +103,25 @@ def test_a_program_within_its_limits_is_unaffected():
 def test_limit_usage_errors(args, message):
     result = vmlab("run", "examples/hello.toy", *args)
     assert result.returncode == 2 and message in result.stderr.decode()
+
+
+@pytest.mark.parametrize("signum, timeout, message", [
+    (signal.SIGINT, None, "interrupted"),
+    (signal.SIGALRM, 5, "time limit exceeded \\(--timeout 5\\)")])
+def test_a_stop_inside_a_finalizer_is_raised_after_it(capsys, signum, timeout, message):
+    """Ctrl-C or the timeout handled while a __del__ runs (llvmlite's objects
+    have them, so the JIT's compiling may be in one): Python only reports an
+    exception raised there ("Exception ignored in ..."), and the run would go
+    on. The stop is raised once the finalizer is done, and nothing is printed."""
+    class Finalized:
+        def __del__(self):
+            os.kill(os.getpid(), signum)
+            for _ in range(100_000):  # the handler runs in here
+                pass
+
+    with pytest.raises(Interrupted, match=message):
+        with Watch(timeout):
+            Finalized()
+            for _ in range(10_000_000):
+                pass
+    assert capsys.readouterr().err == ""

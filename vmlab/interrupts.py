@@ -7,8 +7,10 @@ every loop back-edge and recursive call, and a watcher thread sets that flag
 the moment a signal arrives: `signal.set_wakeup_fd` makes the C-level handler
 write the signal's number into a pipe the thread is reading. In Python code
 (the interpreter loop, the host's side of native tiers) the handler raises
-`Interrupted` at once. `--timeout` is a SIGALRM from `setitimer`, so both
-stops take the same path.
+`Interrupted` at once; inside a finalizer (`__del__`: llvmlite's objects
+have them), where Python would only report it and the run would go on, the
+handler asks for a SIGALRM 1 ms later and raises it then. `--timeout` is a
+SIGALRM from `setitimer`, so both stops take the same path.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ class Interrupted(BaseException):
         reason = reason or (current and current.reason) or "interrupted"
         super().__init__(reason)
         self.reason = reason
+
+
+def _in_finalizer(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def step_limit(n: int) -> str:
@@ -90,10 +100,13 @@ class Watch:
 
     def _handler(self, signum, frame) -> None:
         self._stop(signum)
-        if self.native == 0:
-            raise Interrupted(self.reason)
-        # Native code is running (this is one of its callbacks): it stops at
-        # its next poll, and the tier raises Interrupted then.
+        if self.native:
+            return  # native code runs (this is one of its callbacks): it stops
+            # at its next poll, and the tier raises Interrupted then
+        if _in_finalizer(frame):  # raised here, it would only be reported:
+            signal.setitimer(signal.ITIMER_REAL, 0.001)  # again, in 1 ms
+            return
+        raise Interrupted(self.reason)
 
     def _watch(self, read_end: int) -> None:
         try:
