@@ -100,11 +100,13 @@ class Watch:
 
     def _handler(self, signum, frame) -> None:
         self._stop(signum)
+        # Native code running (this is one of its callbacks) stops at its next
+        # poll, and the tier raises Interrupted then. In a finalizer, Python
+        # would only report it: this handler runs again in 1 ms instead.
         if self.native:
-            return  # native code runs (this is one of its callbacks): it stops
-            # at its next poll, and the tier raises Interrupted then
-        if _in_finalizer(frame):  # raised here, it would only be reported:
-            signal.setitimer(signal.ITIMER_REAL, 0.001)  # again, in 1 ms
+            return
+        if _in_finalizer(frame):
+            signal.setitimer(signal.ITIMER_REAL, 0.001)
             return
         raise Interrupted(self.reason)
 
