@@ -3,45 +3,61 @@
 A *specialization* is a code object entered at one instruction (0 for a call,
 a loop header for on-stack replacement) with given types for its locals and
 operand stack. Inference runs the bytecode over types instead of values: it
-finds the type of every local and stack slot before every instruction, the
+finds the types of every local and stack slot before every instruction, the
 specialization each CALL reaches, the return type, and the instructions that
-are certain to fail (a type error: compiled code raises it as the interpreter
-would). Calls make specializations depend on each other; recursion is solved
-by iterating to a fixed point, starting from "does not return yet" (BOTTOM).
+are certain to fail (compiled code raises their error as the interpreter
+would). Where paths bring different types, a slot's type is their union
+(jit.types): compiled code keeps it tagged and checks the tag where an
+operation needs one type, so no specialization is declined for its types.
+Types are flow-sensitive: after `x = float(x)`, x is a float, whatever it
+was before; each local is *stored* as the union of all it holds
+(`Spec.local_types`). Calls make specializations depend on each other;
+recursion is solved by iterating to a fixed point, starting from "does not
+return yet" (BOTTOM).
 
-A specialization is declined, with a reason, when its types cannot be fixed:
-a local that holds two types, two return types, a call to a declined
-specialization, more than MAX_SPECIALIZATIONS for one function. An
-on-stack-replacement entry is more forgiving: a call it cannot compile
-becomes an *exit*, where native code hands the frame back to the
-interpreter, which goes on from that instruction.
+A function gets at most MAX_SPECIALIZATIONS specializations for its argument
+types, then one *generic* specialization (every argument ANY) for all other
+calls; a loop header the same for the types of its frame. A specialization
+is declined, with a reason, only when it calls one that is declined; an
+on-stack-replacement entry then keeps running and hands the frame back to
+the interpreter at that call (a side *exit*).
 """
 
 from __future__ import annotations
 
-from jit.types import BOTTOM, UNSET, apply
+from jit.types import ANY, BOTTOM, UNSET, assigned, members, result_type, show, union
 from vmlab import opcodes as op
 from vmlab import values as v
 from vmlab.code import Code, Program
 from vmlab.interp import BINARY, COMPARISONS, UNARY
 from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
 
-MAX_SPECIALIZATIONS = 4  # per function: argument types seen beyond this stay interpreted
+MAX_SPECIALIZATIONS = 4  # per function and per loop header, before the generic one
 MAIN = -1                # the function index of the main code
-
-# Opcodes whose typing rule is the reference semantics in vmlab.values.
-OPERATIONS = {**BINARY, **COMPARISONS, **UNARY, op.INDEX: v.index,
-              op.STORE_INDEX: v.store_index, op.ARRAY_FILL: v.array_fill,
-              op.FOR_PREP: v.check_range}
 
 
 def _condition(value):
     if type(value) is not bool:
         raise v.condition_error(value)
+    return value
 
 
-def _array_literal(*items):
-    return v.array_literal(list(items))
+def _array_pair(first, item):
+    """The check `[first, ..., item, ...]` makes of one more element."""
+    return v.array_literal([first, item])
+
+
+# Opcodes whose typing rule is the reference semantics in vmlab.values. (A
+# literal array checks each element against the first: `_array_pair`.)
+OPERATIONS = {**BINARY, **COMPARISONS, **UNARY, op.INDEX: v.index,
+              op.STORE_INDEX: v.store_index, op.ARRAY_FILL: v.array_fill,
+              op.FOR_PREP: v.check_range, op.JUMP_IF_FALSE: _condition,
+              op.JUMP_IF_TRUE: _condition, op.ARRAY: _array_pair}
+
+
+def operand_count(opcode: int) -> int:
+    """How many operands OPERATIONS[opcode] takes."""
+    return 2 if opcode == op.ARRAY else OPCODES[opcode].pops
 
 
 class Decline(Exception):
@@ -58,33 +74,30 @@ class Spec:
         self.ret = BOTTOM               # the return type; BOTTOM: never returns (so far)
         self.states: list = []          # per pc: (local types, stack types) or None
         self.callees: dict[int, Spec] = {}   # CALL pc -> the specialization it calls
-        self.errors: dict[int, str] = {}     # pc -> the runtime error it always raises
+        self.errors: dict[int, str] = {}     # pc -> what it always raises (no successor)
         self.exits: dict[int, str] = {}      # pc -> why native code leaves here (OSR only)
-        self.local_types: list[str] = []     # the one type of each local (UNSET: unused)
+        self.local_types: list[str] = []     # what each local is stored as (UNSET: unused)
         self.callers: set[Spec] = set()
         self.declined: str | None = None
 
     def name(self) -> str:
         """`fib(int)`, or `<main> at offset 5` for an on-stack-replacement entry."""
         if self.is_osr:
-            return f"{self.code.name} at offset {self.entry}"
-        return f"{self.code.name}({', '.join(self.entry_locals[: self.code.arity])})"
+            generic = " (generic)" if set(self.entry_locals) == {ANY} else ""
+            return f"{self.code.name} at offset {self.entry}{generic}"
+        return f"{self.code.name}({show(self.entry_locals[: self.code.arity])})"
 
     def __repr__(self):
         return f"<Spec {self.name()} -> {self.ret}>"
 
 
-def _merge_type(a: str, b: str) -> str | None:
-    """The type of a slot where two paths meet; None if they conflict.
-    UNSET and T make "?T": assigned on some paths only."""
-    if a == b:
-        return a
-    plain_a, plain_b = a.lstrip("?"), b.lstrip("?")
-    if a == UNSET:
-        return "?" + plain_b
-    if b == UNSET or plain_a == plain_b:
-        return "?" + plain_a
-    return None
+def array_literal_type(items: tuple[str, ...]) -> str:
+    """The type of `[items...]`: an array of a type the first item may have
+    and every other item too (BOTTOM: the literal always fails)."""
+    common = set(members(items[0])) & {"int", "float", "bool"}
+    for t in items[1:]:
+        common &= set(members(t))
+    return union(*(f"array<{t}>" for t in common))
 
 
 class Inferrer:
@@ -93,7 +106,7 @@ class Inferrer:
     def __init__(self, program: Program):
         self.program = program
         self.specs: dict[tuple, Spec] = {}
-        self.per_function: dict[int, int] = {}
+        self.counts: dict[tuple, int] = {}  # (func, entry pc) -> specializations
         self._pending: list[Spec] = []
 
     def code(self, func: int) -> Code:
@@ -116,15 +129,21 @@ class Inferrer:
 
     def _get(self, key) -> Spec:
         spec = self.specs.get(key)
-        if spec is None:
-            func = key[0]
-            spec = self.specs[key] = Spec(key, self.code(func), func)
-            count = self.per_function[func] = self.per_function.get(func, 0) + 1
-            if count > MAX_SPECIALIZATIONS:
-                spec.declined = (f"more than {MAX_SPECIALIZATIONS} specializations of "
-                                 f"{spec.code.name}")
-            else:
-                self._pending.append(spec)
+        if spec is not None:
+            return spec
+        func, entry, local_types, stack_types, osr = key
+        count = self.counts.get((func, entry), 0)
+        if count >= MAX_SPECIALIZATIONS:  # the generic specialization takes the rest
+            code = self.code(func)
+            local_types = ((ANY,) * code.nlocals if osr else
+                           (ANY,) * code.arity + (UNSET,) * (code.nlocals - code.arity))
+            generic = (func, entry, local_types, stack_types, osr)
+            if generic != key:
+                return self._get(generic)
+        else:
+            self.counts[(func, entry)] = count + 1
+        spec = self.specs[key] = Spec(key, self.code(func), func)
+        self._pending.append(spec)
         return spec
 
     @staticmethod
@@ -152,11 +171,10 @@ class Inferrer:
     def _run(self, spec: Spec) -> None:
         code = spec.code
         instrs, n = code.instrs, len(code.instrs)
-        where = lambda pc: f"offset {pc}"  # noqa: E731
         states: list = [None] * n
         states[spec.entry] = (spec.entry_locals, spec.entry_stack)
         spec.callees, spec.errors, spec.exits, ret = {}, {}, {}, BOTTOM
-        local_types = list(spec.entry_locals)  # then each store must agree
+        reads_unset: set[int] = set()  # locals read where a path has not assigned them
         work = [spec.entry]
 
         def flow_to(target: int, locals_, stack) -> None:
@@ -165,20 +183,7 @@ class Inferrer:
                 states[target] = (locals_, stack)
                 work.append(target)
                 return
-            merged_locals = []
-            for slot, (a, b) in enumerate(zip(old[0], locals_, strict=True)):
-                m = _merge_type(a, b)
-                if m is None:
-                    raise Decline(f"{where(target)}: local {code.local_names[slot]} holds "
-                                  f"{a.lstrip('?')} and {b.lstrip('?')}")
-                merged_locals.append(m)
-            merged_stack = []
-            for a, b in zip(old[1], stack, strict=True):
-                m = _merge_type(a, b)
-                if m is None:
-                    raise Decline(f"{where(target)}: the stack holds {a} or {b}")
-                merged_stack.append(m)
-            merged = (tuple(merged_locals), tuple(merged_stack))
+            merged = (tuple(map(union, old[0], locals_)), tuple(map(union, old[1], stack)))
             if merged != old:
                 states[target] = merged
                 work.append(target)
@@ -199,19 +204,11 @@ class Inferrer:
                 pushed = ("str" if type(value) is str else
                           "nil" if value is None else type(value).__name__,)
             elif opcode == op.LOAD_LOCAL:
-                t = locals_[arg]
-                if t.startswith("?"):
-                    raise Decline(f"{where(pc)}: local {code.local_names[arg]} may be read "
-                                  "before it is assigned")
-                pushed = ("nil" if t == UNSET else t,)
+                if UNSET in members(locals_[arg]) and locals_[arg] != UNSET:
+                    reads_unset.add(arg)
+                pushed = (assigned(locals_[arg]),)
             elif opcode == op.STORE_LOCAL:
-                t = operands[0]
-                known = local_types[arg]
-                if known != UNSET and known != t:
-                    raise Decline(f"{where(pc)}: local {code.local_names[arg]} holds "
-                                  f"{known} and {t}")
-                local_types[arg] = t
-                locals_ = locals_[:arg] + (t,) + locals_[arg + 1:]
+                locals_ = locals_[:arg] + operands + locals_[arg + 1:]
             elif opcode == op.CALL:
                 callee = self._get(self._call_key(arg, operands))
                 callee.callers.add(spec)
@@ -219,7 +216,7 @@ class Inferrer:
                 if callee.declined:
                     reason = f"calls {callee.name()}, which is not compiled: {callee.declined}"
                     if not spec.is_osr:
-                        raise Decline(f"{where(pc)}: {reason}")
+                        raise Decline(f"offset {pc}: {reason}")
                     del spec.callees[pc]
                     spec.exits[pc] = reason  # the interpreter makes this call
                     continue
@@ -227,36 +224,25 @@ class Inferrer:
                     continue  # it has not returned (yet): nothing after the call runs
                 pushed = (callee.ret,)
             elif opcode == op.RETURN:
-                t = operands[0]
-                if ret not in (BOTTOM, t):
-                    raise Decline(f"{where(pc)}: returns {ret} and {t}")
-                ret = t
+                ret = union(ret, operands[0])
                 continue
-            elif opcode in (op.JUMP_IF_FALSE, op.JUMP_IF_TRUE):
-                _, error = apply(_condition, operands)
-                if error:
-                    spec.errors[pc] = error
-                    continue
-            elif opcode == op.ARRAY:
-                result, error = apply(_array_literal, operands)
-                if error:
-                    spec.errors[pc] = error
-                    continue
-                pushed = (result,)
             elif opcode in OPERATIONS:
-                result, error = apply(OPERATIONS[opcode], operands)
-                if error:
-                    spec.errors[pc] = error
+                if opcode == op.ARRAY:
+                    result = array_literal_type(operands)
+                else:
+                    result = result_type(OPERATIONS[opcode], operands)
+                if result == BOTTOM:  # every combination of types fails
+                    spec.errors[pc] = f"{info.name} always fails on {show(operands)}"
                     continue
                 if opcode == op.FOR_PREP:
-                    pushed = operands
+                    pushed = ("int", "int")  # checked
                 elif info.pushes:
                     pushed = (result,)
             elif opcode == op.FOR_ITER:
                 flow_to(arg, locals_, below)  # the loop is over
                 pushed = operands + ("int",)
             elif opcode not in (op.POP, op.PRINT, op.JUMP):
-                raise Decline(f"{where(pc)}: {info.name} is not supported")
+                raise Decline(f"offset {pc}: {info.name} is not supported")
 
             after = below + pushed
             if info.flow == Flow.JUMP:
@@ -267,7 +253,32 @@ class Inferrer:
             else:
                 flow_to(pc + 1, locals_, after)
 
-        spec.states, spec.ret, spec.local_types = states, ret, local_types
+        spec.states, spec.ret = states, ret
+        spec.local_types = self._storage(spec, reads_unset)
+
+    @staticmethod
+    def _storage(spec: Spec, reads_unset: set[int]) -> list[str]:
+        """What each local is stored as: the union of what it holds anywhere,
+        with nil where a path may read it (or hand it to the interpreter at a
+        side exit) before assigning it; UNSET if nothing ever assigns it."""
+        held = [UNSET] * spec.code.nlocals
+        for state in spec.states:
+            if state is not None:
+                held = list(map(union, held, state[0]))
+        # Where native code may hand the frame back: calls it cannot make, and
+        # (baseline OSR code that gets hot) loop back-edges.
+        leaves = set(spec.exits)
+        if spec.is_osr:
+            leaves.update(pc for pc, (opcode, arg) in enumerate(spec.code.instrs)
+                          if opcode == op.JUMP and arg <= pc and spec.states[pc] is not None)
+        storage = []
+        for slot, t in enumerate(held):
+            kinds = [m for m in members(t) if m != UNSET]
+            unset_leaves = any(UNSET in members(spec.states[pc][0][slot]) for pc in leaves)
+            if kinds and (slot in reads_unset or unset_leaves):
+                kinds.append("nil")
+            storage.append(union(*kinds) if kinds else UNSET)
+        return storage
 
     def _call_key(self, func: int, arg_types) -> tuple:
         code = self.code(func)
@@ -285,3 +296,4 @@ def reaches(source: Spec, target: Spec) -> bool:
                 seen.add(callee.key)
                 work.append(callee)
     return False
+

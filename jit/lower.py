@@ -4,16 +4,22 @@ The translation is an abstract interpretation of the operand stack: every
 local and every (stack depth, type) pair gets an `alloca`, each bytecode
 instruction becomes a basic block that loads its operands from those slots
 and stores its result, and LLVM's SROA pass turns the slots into SSA values
-and phis. Types come from inference (jit.infer), so every operation is a
-plain machine operation plus the checks the SPEC asks for: zero divisors,
-MIN / -1, array bounds, shift counts masked to 6 bits, saturating
-float-to-int, and the call-depth limit.
+and phis. Types come from inference (jit.infer). A value of one type is a
+plain machine value; a value of a union type is *tagged*, `{tag, payload}`
+(jit.types), and every operation on it branches on the tags to the same code
+a value of each type gets, or to the type error the interpreter raises for
+them. Each operation is the plain machine operation plus the checks the SPEC
+asks for: zero divisors, MIN / -1, array bounds, shift counts masked to 6
+bits, saturating float-to-int, and the call-depth limit, in the
+interpreter's order (vmlab.values: operand types, then bounds, then the
+element type of a store).
 
 A specialization's LLVM function takes the call depth first, then its
 parameters (for an on-stack-replacement entry: the live locals and stack
 values). Python calls it through an entry wrapper, one per signature: it
-reads the arguments from an i64 buffer, `setjmp`s for errors (jit.runtime),
-calls the function it is given, and writes the result back.
+reads the arguments from an i64 buffer (two words for a tagged value),
+`setjmp`s for errors (jit.runtime), calls the function it is given, and
+writes the result back.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from jit import runtime as rt
-from jit.infer import Decline, Spec, reaches
+from jit.infer import OPERATIONS, Spec, array_literal_type, operand_count, reaches
 from jit.loops import CountedLoop, counted_loops
-from jit.types import BOTTOM, UNSET, element
+from jit.types import (
+    BOTTOM, TAG, TAGS, UNSET, assigned, element, has_array, is_tagged, members, outcomes,
+    result_type,
+)
 from vmlab import opcodes as op
 from vmlab.disasm import jump_targets
 from vmlab.opcodes import ARG, OPCODES, Flow
@@ -33,8 +42,10 @@ I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 F64 = ir.DoubleType()
 PTR = ir.PointerType()
 HEADER = ir.LiteralStructType([I64, PTR, I64])  # length, data, refs: runtime.Header
+TAGGED = ir.LiteralStructType([I64, I64])       # tag (jit.types.TAGS), payload word
 _SCALARS = {"int": I64, "float": F64, "bool": I1, "nil": I8, "str": I64}
 _ELEMENT_TYPES = {"int": I64, "float": F64, "bool": I8}
+FIRST_ARRAY_TAG = min(TAG[t] for t in TAGS if t.startswith("array<"))  # arrays come last
 # A function that calls itself is lowered as up to MAX_RECURSION_COPIES
 # inlined copies, as long as the inlined body stays within
 # RECURSION_BUDGET bytecode instructions: with s self-calls a body of n
@@ -89,6 +100,8 @@ def recursion_copies(spec: Spec) -> int:
 
 
 def llvm_type(type_: str):
+    if is_tagged(type_):
+        return TAGGED
     return PTR if element(type_) is not None else _SCALARS[type_]
 
 
@@ -165,6 +178,17 @@ class ModuleBuilder:
         self._refcounts = helpers
         return helpers
 
+    def count_reference(self, b, value, type_: str, delta: int) -> None:
+        """One reference more or less to `value` if it is an array (a tagged
+        value: if its tag says so)."""
+        helper = self.incref if delta > 0 else self.decref
+        if element(type_) is not None:
+            b.call(helper, [value])
+        elif is_tagged(type_) and has_array(type_):
+            array = b.icmp_unsigned(">=", b.extract_value(value, 0), const(I64, FIRST_ARRAY_TAG))
+            with b.if_then(array):
+                b.call(helper, [b.inttoptr(b.extract_value(value, 1), PTR)])
+
     # --- functions ---
     def function(self, spec: Spec, symbol: str | None = None) -> ir.Function:
         """The LLVM function of a specialization: internal to this module,
@@ -235,15 +259,24 @@ class ModuleBuilder:
         b.position_at_end(run)
         here = b.ptrtoint(b.call(self.frame_address, [const(I32, 0)]), I64)
         b.store(b.sub(here, b.load(self.budget, typ=I64)), self.floor)
-        words = [b.load(b.gep(args, [const(I64, i)], source_etype=I64), typ=I64)
-                 for i in range(1 + len(params))]
-        values = [words[0]] + [from_word(b, w, t) for w, t in zip(words[1:], params, strict=True)]
+        words = iter(range(1 + 2 * len(params)))
+
+        def word():
+            return b.load(b.gep(args, [const(I64, next(words))], source_etype=I64), typ=I64)
+        values = [word()]
+        for type_ in params:
+            values.append(tagged(b, word(), word()) if type_ == TAGGED else
+                          from_word(b, word(), type_))
         result = b.call(function, values)
         if isinstance(ret, ir.VoidType):  # (the function never returns)
             b.unreachable()
-        else:
-            b.store(to_word(b, result), out)
-            b.ret(const(I64, 0))
+            return symbol
+        if ret == TAGGED:
+            b.store(b.extract_value(result, 0), out)
+            result = b.extract_value(result, 1)
+            out = b.gep(out, [const(I64, 1)], source_etype=I64)
+        b.store(to_word(b, result), out)
+        b.ret(const(I64, 0))
         return symbol
 
 
@@ -264,7 +297,7 @@ def parameters(spec: Spec) -> list[tuple[str, int, str]]:
 
 
 def from_word(b, word, type_):
-    """An i64 word as a value of the LLVM type `type_`."""
+    """An i64 word as a value of the LLVM type `type_` (not TAGGED)."""
     if type_ == F64:
         return b.bitcast(word, F64)
     if type_ == I1:
@@ -277,7 +310,7 @@ def from_word(b, word, type_):
 
 
 def to_word(b, value):
-    """A value as the i64 word the host and side exits exchange."""
+    """A value (not tagged) as the i64 word the host and tagged values hold."""
     if value.type == F64:
         return b.bitcast(value, I64)
     if value.type in (I1, I8):
@@ -285,6 +318,29 @@ def to_word(b, value):
     if value.type == PTR:
         return b.ptrtoint(value, I64)
     return value
+
+
+def tagged(b, tag, word):
+    """The tagged value {tag, word}."""
+    return b.insert_value(b.insert_value(ir.Constant(TAGGED, ir.Undefined), tag, 0), word, 1)
+
+
+def convert(b, value, from_type: str, to_type: str):
+    """A value of type `from_type` as one of type `to_type`: tagged if that
+    is a union, or, from a union, unboxed to the member it is known to hold."""
+    if from_type == to_type or (is_tagged(from_type) and is_tagged(to_type)):
+        return value
+    if is_tagged(to_type):
+        return tagged(b, const(I64, TAG[from_type]), to_word(b, value))
+    assert is_tagged(from_type), (from_type, to_type)
+    return from_word(b, b.extract_value(value, 1), llvm_type(to_type))
+
+
+def tag_and_word(b, value, type_: str):
+    """(tag, payload word) of a value, as a tagged value would hold it."""
+    if is_tagged(type_):
+        return b.extract_value(value, 0), b.extract_value(value, 1)
+    return const(I64, TAG[type_]), to_word(b, value)
 
 
 OWNED = -1  # a stack entry's owner when it holds its own reference (or is no array)
@@ -295,8 +351,8 @@ def ownership(spec: Spec) -> list:
     loaded from (borrowed: no reference of its own, none to drop), or OWNED.
 
     Borrowing saves a count up and down for every `a[i]`. A borrowed entry
-    becomes owned (its count goes up) before its local is overwritten, and
-    when it is stored, passed or returned."""
+    becomes owned (its count goes up) before its local is overwritten, when
+    it is stored, passed or returned, and where paths that disagree meet."""
     code, states = spec.code, spec.states
     owners: list = [None] * len(states)
     owners[spec.entry] = (OWNED,) * len(spec.entry_stack)
@@ -305,11 +361,12 @@ def ownership(spec: Spec) -> list:
     def flow(target, stack) -> None:
         if states[target] is None:
             return
-        if owners[target] is None:
-            owners[target] = stack
+        old = owners[target]
+        merged = stack if old is None else tuple(a if a == b else OWNED
+                                                 for a, b in zip(old, stack, strict=True))
+        if merged != old:
+            owners[target] = merged
             work.append(target)
-        elif owners[target] != stack:
-            raise Decline(f"offset {target}: an array is borrowed on one path only")
 
     while work:
         pc = work.pop()
@@ -319,8 +376,7 @@ def ownership(spec: Spec) -> list:
         opcode, arg = code.instrs[pc]
         info = OPCODES[opcode]
         if opcode == op.LOAD_LOCAL:
-            array = element(spec.local_types[arg]) is not None
-            after = stack + ((arg if array else OWNED),)
+            after = stack + ((arg if has_array(spec.local_types[arg]) else OWNED),)
         elif opcode == op.STORE_LOCAL:
             after = tuple(OWNED if o == arg else o for o in stack[:-1])
         elif opcode == op.CALL:
@@ -337,6 +393,17 @@ def ownership(spec: Spec) -> list:
                 opcode == op.CALL and spec.callees[pc].ret == BOTTOM):
             flow(pc + 1, after)
     return owners
+
+
+def _packed(b, items) -> ir.Value:
+    """The tags of an operation's operands, three bits each: what the host
+    needs to name their types in a type error (rt.TYPE_ERROR)."""
+    word = const(I64, 0)
+    for i, (value, type_) in enumerate(items):
+        tag, _ = tag_and_word(b, value, type_) if is_tagged(type_) else (
+            const(I64, TAG[type_]), None)
+        word = b.or_(word, b.shl(tag, const(I64, 3 * i)))
+    return word
 
 
 class FunctionLowering:
@@ -428,23 +495,50 @@ class FunctionLowering:
         return self.stack.pop()
 
     def spill(self) -> None:
-        """Leave the stack in its slots, for the block that comes next."""
+        """Leave the stack in its slots, as the types it has here."""
         for depth, (value, t, _) in enumerate(self.stack):
             self.b.store(value, self.stack_slot(depth, t))
 
+    def edge(self, target: int, block=None, stack=None):
+        """The block to branch to for `target` (its own, or `block`) with
+        `stack` (the current one): the stack is stored in the slots of the
+        types `target` expects, converted where it is narrower. Entries
+        borrowed here but owned there get their reference on a block of
+        their own, taken only by this edge."""
+        b = self.b
+        stack = self.stack if stack is None else stack
+        block = block or self.blocks[target]
+        types, owners = self.spec.states[target][1], self.owners_at[target]
+        for depth, (value, t, _) in enumerate(stack):
+            b.store(convert(b, value, t, types[depth]), self.stack_slot(depth, types[depth]))
+        borrowed = [(value, t) for (value, t, owner), wanted in zip(stack, owners, strict=True)
+                    if owner != wanted]
+        if not borrowed:
+            return block
+        own = self.fn.append_basic_block(f"pc{target}.own")
+        with b.goto_block(own):
+            for value, t in borrowed:
+                self.mb.count_reference(b, value, t, +1)
+            b.branch(block)
+        return own
+
     def goto(self, pc: int) -> None:
-        self.spill()
-        self.b.branch(self.blocks[pc])
+        self.b.branch(self.edge(pc))
 
     def release(self, value, type_: str, owner: int) -> None:
         """Done with a stack entry: drop its reference if it has one."""
-        if owner == OWNED and element(type_) is not None:
-            self.b.call(self.mb.decref, [value])
+        if owner == OWNED:
+            self.mb.count_reference(self.b, value, type_, -1)
 
     def own(self, value, type_: str, owner: int) -> None:
         """The entry goes somewhere that keeps it: it needs its own reference."""
-        if owner != OWNED and element(type_) is not None:
-            self.b.call(self.mb.incref, [value])
+        if owner != OWNED:
+            self.mb.count_reference(self.b, value, type_, +1)
+
+    def load_local(self, slot: int, type_: str):
+        """Local `slot`, which holds a value of type `type_` here."""
+        storage = self.spec.local_types[slot]
+        return convert(self.b, self.b.load(self.local_slot(slot)), storage, type_)
 
     # --- the function ---
     def lower(self) -> None:
@@ -452,10 +546,12 @@ class FunctionLowering:
         for slot, t in enumerate(spec.local_types):
             if element(t) is not None:
                 a.store(ir.Constant(PTR, None), self.local_slot(slot))
+            elif is_tagged(t):  # nil until assigned, as in the interpreter
+                a.store(tagged(a, const(I64, TAG["nil"]), const(I64, 0)), self.local_slot(slot))
         for value, (where, slot, t) in zip(self.fn.args[1:], parameters(spec), strict=True):
             if where == "local":
-                a.store(value, self.local_slot(slot))
-                if element(t) is not None:
+                a.store(convert(a, value, t, spec.local_types[slot]), self.local_slot(slot))
+                if element(spec.local_types[slot]) is not None:
                     self.remember_fields(a, slot, value)
             else:
                 a.store(value, self.stack_slot(slot, t))
@@ -504,22 +600,29 @@ class FunctionLowering:
                                   y if y is not None else const(I64, 0)])
         b.unreachable()
 
+    def type_error(self, pc: int, opcode: int, items) -> None:
+        """Raise the type error OPERATIONS[opcode] raises for operands of
+        these (run-time) types: the host asks vmlab.values for its message."""
+        self.raise_error(self.b, rt.TYPE_ERROR, pc, const(I64, opcode), _packed(self.b, items))
+
     def side_exit(self, pc: int) -> None:
-        """Leave the frame's state in rt_exit (pc, locals, stack, as words)
-        for the interpreter, and jump out."""
+        """Leave the frame's state in rt_exit (pc, then a tag and a payload
+        word per local and stack entry) for the interpreter, and jump out."""
         b = self.b
         buffer = b.load(self.mb.exit_buffer, typ=PTR)
 
-        def put(index: int, word) -> None:
-            b.store(word, b.gep(buffer, [const(I64, index)], source_etype=I64))
-        put(0, const(I64, pc))
+        def put(index: int, value, type_: str) -> None:
+            for i, word in enumerate(tag_and_word(b, value, type_)):
+                b.store(word, b.gep(buffer, [const(I64, 1 + 2 * index + i)], source_etype=I64))
+        b.store(const(I64, pc), buffer)
         locals_, _ = self.spec.states[pc]
         for slot, t in enumerate(locals_):
-            if t != UNSET:
-                put(1 + slot, to_word(b, b.load(self.local_slot(slot))))
+            if t != UNSET:  # (never assigned here: the interpreter's is nil)
+                storage = self.spec.local_types[slot]
+                put(slot, b.load(self.local_slot(slot)), storage)
         for depth, (value, t, owner) in enumerate(self.stack):
             self.own(value, t, owner)  # the interpreter gets a reference of its own
-            put(1 + len(locals_) + depth, to_word(b, value))
+            put(len(locals_) + depth, value, t)
         b.call(self.mb.exit_fn, [])
         b.unreachable()
 
@@ -529,38 +632,96 @@ class FunctionLowering:
         with b.if_then(failed, likely=False):
             self.raise_error(b, kind, pc, x, y)
 
+    # --- values of several types ---
+    def guard(self, pc: int, opcode: int, items, combo):
+        """The values of `items` ((value, type) pairs) as the types `combo`,
+        once their tags say they are (else the type error), or None if
+        they never are (the block has ended)."""
+        b, wrong = self.b, None
+        for (value, t), c in zip(items, combo, strict=True):
+            if t == c:
+                continue
+            if c not in members(t):
+                self.type_error(pc, opcode, items)
+                return None
+            bad = b.icmp_unsigned("!=", b.extract_value(value, 0), const(I64, TAG[c]))
+            wrong = bad if wrong is None else b.or_(wrong, bad)
+        if wrong is not None:
+            with b.if_then(wrong, likely=False):
+                self.type_error(pc, opcode, items)
+        return [convert(b, value, t, c) for (value, t), c in zip(items, combo, strict=True)]
+
+    def cases(self, pc: int, opcode: int, items, combos, emit, result_type: str):
+        """Branch on the types `items` ((value, type) pairs) hold at run time:
+        `emit(combo, values)` makes the code for each combination of member
+        types in `combos` (the values unboxed to those types) and returns
+        (value, type), or None if it ended the block; any other combination
+        raises the type error of OPERATIONS[opcode]. The results meet as a
+        value of `result_type`, or None if no combination falls through
+        (the block has ended)."""
+        b = self.b
+
+        def finish(result):
+            return None if result is None else convert(b, result[0], result[1], result_type)
+
+        tagged_items = [i for i, (_, t) in enumerate(items) if is_tagged(t)]
+        if len(combos) <= 1 or not tagged_items:  # a test of the tags, at most
+            combo = next(iter(combos), None)
+            if combo is None or (not tagged_items and combo != tuple(t for _, t in items)):
+                self.type_error(pc, opcode, items)
+                return None
+            values = self.guard(pc, opcode, items, combo)
+            return None if values is None else finish(emit(combo, values))
+        key = None
+        for shift, i in enumerate(tagged_items):
+            tag = b.shl(b.extract_value(items[i][0], 0), const(I64, 3 * shift))
+            key = tag if key is None else b.or_(key, tag)
+        default = self.fn.append_basic_block(f"pc{pc}.type_error")
+        merge = self.fn.append_basic_block(f"pc{pc}.merge")
+        switch = b.switch(key, default)
+        incoming = []
+        for combo in combos:
+            block = self.fn.append_basic_block(f"pc{pc}.{'.'.join(combo)}")
+            switch.add_case(sum(TAG[combo[i]] << (3 * shift)
+                                for shift, i in enumerate(tagged_items)), block)
+            b.position_at_end(block)
+            values = [convert(b, value, t, c) for (value, t), c in zip(items, combo, strict=True)]
+            result = finish(emit(combo, values))
+            if result is not None:
+                incoming.append((result, b.block))
+                b.branch(merge)
+        b.position_at_end(default)
+        self.type_error(pc, opcode, items)
+        b.position_at_end(merge)
+        if not incoming:
+            b.unreachable()
+            return None
+        phi = b.phi(llvm_type(result_type))
+        for value, block in incoming:
+            phi.add_incoming(value, block)
+        return phi
+
+    def operation(self, pc: int, opcode: int, items, emit, handles=None):
+        """OPERATIONS[opcode] on `items` ((value, type) pairs): the
+        combinations of types that succeed (or that `handles(combo)` says
+        `emit` takes) go to `emit`, the others raise the interpreter's type
+        error. Its result, as in `cases`."""
+        types = tuple(t for _, t in items)
+        combos = [combo for combo, result, _ in outcomes(OPERATIONS[opcode], types)
+                  if result is not None or (handles is not None and handles(combo))]
+        return self.cases(pc, opcode, items, combos, emit,
+                          result_type(OPERATIONS[opcode], types))
+
     # --- one instruction ---
     def instruction(self, pc: int) -> None:
-        b, spec = self.b, self.spec
-        if pc in spec.errors:
-            message = self.mb.symbols.messages.id(spec.errors[pc])
-            self.raise_error(b, rt.STATIC_ERROR, pc, const(I64, message))
-            return
-        if pc in spec.exits:
+        if pc in self.spec.exits:
             self.side_exit(pc)
             return
         opcode, arg = self.code.instrs[pc]
         info = OPCODES[opcode]
-        handler = _HANDLERS.get(opcode)
-        if handler is not None:
-            if handler(self, pc, arg) is _ENDS_BLOCK:
-                return
-        elif opcode in _BINARY:
-            y, _, y_owner = self.pop()
-            x, t, x_owner = self.pop()
-            self.push(*self.binary(opcode, x, y, t, pc))
-            self.release(x, t, x_owner)  # (arrays only meet in == and !=)
-            self.release(y, t, y_owner)
-        elif opcode == op.LEN:
-            x, t, owner = self.pop()
-            self.push(self.array_fields(x, owner)[0], "int")
-            self.release(x, t, owner)
-        elif opcode in _UNARY:
-            x, t, owner = self.pop()
-            self.push(*self.unary(opcode, x, t))
-            self.release(x, t, owner)
-        else:  # pragma: no cover - inference declines what is not handled here
-            raise AssertionError(f"no lowering for {info.name}")
+        handler = _HANDLERS.get(opcode, _operation)
+        if handler(self, pc, arg) is _ENDS_BLOCK:
+            return
         if info.flow == Flow.NEXT and pc + 1 in self.blocks:
             self.goto(pc + 1)
 
@@ -589,8 +750,10 @@ class FunctionLowering:
             return (b.shl(x, count) if opcode == op.SHL else b.ashr(x, count)), "int"
         return _INT_OPS[opcode](b, x, y), "int"
 
-    def unary(self, opcode, x, t: str):
+    def unary(self, opcode, x, t: str, owner: int):
         b, mb = self.b, self.mb
+        if opcode == op.LEN:
+            return self.array_fields(x, owner)[0], "int"
         if opcode == op.NEG:
             return (b.fneg(x) if t == "float" else b.neg(x)), t
         if opcode == op.BIT_NOT:
@@ -627,14 +790,13 @@ class FunctionLowering:
                 self.header_field(array, 1, PTR, "data"))
 
     def header_field(self, array, field: int, type_, name: str, b=None):
-        """An array's length or data pointer. They never change, and saying
-        so (!invariant.load) lets LLVM hoist them out of loops although the
-        loop stores into the array."""
+        """An array's length or data pointer. They never change while the
+        array lives, but a plain load: LLVM must not move it past the call
+        that may free the array. (Loops read an array local's copies,
+        `fields`, which are loop-invariant.)"""
         b = b or self.b
-        load = b.load(b.gep(array, [const(I32, 0), const(I32, field)], source_etype=HEADER),
+        return b.load(b.gep(array, [const(I32, 0), const(I32, field)], source_etype=HEADER),
                       typ=type_, name=name)
-        load.set_metadata("invariant.load", self.mb.module.add_metadata([]))
-        return load
 
     def element_pointer(self, array, owner: int, index, elem: str, pc: int):
         """The address of array[index], after the bounds check."""
@@ -668,31 +830,36 @@ def _load_const(f: FunctionLowering, pc, arg):
 
 
 def _load_local(f: FunctionLowering, pc, arg):
-    t = f.spec.local_types[arg]
-    if t == UNSET:
+    here = f.spec.states[pc][0][arg]
+    if here == UNSET:
         f.push(const(I8, 0), "nil")  # never assigned: nil, as in the interpreter
         return
-    array = element(t) is not None
-    f.push(f.b.load(f.local_slot(arg)), t, arg if array else OWNED)  # arrays: borrowed
+    t = assigned(here)
+    f.push(f.load_local(arg, t), t, arg if has_array(t) else OWNED)  # arrays: borrowed
 
 
 def _store_local(f: FunctionLowering, pc, arg):
     b = f.b
     value, t, owner = f.pop()
+    storage = f.spec.local_types[arg]
     slot = f.local_slot(arg)
-    if element(t) is None or owner == arg:  # not an array, or `x = x`
-        b.store(value, slot)
+    if not has_array(storage) or owner == arg:  # no array to count, or `x = x`
+        b.store(convert(b, value, t, storage), slot)
         return
     for depth, (entry, entry_type, borrower) in enumerate(f.stack):
         if borrower == arg:  # it borrows the value about to be replaced: keep it
-            b.call(f.mb.incref, [entry])
+            f.mb.count_reference(b, entry, entry_type, +1)
             f.stack[depth] = (entry, entry_type, OWNED)
     f.own(value, t, owner)
     old = b.load(slot)
-    with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
-        b.call(f.mb.decref, [old])
-    b.store(value, slot)
-    f.remember_fields(b, arg, value)
+    if element(storage) is not None:
+        with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
+            b.call(f.mb.decref, [old])
+    else:
+        f.mb.count_reference(b, old, storage, -1)
+    b.store(convert(b, value, t, storage), slot)
+    if element(storage) is not None:
+        f.remember_fields(b, arg, value)
 
 
 def _pop(f: FunctionLowering, pc, arg):
@@ -708,8 +875,7 @@ def _jump(f: FunctionLowering, pc, arg):
                 f.side_exit(pc)  # the interpreter runs this jump, into optimized code
     if arg <= pc and (f.code.instrs[arg][0] == op.FOR_ITER  # a for loop's back-edge,
                       or arg in f.counted):                # or a counted loop's:
-        f.spill()                                          # to its inner loop
-        f.b.branch(f.loop_inner(arg))
+        f.b.branch(f.edge(arg, f.loop_inner(arg)))         # to its inner loop
         return _ENDS_BLOCK
     if arg <= pc:  # a while loop's back-edge
         f.poll(f.b, pc)
@@ -718,13 +884,16 @@ def _jump(f: FunctionLowering, pc, arg):
 
 
 def _jump_if(f: FunctionLowering, pc, arg):
-    cond, _, _ = f.pop()
-    f.spill()
-    taken, fallthrough = f.blocks[arg], f.blocks[pc + 1]
+    opcode = f.code.instrs[pc][0]
+    value, t, _ = f.pop()
+    cond = f.operation(pc, opcode, [(value, t)], lambda combo, values: (values[0], "bool"))
+    if cond is None:
+        return _ENDS_BLOCK
+    taken, fallthrough = f.edge(arg), f.edge(pc + 1)
     if pc - 3 in f.counted:  # (the strip tests v itself: cond goes unused)
         _strip(f, f.counted[pc - 3], fallthrough, taken)
         return _ENDS_BLOCK
-    if f.code.instrs[pc][0] == op.JUMP_IF_FALSE:
+    if opcode == op.JUMP_IF_FALSE:
         f.b.cbranch(cond, fallthrough, taken)
     else:
         f.b.cbranch(cond, taken, fallthrough)
@@ -767,11 +936,16 @@ def _strip(f: FunctionLowering, loop: CountedLoop, body, exit_) -> None:
 
 
 def _for_prep(f: FunctionLowering, pc, arg):
-    # (Inference has checked that both bounds are ints.) The first chunk:
-    # min(hi, lo + CHUNK), so that a loop shorter than a chunk never polls
-    # and LLVM sees its trip count.
+    # The bounds, checked to be ints (unboxed if they were tagged). The first
+    # chunk: min(hi, lo + CHUNK), so that a loop shorter than a chunk never
+    # polls and LLVM sees its trip count.
     b = f.b
-    (lo, _, _), (hi, _, _) = f.stack[-2:]
+    checked = f.guard(pc, op.FOR_PREP, [(value, t) for value, t, _ in f.stack[-2:]],
+                      ("int", "int"))
+    if checked is None:
+        return _ENDS_BLOCK
+    lo, hi = checked
+    f.stack[-2:] = [(lo, "int", OWNED), (hi, "int", OWNED)]
     near_max = b.icmp_signed(">", lo, const(I64, 2**63 - 1 - CHUNK))
     end = b.add(lo, const(I64, CHUNK))
     first = b.select(b.icmp_signed("<", hi, end), hi, end)
@@ -783,7 +957,7 @@ def _for_iter(f: FunctionLowering, pc, arg):
     without polling (a plain counted loop, which LLVM can vectorize), and the
     outer loop polls for a stop and sets the next chunk's end."""
     b = f.b
-    f.spill()  # the loop's exit takes the stack below the counter and limit
+    f.spill()  # (as the inner loop reloads it)
     inner = f.loop_inner(pc)
     b.branch(inner)
     b.position_at_end(inner)
@@ -795,7 +969,7 @@ def _for_iter(f: FunctionLowering, pc, arg):
     chunk_slot = f.chunk_slot(pc)
     b.cbranch(b.icmp_signed("<", i, b.load(chunk_slot)), body, refill)
     b.position_at_end(refill)
-    b.cbranch(b.icmp_signed("<", i, limit), poll, f.blocks[arg])
+    b.cbranch(b.icmp_signed("<", i, limit), poll, f.edge(arg, stack=f.stack[:-2]))
     b.position_at_end(poll)
     f.poll(b, pc)
     left = b.sub(limit, i)  # (as unsigned: exact, since i < limit)
@@ -813,10 +987,10 @@ def _call(f: FunctionLowering, pc, arg):
     b, mb = f.b, f.mb
     callee = f.spec.callees[pc]
     args = []
-    for _ in range(callee.code.arity):
+    for param in reversed(callee.entry_locals[: callee.code.arity]):
         value, t, owner = f.pop()
         f.own(value, t, owner)  # the callee's parameters hold their references
-        args.append(value)
+        args.append(convert(b, value, t, param))
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
     shadow = (b.load(mb.shadow, typ=PTR) if mb.shadow_address is None else
@@ -838,12 +1012,14 @@ def _return(f: FunctionLowering, pc, arg):
     f.own(value, t, owner)  # the caller gets a reference of its own
     while f.stack:  # what a `return` inside loops leaves below
         f.release(*f.pop())
-    for slot, t in enumerate(f.spec.local_types):
-        if element(t) is not None:
+    for slot, storage in enumerate(f.spec.local_types):
+        if element(storage) is not None:
             old = b.load(f.local_slot(slot))
             with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):
                 b.call(f.mb.decref, [old])
-    b.ret(value)
+        elif has_array(storage):
+            f.mb.count_reference(b, b.load(f.local_slot(slot)), storage, -1)
+    b.ret(convert(b, value, t, f.spec.ret))
     return _ENDS_BLOCK
 
 
@@ -851,67 +1027,124 @@ def _print(f: FunctionLowering, pc, arg):
     b, mb = f.b, f.mb
     items = [f.pop() for _ in range(arg)][::-1]
     for value, t, _ in items:
-        kind = rt.PRINT_ARRAY if element(t) is not None else rt.PRINT_KINDS[t]
-        b.call(mb.print_fn, [const(I64, kind), to_word(b, value)])
+        kind, word = ((const(I64, rt.PRINT_STRING), value) if t == "str" else
+                      tag_and_word(b, value, t))
+        b.call(mb.print_fn, [kind, word])
     b.call(mb.print_end, [])
     for item in items:
         f.release(*item)
 
 
-def _array_fill(f: FunctionLowering, pc, arg):
-    b = f.b
-    fill, t, _ = f.pop()
-    n, _, _ = f.pop()
-    f.check(b.icmp_signed("<", n, const(I64, 0)), rt.NEGATIVE_LENGTH, pc, n)
-    f.check(b.icmp_signed(">", n, const(I64, MAX_ARRAY_LENGTH)), rt.TOO_LONG, pc, n)
-    f.push(f.allocate(t, n, to_word(b, fill), pc), f"array<{t}>")
-
-
 def _array(f: FunctionLowering, pc, arg):
+    """[e1, ..., en]: for each type the first element may have, the others
+    are checked against it in order (the interpreter's order), then the
+    array is made."""
     b = f.b
     items = [f.pop() for _ in range(arg)][::-1]
-    elem = items[0][1]
-    header = f.allocate(elem, const(I64, arg), const(I64, 0), pc)
-    data = f.header_field(header, 1, PTR, "data")
-    for i, (value, _, _) in enumerate(items):
-        if elem == "bool":
-            value = b.zext(value, I8)
-        b.store(value, b.gep(data, [const(I64, i)], source_etype=_ELEMENT_TYPES[elem]))
-    f.push(header, f"array<{elem}>")
+    values = [(value, t) for value, t, _ in items]
+    result_type = array_literal_type(tuple(t for _, t in values))
+    elems = [elem for elem in members(values[0][1]) if elem in ("int", "float", "bool")]
+
+    def make(combo, unboxed):
+        elem = combo[0]
+        elements = [unboxed[0]]
+        for value, t in values[1:]:
+            checked = f.guard(pc, op.ARRAY, [(unboxed[0], elem), (value, t)], (elem, elem))
+            if checked is None:  # this element never has the first one's type
+                return None
+            elements.append(checked[1])
+        header = f.allocate(elem, const(I64, arg), const(I64, 0), pc)
+        data = f.header_field(header, 1, PTR, "data")
+        for i, value in enumerate(elements):
+            if elem == "bool":
+                value = b.zext(value, I8)
+            b.store(value, b.gep(data, [const(I64, i)], source_etype=_ELEMENT_TYPES[elem]))
+        return header, f"array<{elem}>"
+
+    # (A first element of the wrong type is the error of a pair of it.)
+    result = f.cases(pc, op.ARRAY, [values[0], values[0]], [(t, t) for t in elems], make,
+                     result_type)
+    if result is None:
+        return _ENDS_BLOCK
+    f.push(result, result_type)  # (its elements were no arrays: nothing to release)
 
 
-def _index(f: FunctionLowering, pc, arg):
+def _operation(f: FunctionLowering, pc, arg):
+    """The operators and builtins of OPERATIONS, for the types they meet here."""
+    opcode = f.code.instrs[pc][0]
+    n = operand_count(opcode)
+    items = f.stack[len(f.stack) - n:]
+    del f.stack[len(f.stack) - n:]
+    values = [(value, t) for value, t, _ in items]
+    owners = [owner for _, _, owner in items]
+    emit, handles = _EMITTERS.get(opcode, (_emit_simple, None))
+
+    def run(combo, unboxed):
+        kept = [o if t == c else OWNED for o, (_, t), c in zip(owners, values, combo,
+                                                              strict=True)]
+        return emit(f, pc, opcode, unboxed, combo, kept)
+    result = f.operation(pc, opcode, values, run, handles)
+    if result is None:
+        return _ENDS_BLOCK
+    for item in items:
+        f.release(*item)  # (after the operation: INDEX reads the array first)
+    if OPCODES[opcode].pushes:
+        f.push(result, result_type(OPERATIONS[opcode], tuple(t for _, t in values)))
+
+
+def _emit_simple(f, pc, opcode, values, types, owners):
+    if len(values) == 2:
+        return f.binary(opcode, values[0], values[1], types[0], pc)
+    return f.unary(opcode, values[0], types[0], owners[0])
+
+
+def _emit_index(f, pc, opcode, values, types, owners):
+    array, i = values
+    elem = element(types[0])
+    value = f.b.load(f.element_pointer(array, owners[0], i, elem, pc), typ=_ELEMENT_TYPES[elem])
+    return (f.b.trunc(value, I1) if elem == "bool" else value), elem
+
+
+def _emit_store_index(f, pc, opcode, values, types, owners):
+    """a[i] = v: the bounds first, then the element type (vmlab.values)."""
     b = f.b
-    i, _, _ = f.pop()
-    array, t, owner = f.pop()
-    elem = element(t)
-    value = b.load(f.element_pointer(array, owner, i, elem, pc), typ=_ELEMENT_TYPES[elem])
-    f.release(array, t, owner)
-    f.push(b.trunc(value, I1) if elem == "bool" else value, elem)
+    array, i, value = values
+    elem = element(types[0])
+    pointer = f.element_pointer(array, owners[0], i, elem, pc)
+    if types[2] != elem:
+        f.type_error(pc, opcode, list(zip(values, types)))
+        return None
+    b.store(b.zext(value, I8) if elem == "bool" else value, pointer)
+    return const(I8, 0), "nil"
 
 
-def _store_index(f: FunctionLowering, pc, arg):
+def _emit_fill(f, pc, opcode, values, types, owners):
     b = f.b
-    value, _, _ = f.pop()
-    i, _, _ = f.pop()
-    array, t, owner = f.pop()
-    elem = element(t)
-    b.store(b.zext(value, I8) if elem == "bool" else value,
-            f.element_pointer(array, owner, i, elem, pc))
-    f.release(array, t, owner)
+    n, fill = values
+    f.check(b.icmp_signed("<", n, const(I64, 0)), rt.NEGATIVE_LENGTH, pc, n)
+    f.check(b.icmp_signed(">", n, const(I64, MAX_ARRAY_LENGTH)), rt.TOO_LONG, pc, n)
+    return f.allocate(types[1], n, to_word(b, fill), pc), f"array<{types[1]}>"
 
 
+def _store_checks_bounds(combo) -> bool:
+    """A store of the wrong element type into an array still checks its
+    bounds first: `_emit_store_index` takes it."""
+    return element(combo[0]) is not None and combo[1] == "int"
+
+
+# opcode -> (emit(f, pc, opcode, values, types, owners), which failing
+# combinations of types it takes too); the others: _emit_simple.
+_EMITTERS = {op.INDEX: (_emit_index, None),
+             op.STORE_INDEX: (_emit_store_index, _store_checks_bounds),
+             op.ARRAY_FILL: (_emit_fill, None)}
 _HANDLERS = {op.LOAD_CONST: _load_const, op.LOAD_LOCAL: _load_local,
              op.STORE_LOCAL: _store_local, op.POP: _pop, op.JUMP: _jump,
              op.JUMP_IF_FALSE: _jump_if, op.JUMP_IF_TRUE: _jump_if, op.FOR_PREP: _for_prep,
              op.FOR_ITER: _for_iter, op.CALL: _call, op.RETURN: _return, op.PRINT: _print,
-             op.ARRAY_FILL: _array_fill, op.ARRAY: _array, op.INDEX: _index,
-             op.STORE_INDEX: _store_index}
+             op.ARRAY: _array}
 _COMPARE = {op.EQ: "==", op.NE: "!=", op.LT: "<", op.LE: "<=", op.GT: ">", op.GE: ">="}
 _INT_OPS = {op.ADD: ir.IRBuilder.add, op.SUB: ir.IRBuilder.sub, op.MUL: ir.IRBuilder.mul,
             op.BIT_AND: ir.IRBuilder.and_, op.BIT_OR: ir.IRBuilder.or_,
             op.BIT_XOR: ir.IRBuilder.xor}
 _FLOAT_OPS = {op.ADD: ir.IRBuilder.fadd, op.SUB: ir.IRBuilder.fsub, op.MUL: ir.IRBuilder.fmul,
               op.DIV: ir.IRBuilder.fdiv, op.MOD: ir.IRBuilder.frem}
-_BINARY = set(_COMPARE) | set(_INT_OPS) | {op.DIV, op.MOD, op.SHL, op.SHR}
-_UNARY = {op.NEG, op.BIT_NOT, op.NOT, op.LEN, op.TO_FLOAT, op.TO_INT, op.SQRT, op.ABS}

@@ -21,17 +21,17 @@ import struct
 from array import array
 
 from jit import engine
-from jit.types import ELEMENTS, element
+from jit.infer import OPERATIONS, operand_count
+from jit.types import ELEMENTS, TAGS, apply, element, is_tagged, type_of
 from vmlab import interrupts
 from vmlab import values as v
 
 # What rt_raise's `kind` means; the message comes from vmlab.values.
 DIVISION_BY_ZERO, INDEX_ERROR, STACK_OVERFLOW, NEGATIVE_LENGTH, TOO_LONG, \
-    STATIC_ERROR, OUT_OF_MEMORY, INTERRUPTED = range(1, 9)
+    TYPE_ERROR, OUT_OF_MEMORY, INTERRUPTED = range(1, 9)
 
-# rt_print's `kind`.
-PRINT_KINDS = {"int": 0, "float": 1, "bool": 2, "nil": 3, "str": 4}
-PRINT_ARRAY = 5
+# rt_print's `kind`: a value's tag (jit.types.TAGS), or a string constant.
+PRINT_STRING = len(TAGS)
 
 ERROR_FIELDS = 5  # kind, site, depth, a, b
 
@@ -95,7 +95,7 @@ class Sites:
 
 
 class Interned:
-    """Numbers for strings (print's constants, static error messages)."""
+    """Numbers for print's string constants."""
 
     def __init__(self):
         self.items: list[str] = []
@@ -112,10 +112,10 @@ EXITED_EARLY = object()  # Runtime.call's answer after a side exit
 
 
 class Symbols:
-    """The numbers compiled code uses for places, strings and messages."""
+    """The numbers compiled code uses for places and strings."""
 
     def __init__(self):
-        self.sites, self.strings, self.messages = Sites(), Interned(), Interned()
+        self.sites, self.strings = Sites(), Interned()
 
 
 class NativeError(v.ToyError):
@@ -176,18 +176,12 @@ class Runtime:
 
     # --- callbacks from compiled code ---
     def print_item(self, kind: int, bits: int) -> None:
-        if kind == PRINT_ARRAY:
-            self._line.append(v.format_value(self.arrays[bits]))
-        elif kind == PRINT_KINDS["str"]:
+        if kind == PRINT_STRING:
             self._line.append(self.symbols.strings.items[bits])
-        elif kind == PRINT_KINDS["float"]:
-            self._line.append(repr(_bits_float(bits)))
-        elif kind == PRINT_KINDS["bool"]:
-            self._line.append("true" if bits else "false")
-        elif kind == PRINT_KINDS["nil"]:
-            self._line.append("nil")
+        elif element(TAGS[kind]) is not None:
+            self._line.append(v.format_value(self.arrays[bits]))
         else:
-            self._line.append(str(bits))
+            self._line.append(v.format_value(self.decode(TAGS[kind], bits)))
 
     def print_end(self) -> None:
         self.output.line(" ".join(self._line))
@@ -218,12 +212,20 @@ class Runtime:
         self.arrays.pop(address, None)
 
     # --- calls into compiled code ---
-    def encode(self, type_: str, value) -> int:
+    def encode(self, type_: str, value) -> list[int]:
+        """A value as the words compiled code takes for `type_`: a tag and
+        a payload if that is a union, else the payload."""
+        if is_tagged(type_):
+            own = type_of(value)
+            return [TAGS.index(own), *self.encode(own, value)]
         if type_ == "float":
-            return _float_bits(value)
+            return [_float_bits(value)]
         if element(type_) is not None:
-            return self.retain(value)
-        return int(value) if value is not None else 0
+            return [self.retain(value)]
+        return [int(value) if value is not None else 0]
+
+    def decode_tagged(self, tag: int, bits: int):
+        return self.decode(TAGS[tag], bits)
 
     def decode(self, type_: str, bits: int):
         if type_ == "int":
@@ -248,9 +250,11 @@ class Runtime:
         """Run compiled code with the interpreter's `args`: its result, or
         EXITED_EARLY after a side exit (the state is in `exit_buffer`); a
         runtime error raises NativeError with the native toy frames."""
-        buffer = (ctypes.c_int64 * (1 + len(args)))(
-            depth, *(self.encode(t, a) for t, a in zip(arg_types, args, strict=True)))
-        out = ctypes.c_int64(0)
+        words = [depth]
+        for t, a in zip(arg_types, args, strict=True):
+            words += self.encode(t, a)
+        buffer = (ctypes.c_int64 * len(words))(*words)
+        out = (ctypes.c_int64 * 2)()  # (a tagged result takes both)
         if exit_buffer is not None:
             self._exit.value = ctypes.addressof(exit_buffer)
         watch = interrupts.current
@@ -270,7 +274,9 @@ class Runtime:
             self._raise_error(depth, replaces_current)
         if status == EXITED:
             return EXITED_EARLY
-        return self.decode(ret_type, out.value)
+        if is_tagged(ret_type):
+            return self.decode_tagged(out[0], out[1])
+        return self.decode(ret_type, out[0])
 
     def _raise_error(self, entry_depth: int, replaces_current: bool) -> None:
         kind, site, depth, a, b = self._error
@@ -285,8 +291,9 @@ class Runtime:
             error = v.negative_length(a)
         elif kind == TOO_LONG:
             error = v.too_long(a)
-        elif kind == STATIC_ERROR:
-            error = v.ToyError(self.symbols.messages.items[a])
+        elif kind == TYPE_ERROR:  # the operation a, on operands of the tags packed in b
+            types = tuple(TAGS[(b >> 3 * i) & 7] for i in range(operand_count(a)))
+            error = v.ToyError(apply(OPERATIONS[a], types)[1])
         elif kind == INTERRUPTED:
             raise interrupts.Interrupted()  # (the watch knows why)
         else:

@@ -54,7 +54,13 @@ TIER_CHOICES = {"both": (BASELINE, OPTIMIZED), "baseline": (BASELINE,),
 # Entry wrappers by signature: the engine is the process's, so are they.
 _WRAPPERS: dict[tuple, object] = {}
 INTERPRET = object()  # `call`'s answer: no native code for this call
-CALLED_OFTEN = 10     # calls after which a hot loop compiles its function, not an OSR entry
+CALLED_OFTEN = 10     # calls after which a hot loop also compiles its function for calls
+# Side exits at one site of an OSR entry before it is made not entrant (as
+# HotSpot says), for BACKOFF loop iterations, doubled at each invalidation;
+# after MAX_INVALIDATIONS it is never entered again.
+EXIT_LIMIT = 8
+BACKOFF = 1000
+MAX_INVALIDATIONS = 4
 INLINE_SIZE = 60      # bytecode instructions: callees this small are copied into
 INLINE_BUDGET = 120   # each module that calls them, up to this much in all, so
                       # that LLVM can inline them
@@ -136,10 +142,12 @@ class Compiled:
         self.params = parameters(spec)
         self.types = [t for _, _, t in self.params]
         self.work = 0  # calls and loop iterations in its entries (baseline code)
+        self.exits: dict[int, int] = {}  # side exits per bytecode offset
         # Room for a side exit's pc, locals and stack.
         exits = spec.is_osr and (spec.exits or tier < last_tier)
         depth = max((len(state[1]) for state in spec.states if state), default=0)
-        self.exit_buffer = (ctypes.c_int64 * (1 + spec.code.nlocals + depth))() if exits else None
+        words = 1 + 2 * (spec.code.nlocals + depth)  # pc, then a tag and a payload each
+        self.exit_buffer = (ctypes.c_int64 * words)() if exits else None
 
 
 class FunctionStats:
@@ -155,6 +163,8 @@ class FunctionStats:
         self.optimized: list[str] = []  # ... of which optimized code
         self.hot = False          # ran long in baseline code: compile optimized
         self.declined: list[str] = []
+        self.exits: dict[int, int] = {}    # side exits back to the interpreter, per offset
+        self.invalidated: list[str] = []   # OSR entries made not entrant, and why
 
 
 class Tiering:
@@ -173,6 +183,9 @@ class Tiering:
         self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
         self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
         self.loops: dict[tuple, Compiled | None] = {}   # (func, pc, types) -> code
+        # OSR entries made not entrant: key -> (back-edge count to wait for,
+        # invalidations so far)
+        self.not_entrant: dict[tuple, tuple[int, int]] = {}
         self.exported: dict[tuple, str] = {}  # (spec key, tier) -> its global symbol
         self.compile_times: list[float] = []  # ms per module of functions compiled
         self.tiers: list[int] = []            # ... and the tier of each
@@ -220,17 +233,18 @@ class Tiering:
         if stats.counter <= self.threshold:
             return None
         if stats.counter - stats.back_edges > CALLED_OFTEN:
-            # A function called again and again: compile it for its calls
-            # (the types of its parameters now are the best guess) rather than
-            # for this loop; the next call runs it natively.
-            arity = code.arity
-            key = (func, tuple(type_of(x) for x in local[:arity]))
+            # A function called again and again: compile it for its calls too
+            # (the types of its parameters now are the best guess), so that
+            # the next call runs natively; this frame goes on by OSR.
+            key = (func, tuple(type_of(x) for x in local[:code.arity]))
             if key not in self.calls:
                 self.calls[key] = self._compile(self.inferrer.function(*key), self._tier(func))
-            return None
         local_types = tuple(UNSET if x is None else type_of(x) for x in local)
         stack_types = tuple(map(type_of, stack))
         key = (func, header, local_types, stack_types)
+        waiting = self.not_entrant.get(key)
+        if waiting is not None and stats.back_edges < waiting[0]:
+            return None
         tier = self._tier(func)
         if key not in self.loops:
             self.loops[key] = self._compile(self.inferrer.osr(*key), tier)
@@ -249,27 +263,55 @@ class Tiering:
                                    compiled.spec.ret, True, compiled.exit_buffer)
         if result is not EXITED_EARLY:
             return "return", result
-        return "exit", self._take_back(compiled, local, stack)
+        return "exit", self._take_back(compiled, key, local, stack)
 
-    def _take_back(self, compiled: Compiled, local: list, stack: list) -> int:
-        """The frame's state after a side exit, into the interpreter's lists."""
+    def _take_back(self, compiled: Compiled, key, local: list, stack: list) -> int:
+        """The frame's state after a side exit, into the interpreter's lists;
+        an OSR entry that keeps leaving at one site is made not entrant."""
         words = compiled.exit_buffer
         pc = words[0]
         local_types, stack_types = compiled.spec.states[pc]
-        decode = self.runtime.decode
+        values = [self.runtime.decode_tagged(words[1 + 2 * i], words[2 + 2 * i])
+                  for i in range(len(local_types) + len(stack_types))]
         for slot, t in enumerate(local_types):
             if t != UNSET:
-                local[slot] = decode(t.lstrip("?"), words[1 + slot])
-        base = 1 + len(local_types)
-        stack[:] = [decode(t, words[base + i]) for i, t in enumerate(stack_types)]
+                local[slot] = values[slot]
+        stack[:] = values[len(local_types):]
+        stats = self.stats[compiled.spec.func]
+        stats.exits[pc] = stats.exits.get(pc, 0) + 1
         reason = compiled.spec.exits.get(pc)
         if reason is None:  # baseline code that ran long enough to optimize
-            self.stats[compiled.spec.func].hot = True
+            stats.hot = True
             reason = f"hot: {OPTIMIZE_COUNT:,} calls and loop iterations in baseline code"
         if self.log:
             self._say(f"EXIT   {compiled.spec.name()}: back to the interpreter at offset {pc} "
                       f"({reason})")
+        if pc in compiled.spec.exits:
+            compiled.exits[pc] = compiled.exits.get(pc, 0) + 1
+            if compiled.exits[pc] >= EXIT_LIMIT:
+                self._invalidate(compiled, key, pc, reason)
         return pc
+
+    def _invalidate(self, compiled: Compiled, key, pc: int, reason: str) -> None:
+        """Stop entering an OSR entry that keeps handing its frame back at
+        `pc`: for a while, twice as long each time, then for good. (Its
+        types are those inference found, so compiling it again would make
+        the same code; what it cannot run natively is a call.)"""
+        del self.loops[key]
+        stats = self.stats[compiled.spec.func]
+        times = self.not_entrant.get(key, (0, 0))[1] + 1
+        if times > MAX_INVALIDATIONS:
+            self.not_entrant[key] = (float("inf"), times)
+            wait = "never entered again"
+        else:
+            iterations = BACKOFF << (times - 1)
+            self.not_entrant[key] = (stats.back_edges + iterations, times)
+            wait = f"not entered for {iterations:,} loop iterations"
+        note = (f"{compiled.spec.name()}: left {compiled.exits[pc]} times at offset {pc} "
+                f"({reason}); {wait}")
+        stats.invalidated.append(note)
+        if self.log:
+            self._say(f"INVALIDATE {note}")
 
     def traceback(self, error, trace: list) -> list:
         """The toy frames of an error: native frames replace or follow the

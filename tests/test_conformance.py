@@ -50,14 +50,11 @@ def test_rules_table_lists_existing_programs():
     assert on_disk - listed == set(), "programs missing from README.md"
 
 
-# Programs whose functions cannot have one return type: the JIT must decline them.
-UNTYPABLE = {"control/while_condition_checked_each_time.toy", "functions/dynamic_return_types.toy"}
-
-
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: str(p.relative_to(SUITE)))
 def test_jit_compiles_what_runs(program, tmp_path):
     """With --jit-threshold 0, every function that is called and every loop
-    that iterates is compiled, not declined (the stats say so)."""
+    that iterates is compiled, whatever types it meets, and nothing is
+    declined (the stats say so)."""
     report_path = tmp_path / "stats.json"
     vmlab("run", *TIERS["jit0"], program.name, "--stats-json", str(report_path),
           cwd=program.parent)
@@ -66,10 +63,7 @@ def test_jit_compiles_what_runs(program, tmp_path):
         return  # a compile error: nothing ran
     functions = json.loads(report_path.read_text())["jit"]["functions"]
     declined = [d for f in functions.values() for d in f["declined"]]
-    name = str(program.relative_to(SUITE))
-    assert bool(declined) == (name in UNTYPABLE), declined
-    if name in UNTYPABLE:
-        return
+    assert declined == []
     for function, record in functions.items():
         entered = record["native_entries"] + (record["interpreted_back_edges"]
                                               if function == "<main>" else

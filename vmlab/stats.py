@@ -57,7 +57,7 @@ def json_schema() -> dict:
                         "type": "object",
                         "required": ["interpreted_calls", "interpreted_back_edges",
                                      "native_entries", "compile_ms", "compiled", "optimized",
-                                     "declined"],
+                                     "declined", "exits", "invalidated"],
                         "properties": {
                             "interpreted_calls": {
                                 **count, "description": "calls the interpreter ran"},
@@ -75,7 +75,14 @@ def json_schema() -> dict:
                                           "description": "those of them with optimized "
                                                          "code (the second tier)"},
                             "declined": {"type": "array", "items": {"type": "string"},
-                                         "description": "specialization: reason"}}}}}},
+                                         "description": "specialization: reason"},
+                            "exits": {"type": "object", "additionalProperties": count,
+                                      "propertyNames": {"pattern": "^[0-9]+$"},
+                                      "description": "side exits from native code back to "
+                                                     "the interpreter, per bytecode offset"},
+                            "invalidated": {"type": "array", "items": {"type": "string"},
+                                            "description": "OSR entries made not entrant "
+                                                           "(they kept exiting), and why"}}}}}},
         },
     }
 
@@ -161,7 +168,9 @@ class Stats:
                 "compile_ms": round(record.compile_ms, 3),
                 "compiled": record.compiled,
                 "optimized": record.optimized,
-                "declined": record.declined}
+                "declined": record.declined,
+                "exits": {str(pc): n for pc, n in sorted(record.exits.items())},
+                "invalidated": record.invalidated}
         return {"threshold": self.jit.threshold,
                 "compile_ms": round(sum(f["compile_ms"] for f in functions.values()), 3),
                 "functions": functions}
@@ -189,4 +198,6 @@ class Stats:
                 lines += [f"  compiled {s}" + (" (optimized)" if s in f["optimized"] else "")
                           for s in f["compiled"]]
                 lines += [f"  declined {s}" for s in f["declined"]]
+                lines += [f"  {n:,} side exit(s) at offset {pc}" for pc, n in f["exits"].items()]
+                lines += [f"  invalidated {s}" for s in f["invalidated"]]
         return "\n".join(lines) + "\n"
