@@ -7,7 +7,9 @@ module pass manager is good for one module only (a second run aborts the
 process), so every module gets a fresh one from a shared PassBuilder; every
 engine costs ~0.9 MB, so the whole process shares one and adds modules to it;
 an engine that is garbage-collected frees the code in it, so it lives as long
-as the process.
+as the process. Both tiers' code is emitted as an object file and linked in,
+so that the object's call-frame information gives each module's largest
+native stack frame (jit.frames).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import functools
 import time
 
 import llvmlite.binding as llvm
+
+from jit import frames
 
 OPT_LEVEL = 2
 # The two tiers of machine code. BASELINE compiles quickly: the IR's allocas
@@ -103,33 +107,40 @@ class Engine:
         _initialized()
         tm = target_machine()
         self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
-        self._baseline_machine = target_machine(0)
+        # Each tier's code generator. The engine compiles no module itself:
+        # each is emitted as an object file and linked in, whose call-frame
+        # information gives the module's frame sizes. The optimizing tier's
+        # machine is configured as the engine's own (measured: the same
+        # object code as the engine's add_module made).
+        self._machines = {BASELINE: target_machine(0), OPTIMIZED: target_machine(OPT_LEVEL)}
         # The optimizer needs the target's data layout (alignments, legal types).
         self.triple, self.data_layout = tm.triple, str(tm.target_data)
         self.modules = 0
 
     def add(self, ir_text: str, name: str, tier: int = OPTIMIZED) -> tuple[float, float]:
         """Optimize and compile a module for `tier`; (optimize ms, codegen ms)."""
+        return self.add_measured(ir_text, name, tier)[:2]
+
+    def add_measured(self, ir_text: str, name: str,
+                     tier: int = OPTIMIZED) -> tuple[float, float, int | None]:
+        """Optimize and compile a module for `tier`; (optimize ms, codegen ms,
+        the largest native stack frame of its functions in bytes, or None
+        if one has none that is static: jit.frames.max_frame). Codegen
+        includes linking the object in and measuring its frames."""
         start = time.perf_counter()
         module = parse(ir_text, name)
         module.triple, module.data_layout = self.triple, self.data_layout
         run_pipeline(module, tier)
         optimized = time.perf_counter()
-        if tier == BASELINE:
-            # The engine's code generator is -O2's: the baseline's object
-            # code comes from a -O0 target machine and is linked in.
-            code = self._baseline_machine.emit_object(module)
-            self._engine.add_object_file(llvm.ObjectFileRef.from_data(code))
-            self._engine.finalize_object()
-        else:
-            self._engine.add_module(module)
-            self._engine.finalize_object()
-            # The machine code stays (and its symbols, for later modules); the
-            # IR can go. (The engine would keep it for the life of the process.)
-            self._engine.remove_module(module)
+        code = self._machines[tier].emit_object(module)
+        # The machine code stays (and its symbols, for later modules); the IR
+        # goes with `module`.
+        self._engine.add_object_file(llvm.ObjectFileRef.from_data(code))
+        self._engine.finalize_object()
+        frame = frames.max_frame(code)
         self.modules += 1
         done = time.perf_counter()
-        return (optimized - start) * 1e3, (done - optimized) * 1e3
+        return (optimized - start) * 1e3, (done - optimized) * 1e3, frame
 
     def address(self, symbol: str) -> int:
         return self._engine.get_function_address(symbol)

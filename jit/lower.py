@@ -113,12 +113,12 @@ class ModuleBuilder:
     """One LLVM module: a specialization and the ones it calls, or an entry wrapper."""
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
-                 shadow_address: int | None = None, baseline: bool = False,
+                 runtime: rt.Runtime | None = None, baseline: bool = False,
                  tier_up: int | None = None):
-        """`max_depth` and the address of the run's shadow stack are compiled
-        in as constants (for `vmlab ir`, without a run, the shadow stack is
-        found through the global rt_shadow). `baseline`: for the baseline
-        tier.
+        """`max_depth`, the address of the run's shadow stack and those of
+        the runtime's globals are compiled in as constants (for `vmlab ir`,
+        without a `runtime`, they are external globals). `baseline`: for the
+        baseline tier.
 
         With `tier_up` (baseline code), the module's code counts its calls and
         loop back-edges in rt_work, and an OSR entry leaves at a loop
@@ -126,7 +126,9 @@ class ModuleBuilder:
         enter optimized code instead."""
         self.module = ir.Module(name=name)
         self.symbols, self.max_depth = symbols, max_depth
-        self.shadow_address, self.baseline, self.tier_up = shadow_address, baseline, tier_up
+        self.baseline, self.tier_up = baseline, tier_up
+        self.shadow_address = runtime.shadow_address if runtime else None
+        self.addresses = runtime.global_addresses if runtime else {}
         self._refcounts = None
         self.functions: dict[tuple, ir.Function] = {}
 
@@ -139,6 +141,10 @@ class ModuleBuilder:
             value = ir.Function(self.module, ir.FunctionType(ret, params), name)
             for attribute in attributes:
                 value.attributes.add(attribute)
+        elif attr in _GLOBALS and _GLOBALS[attr][0] in self.addresses:
+            # An address, not a symbol: a symbol of another module is reached
+            # through a GOT, a section that MCJIT places anywhere.
+            value = const(I64, self.addresses[_GLOBALS[attr][0]]).inttoptr(PTR)
         elif attr in _GLOBALS:
             value = ir.GlobalVariable(self.module, _GLOBALS[attr][1], _GLOBALS[attr][0])
             value.linkage = "external"

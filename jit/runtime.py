@@ -17,7 +17,10 @@ holds, and the host keeps the ToyArray alive while it is not zero.
 from __future__ import annotations
 
 import ctypes
+import os
+import re
 import struct
+import sys
 from array import array
 
 from jit import engine
@@ -71,6 +74,12 @@ define void @rt_exit_jump() noreturn cold noinline {
 
 # What an entry wrapper returns.
 RETURNED, RAISED, EXITED = 0, 1, 2
+# Of the stack compiled code runs on, what is kept for the Python frames above
+# its entry and for the callbacks (print) below its deepest frame.
+STACK_RESERVE = 2 << 20
+# The memory check's marks on a freed array (Runtime.memcheck).
+POISON_BYTE = 0xA5
+POISONED = -(1 << 40)
 
 
 class Header(ctypes.Structure):
@@ -144,11 +153,14 @@ class Runtime:
     # An entry wrapper: (function, args, out) -> RETURNED, RAISED or EXITED.
     ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
-    def __init__(self, output, max_depth: int, stack_bytes: int | None = None):
-        """`stack_bytes`: the size of the thread stack compiled code runs on
-        (None: the main thread's)."""
+    def __init__(self, output, max_depth: int, memcheck: bool | None = None):
+        """`memcheck` (default: the environment variable VMLAB_JIT_MEMCHECK=1):
+        poison the arrays compiled code frees and check the reference counts
+        at the end (`check_memory`)."""
         self.output, self.max_depth = output, max_depth
-        self.stack_bytes = stack_bytes
+        self.memcheck = (os.environ.get("VMLAB_JIT_MEMCHECK") == "1" if memcheck is None
+                         else memcheck)
+        self.freed: list[v.ToyArray] = []  # memcheck: poisoned, never really freed
         self.symbols = Symbols()
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
         self._line: list[str] = []
@@ -160,16 +172,31 @@ class Runtime:
         if not getattr(jit, "runtime_loaded", False):
             jit.add(RUNTIME_IR, "runtime", engine.BASELINE)
             jit.runtime_loaded = True
+        self.global_addresses = {name: jit.global_address(name)
+                                 for name in re.findall(r"^@(\w+) = global", RUNTIME_IR, re.M)}
         ctypes.c_void_p.from_address(jit.global_address("rt_shadow")).value = \
             ctypes.addressof(self._shadow)
         self._exit = ctypes.c_void_p.from_address(jit.global_address("rt_exit"))
         self._error = (ctypes.c_int64 * ERROR_FIELDS).from_address(jit.global_address("rt_error"))
-        ctypes.c_int64.from_address(jit.global_address("rt_stack_budget")).value = \
-            _stack_budget(stack_bytes)
+        self._budget = ctypes.c_int64.from_address(jit.global_address("rt_stack_budget"))
+        self.use_stack(None)
         self._interrupt = ctypes.c_int64.from_address(jit.global_address("rt_interrupt"))
         self.work = ctypes.c_int64.from_address(jit.global_address("rt_work"))
         self._interrupt.value = 0
         self._watch = None
+
+    def use_stack(self, stack_bytes: int | None) -> None:
+        """Compiled code runs on a thread stack of `stack_bytes` (None: the
+        main thread's): the native stack it may use below its entry, and
+        `frame_limit`, the largest native frame of a compiled function with
+        which `max_depth` calls fit in it."""
+        if stack_bytes is None:
+            import resource
+            soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+            stack_bytes = soft if 0 < soft < (1 << 40) else 8 << 20
+        self.stack_bytes = stack_bytes
+        self._budget.value = max(stack_bytes - STACK_RESERVE, STACK_RESERVE // 2)
+        self.frame_limit = self._budget.value // (self.max_depth + 1)
 
     def _raise_interrupt(self) -> None:
         self._interrupt.value = 1
@@ -209,7 +236,35 @@ class Runtime:
 
     def release(self, address: int) -> None:
         """Compiled code dropped its last reference."""
-        self.arrays.pop(address, None)
+        arr = self.arrays.pop(address, None)
+        # (Referenced by `arr` and getrefcount's argument only: nothing else
+        # holds it, so this frees it.)
+        if self.memcheck and arr is not None and sys.getrefcount(arr) == 2:
+            self._poison(arr)
+
+    def _poison(self, arr: v.ToyArray) -> None:
+        """Fill a freed array with a pattern and keep its memory: compiled
+        code that still reads it reads POISON_BYTE bytes or a length of 0,
+        a wrong answer every time, not only when the memory is reused."""
+        address, n = arr.items.buffer_info()
+        ctypes.memset(address, POISON_BYTE, n * arr.items.itemsize)
+        arr.header.length, arr.header.refs = 0, POISONED
+        self.freed.append(arr)
+
+    def check_memory(self) -> None:
+        """At the end of a run that ended normally (memcheck): every
+        reference compiled code took is given back, and no freed array was
+        counted again. A failure is a bug in vmlab: RuntimeError."""
+        if not self.memcheck:
+            return
+        leaked = [f"{v.format_value(a)[:40]} ({a.header.refs} references)"
+                  for a in self.arrays.values()]
+        touched = [v.format_value(a)[:40] for a in self.freed if a.header.refs != POISONED]
+        if leaked or touched:
+            raise RuntimeError("JIT memory check failed: "
+                               + "; ".join([f"leaked {x}" for x in leaked] +
+                                           [f"counted after it was freed: {x}"
+                                            for x in touched]))
 
     # --- calls into compiled code ---
     def encode(self, type_: str, value) -> list[int]:
@@ -302,18 +357,6 @@ class Runtime:
         frames = [places[self._shadow[d]] for d in range(entry_depth, depth)]
         frames.append(places[site])
         raise NativeError(str(error), frames, replaces_current)
-
-
-def _stack_budget(stack_bytes: int | None) -> int:
-    """Native stack bytes compiled code may use below its entry: the thread's
-    stack less 2 MiB for the Python frames above it. Exceeding it is a
-    `stack overflow` error rather than a crash; within the call limit,
-    compiled code needs far less."""
-    if stack_bytes is None:
-        import resource
-        soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
-        stack_bytes = soft if 0 < soft < (1 << 40) else 8 << 20
-    return max(stack_bytes - (2 << 20), 1 << 20)
 
 
 _current: Runtime | None = None

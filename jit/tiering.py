@@ -37,7 +37,7 @@ from jit import engine
 from jit.infer import MAIN, Decline, Inferrer, Spec, reaches
 from jit.engine import BASELINE, OPTIMIZED
 from jit.lower import ModuleBuilder, parameters, signature
-from jit.runtime import EXITED_EARLY, NativeError, Runtime
+from jit.runtime import EXITED_EARLY, STACK_RESERVE, NativeError, Runtime
 from jit.types import UNSET, type_of
 from vmlab import interrupts
 from vmlab.code import Program
@@ -87,22 +87,25 @@ def plan(spec: Spec) -> tuple[list[Spec], list[Spec]]:
                 others.append(callee)
     return members, others
 
-# Native frames are small (tens of bytes for most functions); a run allowed
-# more calls than fit in the main thread's stack runs in a thread with room
-# for STACK_PER_CALL bytes per call.
-STACK_PER_CALL = 512
-MAIN_THREAD_CALLS = 10_000
+# Compiled code runs on a thread of its own with a stack of FRAME_ROOM bytes
+# per call (address space: pages are used only as deep recursion reaches
+# them), at most MAX_NATIVE_STACK: each compiled function's frame, measured
+# from its machine code (jit.frames), must fit the stack's share per call
+# (Runtime.frame_limit), else it is declined; so `stack overflow` comes at
+# the call depth limit and nowhere else. (Real frames: 16 to 800 bytes.
+# Larger stacks spread the address space so far that MCJIT may place one
+# module's sections more than the 2 GiB its relocations reach apart.)
+FRAME_ROOM = 16 << 10
+MAX_NATIVE_STACK = 1 << 30
+MIN_NATIVE_STACK = 16 << 20
 
 
 def run_program(program: Program, output, max_depth: int, observer, tiering) -> None:
-    """vmlab.interp.run with the JIT, on a stack big enough for `max_depth`
-    native calls."""
-    from vmlab.interp import run
-
-    if max_depth <= MAIN_THREAD_CALLS:
-        run(program, output, max_depth, observer, tiering)
-        return
+    """vmlab.interp.run with the JIT, on a thread whose stack has room for
+    `max_depth` native calls."""
     import threading
+
+    from vmlab.interp import run
 
     failure: list[BaseException] = []
     finished = threading.Lock()
@@ -111,17 +114,26 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
     def target():
         try:
             run(program, output, max_depth, observer, tiering)
+            tiering.runtime.check_memory()
         except BaseException as e:  # handed to the calling thread
             failure.append(e)
         finally:
             finished.release()
 
-    previous = threading.stack_size(tiering.runtime.stack_bytes)
-    try:
-        worker = threading.Thread(target=target, name="vmlab-jit", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(previous)
+    size = min(MAX_NATIVE_STACK, STACK_RESERVE + (max_depth + 1) * FRAME_ROOM)
+    while True:
+        previous = threading.stack_size(size)
+        try:
+            worker = threading.Thread(target=target, name="vmlab-jit", daemon=True)
+            tiering.runtime.use_stack(size)
+            worker.start()
+            break
+        except RuntimeError:  # can't start new thread: not that much address space
+            if size <= MIN_NATIVE_STACK:
+                raise
+            size //= 2
+        finally:
+            threading.stack_size(previous)
     # Not worker.join(): interrupted by a signal handler's exception, it
     # marks the thread as ended while it still runs (Python 3.11).
     try:
@@ -176,9 +188,7 @@ class Tiering:
         self.program, self.threshold, self.max_depth = program, threshold, max_depth
         self.first_tier, self.last_tier = TIER_CHOICES[tiers][0], TIER_CHOICES[tiers][-1]
         self.log = log  # a file (stderr) for --jit-log, or None
-        stack_bytes = (8 << 20) + max_depth * STACK_PER_CALL if max_depth > MAIN_THREAD_CALLS \
-            else None
-        self.runtime = Runtime(output, max_depth, stack_bytes)
+        self.runtime = Runtime(output, max_depth)
         self.inferrer = Inferrer(program)
         self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
         self.calls: dict[tuple, Compiled | None] = {}   # (func, arg types) -> code
@@ -356,7 +366,8 @@ class Tiering:
         key = (str(ret), tuple(map(str, params)))
         if key not in _WRAPPERS:
             start = time.perf_counter()
-            builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth)
+            builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth,
+                                    self.runtime)
             symbol = builder.entry(ret, params)
             engine.engine().add(str(builder.module), builder.module.name, BASELINE)
             self.wrapper_times.append((time.perf_counter() - start) * 1e3)
@@ -380,7 +391,7 @@ class Tiering:
         start = time.perf_counter()
         self.modules += 1
         builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
-                                self.runtime.shadow_address, tier == BASELINE,
+                                self.runtime, tier == BASELINE,
                                 OPTIMIZE_COUNT if tier < self.last_tier else None)
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:
@@ -392,7 +403,13 @@ class Tiering:
                 builder.define(s, symbols.get(s.key))
         except Decline as reason:  # found while translating
             return self._decline(spec, str(reason))
-        opt_ms, codegen_ms = engine.engine().add(str(builder.module), builder.module.name, tier)
+        opt_ms, codegen_ms, frame = engine.engine().add_measured(
+            str(builder.module), builder.module.name, tier)
+        if frame is None or frame > self.runtime.frame_limit:
+            # (Its code stays unused: nothing refers to it.)
+            return self._decline(spec, f"a native frame of {frame or 'unbounded'} bytes: "
+                                       f"{self.max_depth:,} calls would not fit in the "
+                                       f"{self.runtime.stack_bytes >> 20} MiB native stack")
         ms = (time.perf_counter() - start) * 1e3
         self.stats[spec.func].compile_ms += ms
         self.compile_times.append(ms)

@@ -91,7 +91,11 @@ def outcome(source: str, tier: str) -> tuple[str, str | None]:
                 # "up": from baseline to optimized code after a few iterations
                 count = 3 if tier.endswith("up") else tiering.OPTIMIZE_COUNT
                 with mock.patch.object(tiering, "OPTIMIZE_COUNT", count):
-                    run(program, out, 10_000, jit=jit)
+                    if jit is None:
+                        run(program, out, 10_000)
+                    else:  # (on the native stack the CLI gives it; with the memory check)
+                        jit.runtime.memcheck = True
+                        tiering.run_program(program, out, 10_000, None, jit)
     except ToyRuntimeError as e:
         return out.getvalue(), e.render()
     except Interrupted as e:  # a hang: a finding if not every tier hangs

@@ -24,8 +24,12 @@ def expected(program: Path, suffix: str) -> bytes:
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: str(p.relative_to(SUITE)))
 def test_program(program, tier):
-    run = vmlab_in_process if tier in IN_PROCESS else vmlab
-    result = run("run", *TIERS[tier], program.name, cwd=program.parent)
+    """(The JIT tiers run with their memory check: docs/jit.md.)"""
+    if tier in IN_PROCESS:
+        result = vmlab_in_process("run", *TIERS[tier], program.name, cwd=program.parent)
+    else:
+        result = vmlab("run", *TIERS[tier], program.name, cwd=program.parent,
+                       env={"VMLAB_JIT_MEMCHECK": "1"})
     want_err = expected(program, ".err")
     assert result.stderr.decode() == want_err.decode()
     assert result.stdout == expected(program, ".out")
