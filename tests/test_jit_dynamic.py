@@ -1,0 +1,218 @@
+"""The JIT on ordinary code: values whose type varies (tagged values, generic
+specializations), side exits and their back-off, the native stack, and the
+memory check. Every program behaves as in the interpreter."""
+
+import io
+import json
+
+import pytest
+
+from conftest import vmlab
+from jit import lower, tiering
+from jit.infer import MAX_SPECIALIZATIONS
+from jit.tiering import Tiering, run_program
+from lang import compile_source
+from vmlab.errors import ToyRuntimeError
+from vmlab.interp import run
+from vmlab.output import Output
+
+JIT_RUNS = {"jit0": ["--jit", "--jit-threshold", "0"], "jit": ["--jit"],
+            "jit0opt": ["--jit", "--jit-threshold", "0", "--jit-tiers", "optimized"],
+            "jit0base": ["--jit", "--jit-threshold", "0", "--jit-tiers", "baseline"]}
+MEMCHECK = {"VMLAB_JIT_MEMCHECK": "1"}
+
+
+def deep(n: int, locals_: int = 80) -> str:
+    """A recursion `n` deep whose frames hold `locals_` values live across the call."""
+    lets = "\n".join(f"    let l{i} = a[{i}] + n;" for i in range(locals_))
+    total = " + ".join(f"l{i}" for i in range(locals_))
+    return (f"fn r(n, a) {{\n{lets}\n    if n == 0 {{ return 0; }}\n    a[n % {locals_}] = n;\n"
+            f"    let t = r(n - 1, a);\n    return t + ({total}) % 7;\n}}\n"
+            f"print(r({n}, array({locals_}, 1)));\n")
+
+
+# The three programs of the issue that found the JIT wrong on ordinary code.
+REPORTED = {
+    "len_of_temporaries": "fn show(x) { return len([x]); }\nprint(show(1));\n"
+                          "fn f(n) { return len(array(n, 0)); }\nprint(f(7));\n"
+                          "fn g(a, k) { let n = len(a); a = [k]; return n; }\n"
+                          "print(g([1, 2, 3], 5));\n",
+    "bounds_before_element_type": "fn put(a, i, v) { a[i] = v; }\nput(array(3, 0), 5, 1.5);\n",
+    "deep_large_frames": deep(9_999),
+    "deep_large_frames_overflow": deep(10_000),
+}
+
+
+@pytest.mark.parametrize("run_args", JIT_RUNS)
+@pytest.mark.parametrize("name", REPORTED)
+def test_reported_programs_behave_as_in_the_interpreter(name, run_args, tmp_path):
+    (tmp_path / "p.toy").write_text(REPORTED[name])
+    want = vmlab("run", "p.toy", cwd=tmp_path)
+    got = vmlab("run", "p.toy", *JIT_RUNS[run_args], cwd=tmp_path, env=MEMCHECK)
+    assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout,
+                                                        want.stderr)
+    if name == "deep_large_frames":
+        assert want.stdout == b"30076\n"
+    if name == "deep_large_frames_overflow":
+        assert want.stderr.startswith(b"error: stack overflow\n")
+
+
+def outcome(source: str, threshold=None, log=None, **options):
+    """(stdout, rendered error or None, the Tiering) of a run of `source`."""
+    program = compile_source(source, "p.toy")
+    out = Output()
+    jit = None if threshold is None else Tiering(program, out, 10_000, threshold, log=log,
+                                                 **options)
+    try:
+        if jit is None:
+            run(program, out, 10_000)
+        else:
+            jit.runtime.memcheck = True
+            run_program(program, out, 10_000, None, jit)
+    except ToyRuntimeError as e:
+        return out.getvalue(), e.render(), jit
+    return out.getvalue(), None, jit
+
+
+POLYMORPHIC = """
+fn sign(x) { if x > 0 { return 1; } if x < 0 { return -1; } }
+fn half(i) { if i % 2 == 0 { return i / 2; } return float(i) / 2.0; }
+fn scale(x) { x = float(x); let s = 0.0; for k in 0..3 { s = s + x; } return s; }
+fn first(a) { let found = nil; for i in 0..len(a) { if found == nil { found = a[i]; } } return found; }
+let total = 0;
+let halves = 0.0;
+for i in -40..40 {
+    let s = sign(i);
+    if i != 0 { total = total + s; } else { print("sign", s); }
+    let h = half(i);
+    if i % 2 == 0 { total = total + h; } else { halves = halves + h; }
+    let v = i;
+    if i > 30 { v = float(i) * 0.5; }
+    print(v + v, scale(i), scale(0.5 * float(i)));
+}
+print(total, halves, first([3, 4]), first([true]), first(array(0, 1.5)));
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 2])
+def test_values_of_several_types_are_compiled_not_declined(threshold):
+    want = outcome(POLYMORPHIC)[:2]
+    out, error, jit = outcome(POLYMORPHIC, threshold)
+    assert (out, error) == want
+    names = [f.name for f in jit.program.functions]
+    for func, record in jit.stats.items():
+        assert record.declined == []
+        if func >= 0:
+            assert record.compiled, names[func]
+    specs = jit.inferrer.specs.values()
+    returns = {s.name(): s.ret for s in specs}
+    assert returns["sign(int)"] == "nil|int" and returns["half(int)"] == "int|float"
+    assert returns["first(array<bool>)"] == "nil|bool"
+
+
+def test_more_argument_types_than_specializations_share_a_generic_one():
+    source = ("fn id(x) { return x; }\nfn pick(c, a, b) { if c { return a; } return b; }\n"
+              "for i in 0..3 {\n    print(id(1), id(2.5), id(true), id(nil), id([1]), id([1.5]),"
+              " id([false]));\n    print(pick(i == 1, 1, 2.5), pick(i == 2, nil, [true]),"
+              " pick(true, [1], 0), pick(false, 1.5, nil), pick(i == 0, 7, 8));\n}\n")
+    out, error, jit = outcome(source, 0)
+    assert (out, error) == outcome(source)[:2]
+    compiled = jit.stats[0].compiled
+    assert len(compiled) == MAX_SPECIALIZATIONS + 1 and "id(any)" in compiled
+    assert jit.stats[1].declined == []
+
+
+def test_errors_on_tagged_values_are_the_interpreters():
+    source = ("fn put(a, i, v) { a[i] = v; }\nfn f(x) { return x + x; }\n"
+              "fn mixed(k) { if k > 0 { return [1, 2]; } return 2.5; }\n"
+              "put(mixed(1), 1, 9);\nprint(f(mixed(0) - 1.5));\nput(mixed(1), 7, 1.5);\n")
+    want = outcome(source)[:2]
+    assert want[1].startswith("error: index 7 out of bounds for length 2")
+    for threshold in (0, 2):
+        assert outcome(source, threshold)[:2] == want
+    source = source.replace("put(mixed(1), 7, 1.5)", "print(f(mixed(0)) + 1)")
+    want = outcome(source)[:2]
+    assert want[1].startswith("error: type error: cannot apply '+' to float and int")
+    assert outcome(source, 0)[:2] == want
+
+
+def test_a_hot_loop_is_entered_whatever_the_calls_before_it():
+    """A function called 600 times with small arguments, then once with a
+    long one: the long call's loop runs natively (OSR)."""
+    source = ("fn work(n) { let s = 0; let i = 0; while i < n { s = s + i % 7; i = i + 1; }"
+              " return s; }\nlet t = 0;\nfor k in 0..600 { t = t + work(0); }\n"
+              "print(t + work(200000));\n")
+    out, error, jit = outcome(source, 1000)
+    assert (out, error) == outcome(source)[:2]
+    work = jit.stats[0]
+    assert work.osr_entries >= 1 and work.back_edges < 5_000
+
+
+def test_an_osr_entry_that_keeps_exiting_is_made_not_entrant(monkeypatch):
+    """A loop whose callee cannot be compiled leaves native code at that call
+    every time: after EXIT_LIMIT exits the entry is not entered for a while
+    (twice as long each time), so the loop does not enter and leave native
+    code on every iteration."""
+    source = ("fn f(x) { return x + 1; }\nlet s = 0;\nlet i = 0;\n"
+              "while i < 30000 { s = s + f(i); i = i + 1; }\nprint(s);\n")
+    declined = []
+
+    def infer(self, key):  # f cannot be compiled (as if its frame were too large)
+        spec = real(self, key)
+        for s in self.specs.values():
+            if s.code.name == "f" and not s.declined:
+                s.declined = "test: not compiled"
+                declined.append(s)
+                self._pending.extend(s.callers)
+        while self._pending:
+            self._analyze(self._pending.pop())
+        return spec
+    real = tiering.Inferrer.infer
+    monkeypatch.setattr(tiering.Inferrer, "infer", infer)
+    log = io.StringIO()
+    out, error, jit = outcome(source, 100, log=log)
+    assert (out, error) == outcome(source)[:2] and declined
+    main = jit.stats[-1]
+    assert main.invalidated and "left 8 times at offset" in main.invalidated[0]
+    assert "not entered for 1,000 loop iterations" in main.invalidated[0]
+    assert "not entered for 2,000 loop iterations" in main.invalidated[1]
+    exits = sum(main.exits.values())
+    assert exits == tiering.EXIT_LIMIT * len(main.invalidated) and exits < 100
+    assert "jit: INVALIDATE <main> at offset" in log.getvalue()
+
+
+def test_stats_show_side_exits_and_invalidations(tmp_path):
+    """A frame too large for the native stack's share per call (a huge
+    --max-depth) is a reason to decline; --stats-json says so."""
+    (tmp_path / "p.toy").write_text("fn f(x) { return [x, x + 1]; }\nlet s = 0;\n"
+                                    "for i in 0..3000 { s = s + f(i)[1]; }\nprint(s);\n")
+    result = vmlab("run", "p.toy", "--jit", "--max-depth", "500000000", "--jit-log",
+                   "--stats-json", "s.json", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == b"4501500\n"
+    assert "calls would not fit in the" in result.stderr.decode()
+    report = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]
+    declined = report["<main>"]["declined"] + report["f"]["declined"]
+    assert declined and all("a native frame of" in d for d in declined)
+    assert {"exits", "invalidated"} <= report["f"].keys()
+
+
+def test_the_memory_check_turns_a_use_after_free_into_a_wrong_answer(monkeypatch):
+    """With the header loads marked invariant (the bug the check was made
+    for), LLVM reads an array's length after the call that freed it: the
+    check poisons freed arrays, so the answer is wrong every time."""
+    header_field = lower.FunctionLowering.header_field
+
+    def invariant(self, *args, **kwargs):
+        load = header_field(self, *args, **kwargs)
+        load.set_metadata("invariant.load", self.mb.module.add_metadata([]))
+        return load
+    monkeypatch.setattr(lower.FunctionLowering, "header_field", invariant)
+    source = "fn show(x) { return len([x]); }\nprint(show(1), show(2));\n"
+    assert outcome(source)[0] == "1 1\n"
+    assert outcome(source, 0)[0] == "0 0\n"
+
+
+def test_the_memory_check_finds_references_never_given_back(monkeypatch):
+    monkeypatch.setattr(lower.FunctionLowering, "release", lambda *args: None)
+    with pytest.raises(RuntimeError, match="JIT memory check failed: leaked"):
+        outcome("fn f(n) { return len(array(n, 0)); }\nprint(f(3));\n", 0)
