@@ -163,6 +163,7 @@ class Runtime:
         self.freed: list[v.ToyArray] = []  # memcheck: poisoned, never really freed
         self.symbols = Symbols()
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
+        self._words, self._out = (ctypes.c_int64 * 16)(), (ctypes.c_int64 * 2)()  # call()'s
         self._line: list[str] = []
         self._shadow = (ctypes.c_int32 * (max_depth + 2))()
         self.shadow_address = ctypes.addressof(self._shadow)
@@ -307,21 +308,23 @@ class Runtime:
         runtime error raises NativeError with the native toy frames."""
         words = [depth]
         for t, a in zip(arg_types, args, strict=True):
-            words += self.encode(t, a)
-        buffer = (ctypes.c_int64 * len(words))(*words)
-        out = (ctypes.c_int64 * 2)()  # (a tagged result takes both)
+            words += [a] if t == "int" else self.encode(t, a)
+        if len(words) > len(self._words):  # (native code never calls back in here:
+            self._words = (ctypes.c_int64 * len(words))()  # one buffer serves)
+        self._words[:len(words)] = words
+        out = self._out  # (a tagged result takes both words)
         if exit_buffer is not None:
             self._exit.value = ctypes.addressof(exit_buffer)
         watch = interrupts.current
         if watch is None:
-            status = function(ctypes.addressof(buffer), ctypes.addressof(out))
+            status = function(ctypes.addressof(self._words), ctypes.addressof(out))
         else:
             if watch is not self._watch:
                 self._watch = watch
                 watch.add_flag(self._raise_interrupt)
             watch.native += 1
             try:
-                status = function(ctypes.addressof(buffer), ctypes.addressof(out))
+                status = function(ctypes.addressof(self._words), ctypes.addressof(out))
             finally:
                 watch.native -= 1
             watch.check()  # stopped while native code ran
@@ -329,6 +332,8 @@ class Runtime:
             self._raise_error(depth, replaces_current)
         if status == EXITED:
             return EXITED_EARLY
+        if ret_type == "int":
+            return out[0]
         if is_tagged(ret_type):
             return self.decode_tagged(out[0], out[1])
         return self.decode(ret_type, out[0])
