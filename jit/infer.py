@@ -191,6 +191,9 @@ class Inferrer:
         while work:
             pc = work.pop()
             locals_, stack = states[pc]
+            # (What an earlier visit, with fewer types, found may no longer hold.)
+            spec.errors.pop(pc, None)
+            spec.exits.pop(pc, None)
             opcode, arg = instrs[pc]
             info = OPCODES[opcode]
             pops = arg if info.pops == ARG else (

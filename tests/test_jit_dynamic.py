@@ -216,3 +216,33 @@ def test_the_memory_check_finds_references_never_given_back(monkeypatch):
     monkeypatch.setattr(lower.FunctionLowering, "release", lambda *args: None)
     with pytest.raises(RuntimeError, match="JIT memory check failed: leaked"):
         outcome("fn f(n) { return len(array(n, 0)); }\nprint(f(3));\n", 0)
+
+
+def test_what_a_narrower_visit_found_is_forgotten():
+    """Inference visits an instruction again when more types reach it: `f /
+    1e30` fails while f is only known as an int, not once it may be a float
+    (bench/programs/type_change.toy, where the lowering once met a block
+    that inference reached and the ownership analysis did not)."""
+    source = """
+fn bench(n) {
+    let digits = 0;
+    let logs = 0.0;
+    for i in 0..n {
+        let f = 1;
+        let exact = true;
+        for k in 2..i % 30 + 2 {
+            if exact and f > 9223372036854775807 / k { f = float(f); exact = false; }
+            if exact { f = f * k; } else { f = f * float(k); }
+        }
+        if exact { digits = digits + f % 10007; } else { logs = logs + f / 1e30; }
+    }
+    return float(digits) + logs;
+}
+print(bench(40));
+"""
+    want = outcome(source)[:2]
+    assert want == ("88792.41081847013\n", None)
+    for options in ({}, {"tiers": "optimized"}):
+        out, error, jit = outcome(source, 0, **options)
+        assert (out, error) == want
+        assert not any(jit.stats[0].declined)
