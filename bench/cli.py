@@ -1,6 +1,7 @@
-"""`vmlab bench`: the suite (bench/harness.py) or the trade-off experiment
-(bench/tradeoff.py), with a progress bar, a table, JSON and PNG files.
-vmlab/cli.py parses the arguments; this module runs them."""
+"""`vmlab bench`: a suite (bench/suite.py, run by bench/harness.py) or the
+trade-off experiment (bench/tradeoff.py), with a progress bar, a table, JSON
+and PNG files. vmlab/cli.py parses the arguments; this module checks the
+names in them (so that `vmlab run` never imports the suite) and runs them."""
 
 from __future__ import annotations
 
@@ -49,11 +50,16 @@ def run(args, command: str) -> int:
     from rich.console import Console
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    benchmarks = choose(args.only, suite.BY_NAME, "benchmark")
+    [chosen_suite] = choose([args.suite], suite.SUITES, "suite")
+    benchmarks = choose(args.only, {b.name: b for b in chosen_suite.benchmarks}, "benchmark")
     if args.tradeoff is not None:
+        if chosen_suite.name != "standard":
+            raise UsageError("--tradeoff sweeps the standard suite's programs only")
         from bench import tradeoff
         return tradeoff.run(args, console, command)
-    wanted = choose(split(args.tiers), runners.BY_NAME, "tier")
+    tiers = runners.BY_NAME if chosen_suite.runners is None else \
+        {name: runners.BY_NAME[name] for name in chosen_suite.runners}
+    wanted = choose(split(args.tiers), tiers, "tier")
     skipped = {r.name: why for r in wanted if (why := r.missing())}
     chosen = [r for r in wanted if r.name not in skipped]
     for name, why in skipped.items():
@@ -66,7 +72,8 @@ def run(args, command: str) -> int:
         with bar:
             results = harness.measure(
                 benchmarks, chosen, size, repeat, skipped,
-                lambda label: bar.update(task, advance=1, description=label))
+                lambda label: bar.update(task, advance=1, description=label),
+                chosen_suite.name)
     except harness.WrongOutput as e:
         console.print(f"[bold red]vmlab bench: wrong output[/] {e}")
         return 1

@@ -32,6 +32,7 @@ class Results:
     sizes: dict[str, int]                     # benchmark -> n
     runners: list[str]
     skipped: dict[str, str]                   # runner -> why it did not run
+    suite: str = "standard"                   # a key of bench.suite.SUITES
     samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def median(self, bench: str, runner: str) -> float:
@@ -59,10 +60,11 @@ def run_once(runner: Runner, b: Benchmark, n: int, work: Path) -> float:
 
 
 def measure(benchmarks: list[Benchmark], runners: list[Runner], size: str, repeat: int,
-            skipped: dict[str, str], advance=lambda label: None) -> Results:
+            skipped: dict[str, str], advance=lambda label: None,
+            suite: str = "standard") -> Results:
     """Run everything `repeat` times, interleaved; `advance(label)` after each run."""
     results = Results(size, {b.name: b.size(size) for b in benchmarks},
-                      [r.name for r in runners], skipped)
+                      [r.name for r in runners], skipped, suite)
     with tempfile.TemporaryDirectory(prefix="vmlab-bench-") as tmp:
         work = Path(tmp)
         for r in runners:  # untimed: fill numba's caches, compile the C

@@ -1,4 +1,6 @@
-"""What `vmlab bench` shows and keeps: a table of medians and ratios to C,
+"""What `vmlab bench` shows and keeps: a table of medians and one of ratios
+to the suite's unit (C for the standard suite, the interpreter for the
+polymorphic one) with their geometric means, the suite's goal if it has one,
 a JSON file with every sample (and the machine and versions behind them),
 and a PNG chart."""
 
@@ -15,24 +17,57 @@ from pathlib import Path
 
 from bench.harness import Results
 from bench.runners import BY_NAME
+from bench.suite import SUITES
+
+UNIT_NAMES = {"c": "the C program", "interp": "the interpreter"}
 
 
-def ratio_to_c(results: Results, bench: str, runner: str) -> float | None:
-    if "c" not in results.runners:
-        return None
-    return results.median(bench, runner) / results.median(bench, "c")
+def unit(results: Results) -> str | None:
+    """The runner the ratios divide by, if it ran."""
+    u = SUITES[results.suite].unit
+    return u if u in results.runners else None
+
+
+def ratio(results: Results, bench: str, runner: str) -> float | None:
+    u = unit(results)
+    return None if u is None else results.median(bench, runner) / results.median(bench, u)
 
 
 def geomean_ratios(results: Results) -> dict[str, float]:
-    if "c" not in results.runners:
+    if unit(results) is None:
         return {}
-    return {r: statistics.geometric_mean([ratio_to_c(results, b, r) for b in results.sizes])
+    return {r: statistics.geometric_mean([ratio(results, b, r) for b in results.sizes])
             for r in results.runners}
+
+
+def goal(results: Results) -> dict | None:
+    """The suite's goal against this run's ratios (worst program, geometric
+    mean, met or not), or None if it has none or its runners did not run."""
+    g = SUITES[results.suite].goal
+    if g is None or unit(results) is None or g.runner not in results.runners:
+        return None
+    ratios = {b: ratio(results, b, g.runner) for b in results.sizes}
+    worst = max(ratios, key=ratios.get)
+    mean = statistics.geometric_mean(ratios.values())
+    return {"runner": g.runner, "each": g.each, "geomean": g.geomean,
+            "worst_program": worst, "worst_ratio": ratios[worst], "measured_geomean": mean,
+            "met": ratios[worst] <= g.each and mean <= g.geomean}
+
+
+def goal_line(results: Results) -> str | None:
+    g = goal(results)
+    if g is None:
+        return None
+    verdict = "[bold green]goal met[/]" if g["met"] else "[bold red]goal not met[/]"
+    return (f"{verdict}: {g['runner']} at most {g['each']:g}x "
+            f"{UNIT_NAMES.get(unit(results), unit(results))} on every program (worst: "
+            f"{g['worst_ratio']:.3g}x, {g['worst_program']}) and {g['geomean']:g}x in "
+            f"geometric mean ({g['measured_geomean']:.3g}x)")
 
 
 def tables(results: Results) -> list:
     """Rich tables: median seconds per benchmark and runner; then the same as
-    multiples of the C program's time, with their geometric means."""
+    multiples of the unit's time, with their geometric means; then the goal."""
     from rich.table import Table
 
     def new(title: str) -> Table:
@@ -47,15 +82,17 @@ def tables(results: Results) -> list:
     for bench, n in results.sizes.items():
         seconds.add_row(bench, f"{n:,}", *[f"{results.median(bench, r):.3f}"
                                            for r in results.runners])
-    if "c" not in results.runners:
+    u = unit(results)
+    if u is None:
         return [seconds]
-    ratios = new("times the C program (lower is faster)")
+    ratios = new(f"times {UNIT_NAMES.get(u, u)} (lower is faster)")
     for bench, n in results.sizes.items():
-        ratios.add_row(bench, f"{n:,}", *[f"{ratio_to_c(results, bench, r):.3g}"
+        ratios.add_row(bench, f"{n:,}", *[f"{ratio(results, bench, r):.3g}"
                                           for r in results.runners])
     means = geomean_ratios(results)
     ratios.add_row("geomean", "", *[f"{means[r]:.3g}" for r in results.runners], style="bold")
-    return [seconds, ratios]
+    line = goal_line(results)
+    return [seconds, ratios] + ([line] if line else [])
 
 
 def _first_line(command: list[str]) -> str | None:
@@ -95,18 +132,22 @@ def versions() -> dict:
 
 
 def to_json(results: Results, command: str) -> dict:
+    u = SUITES[results.suite].unit
     return {
         "command": command,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(), "versions": versions(),
+        "suite": results.suite,
         "size": results.size, "sizes": results.sizes,
         "runners": {r: BY_NAME[r].label for r in results.runners},
         "skipped": results.skipped,
         "unit": "seconds, whole process",
         "samples": results.samples,
         "medians": {b: {r: results.median(b, r) for r in results.runners} for b in results.sizes},
-        "ratios_to_c": {b: {r: ratio_to_c(results, b, r) for r in results.runners}
-                        for b in results.sizes} if "c" in results.runners else None,
+        "ratios_to": u,  # the key below: ratios_to_c or ratios_to_interp
+        f"ratios_to_{u}": {b: {r: ratio(results, b, r) for r in results.runners}
+                           for b in results.sizes} if unit(results) else None,
+        "goal": goal(results),
     }
 
 
@@ -116,18 +157,19 @@ def write_json(data: dict, path: Path) -> None:
 
 
 def plot(results: Results, path: Path) -> None:
-    """Grouped horizontal bars: each runner's median, relative to C when C ran."""
+    """Grouped horizontal bars: each runner's median, relative to the unit when it ran."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     benches, runners = list(results.sizes), results.runners
-    relative = "c" in runners
+    u = unit(results)
+    relative = u is not None
     fig, ax = plt.subplots(figsize=(12, 0.55 * len(benches) * max(3, len(runners)) / 3 + 1.5))
     height = 0.8 / len(runners)
     colors = plt.get_cmap("tab10").colors
     for k, r in enumerate(runners):
-        values = [ratio_to_c(results, b, r) if relative else results.median(b, r)
+        values = [ratio(results, b, r) if relative else results.median(b, r)
                   for b in benches]
         ys = [i + k * height for i in range(len(benches))]
         ax.barh(ys, values, height=height, label=BY_NAME[r].label, color=colors[k % 10])
@@ -141,10 +183,12 @@ def plot(results: Results, path: Path) -> None:
     ax.invert_yaxis()
     if relative:
         ax.axvline(1.0, color="black", linewidth=0.8)
-        ax.set_xlabel("whole-process time / C's (log scale; shorter is faster)")
+        ax.set_xlabel(f"whole-process time as a multiple of {UNIT_NAMES.get(u, u)}'s "
+                      "(log scale; shorter is faster)")
     else:
         ax.set_xlabel("whole-process seconds (log scale)")
-    ax.set_title(f"vmlab bench, {results.size} sizes: medians of interleaved runs")
+    ax.set_title(f"vmlab bench, {results.suite} suite, {results.size} sizes: "
+                 "medians of interleaved runs")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
@@ -156,20 +200,22 @@ def plot(results: Results, path: Path) -> None:
 def markdown(data: dict) -> str:
     """The two tables of a `vmlab bench` JSON file in Markdown (docs/results.md)."""
     runners, sizes = list(data["runners"]), data["sizes"]
+    u = data.get("ratios_to", "c")  # (files from before the polymorphic suite: C)
+    to_unit = data[f"ratios_to_{u}"]
     head = ("| program | n | " + " | ".join(runners) + " |\n"
             + "|---|--:|" + "--:|" * len(runners) + "\n")
     seconds = head + "".join(
         f"| {b} | {n:,} | " + " | ".join(f"{data['medians'][b][r]:.3f}" for r in runners)
         + " |\n" for b, n in sizes.items())
-    if not data["ratios_to_c"]:
+    if not to_unit:
         return seconds
     ratios = head + "".join(
-        f"| {b} | {n:,} | " + " | ".join(f"{data['ratios_to_c'][b][r]:.3g}" for r in runners)
+        f"| {b} | {n:,} | " + " | ".join(f"{to_unit[b][r]:.3g}" for r in runners)
         + " |\n" for b, n in sizes.items())
-    means = {r: statistics.geometric_mean([data["ratios_to_c"][b][r] for b in sizes])
-             for r in runners}
+    means = {r: statistics.geometric_mean([to_unit[b][r] for b in sizes]) for r in runners}
     ratios += "| **geomean** | | " + " | ".join(f"**{means[r]:.3g}**" for r in runners) + " |\n"
-    return f"Median seconds, whole process:\n\n{seconds}\nTimes the C program:\n\n{ratios}"
+    return (f"Median seconds, whole process:\n\n{seconds}\n"
+            f"Times {UNIT_NAMES.get(u, u)}:\n\n{ratios}")
 
 
 if __name__ == "__main__":

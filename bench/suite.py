@@ -1,12 +1,20 @@
-"""The benchmark suite: each program, its sizes, and what it must print.
+"""The benchmark suites: each program, its sizes, and what it must print.
 
 Every benchmark is bench/programs/NAME.toy, which defines `bench(n)` and
-ends with `print(bench(N));`, with twins of the same algorithm in C
-(bench/ref), Python (bench/python, also run under numba's @njit), Lua 5.4
-(bench/lua) and LuaJIT (bench/luajit when Lua 5.4's integer operators are
-needed, else the Lua 5.4 file). Sizes: "small" for CI's correctness check,
-"quick" for `vmlab bench --quick` (~0.25 s in the Python interpreter), "full"
-for `vmlab bench` (~3 s there). The expected outputs are the C programs'.
+ends with `print(bench(N));`. Sizes: "small" for CI's correctness check,
+"quick" for `vmlab bench --quick`, "full" for `vmlab bench`.
+
+- The standard suite: numeric kernels with twins of the same algorithm in C
+  (bench/ref), Python (bench/python, also run under numba's @njit), Lua 5.4
+  (bench/lua) and LuaJIT (bench/luajit when Lua 5.4's integer operators are
+  needed, else the Lua 5.4 file). Quick ~0.25 s in the Python interpreter,
+  full ~3 s. The expected outputs are the C programs'.
+- The polymorphic suite: ordinary code whose values change type (int-or-nil
+  and int-or-float results, nil-initialised locals, generic helpers, ...),
+  which the JIT must compile too; vmlab's tiers only (no twins), judged
+  against the interpreter. Quick ~0.25 s in the Python interpreter, full ~1 s
+  (whole process). The expected outputs are the interpreter's, checked
+  against Python models of the programs when they were written.
 """
 
 from __future__ import annotations
@@ -58,3 +66,54 @@ BENCHMARKS = [
     Benchmark("brief", (1200, 1200, 1200), {1200: "35020"}),
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
+
+POLYMORPHIC = [
+    Benchmark("int_or_nil", (2000, 40_000, 170_000),
+              {2000: "807000403096", 40_000: "15991008060775", 170_000: "67787033998870"}),
+    Benchmark("int_or_float", (1500, 32_000, 140_000),
+              {1500: "2979698.0", 32_000: "63550846.5", 140_000: "278031228.5"}),
+    Benchmark("nil_local", (200, 4000, 17_000),
+              {200: "88293013", 4000: "1795162275", 17_000: "7630579172"}),
+    Benchmark("generic", (1200, 11_000, 48_000),
+              {1200: "-348860.0", 11_000: "-30147882.75", 48_000: "-575554400.0"}),
+    Benchmark("reassigned_param", (200, 5000, 20_000),
+              {200: "2838.726316542524", 5000: "353606.1126564082",
+               20_000: "2828532.8793759886"}),
+    # n is the prime whose smallest factor the long call looks for.
+    Benchmark("warmup_osr", (100_000_007, 200_000_000_041, 4_000_000_000_039),
+              {100_000_007: "100031581", 200_000_000_041: "200000031615",
+               4_000_000_000_039: "4000000031613"}),
+    Benchmark("type_change", (300, 7000, 30_000),
+              {300: "736934.1081847014", 7000: "17185663.720703542",
+               30_000: "73693410.81847014"}),
+    Benchmark("nil_recursion", (150, 3500, 15_000),
+              {150: "361904.0", 3500: "8505676.0", 15_000: "36507640.0"}),
+    Benchmark("array_types", (150, 3200, 14_000), {150: "1675", 3200: "35735", 14_000: "156335"}),
+]
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What `runner` must reach, as multiples of the suite's unit: at most
+    `each` on every program and `geomean` over all (the JIT's target)."""
+    runner: str
+    each: float
+    geomean: float
+
+
+@dataclass(frozen=True)
+class Suite:
+    """`vmlab bench --suite NAME`: its programs, the runners that can run
+    them (None: all), and the runner the ratio table divides by."""
+    name: str
+    benchmarks: list[Benchmark]
+    runners: tuple[str, ...] | None
+    unit: str
+    goal: Goal | None = None
+
+
+SUITES = {s.name: s for s in (
+    Suite("standard", BENCHMARKS, None, "c"),
+    Suite("polymorphic", POLYMORPHIC, ("interp", "native", "jit"), "interp",
+          Goal("jit", each=1.0, geomean=0.3)),
+)}

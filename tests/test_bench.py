@@ -1,13 +1,17 @@
-"""`vmlab bench`: the suite's bookkeeping, its files, its errors, and the
+"""`vmlab bench`: the suites' bookkeeping, their files, their errors, and the
 trade-off experiment's data. Timings are never asserted (only that they
-exist); correctness of every tier and peer is bench/bench_suite.py's job."""
+exist); correctness of every tier and peer on the standard suite is
+bench/bench_suite.py's job, on the polymorphic suite this file's (every tier
+of tests/tiers.py) and bench/bench_polymorphic.py's."""
 
+import dataclasses
 import json
 
 import pytest
-from conftest import vmlab
+from conftest import vmlab, vmlab_in_process
+from tiers import IN_PROCESS, TIERS
 
-from bench import harness, runners, suite, tradeoff
+from bench import harness, report, runners, suite, tradeoff
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -18,6 +22,26 @@ def test_every_benchmark_has_its_twins_and_sizes():
         assert set(b.expected) == set(b.sizes)
         for folder, suffix in (("ref", "c"), ("python", "py"), ("lua", "lua")):
             assert (suite.HERE / folder / f"{b.name}.{suffix}").exists(), (folder, b.name)
+
+
+def test_every_polymorphic_program_has_its_sizes():
+    names = [b.name for s in suite.SUITES.values() for b in s.benchmarks]
+    assert len(names) == len(set(names))  # --only and the JSON go by name
+    assert len(suite.POLYMORPHIC) >= 7
+    for b in suite.POLYMORPHIC:
+        assert b.source(7).endswith("print(bench(7));\n") and b.about
+        assert set(b.expected) == set(b.sizes) and list(b.sizes) == sorted(b.sizes)
+
+
+@pytest.mark.parametrize("bench", suite.POLYMORPHIC, ids=lambda b: b.name)
+def test_polymorphic_output(bench, tier, tmp_path):
+    """At its small size, through the CLI, in every tier (`pytest --tier`)."""
+    n = bench.size("small")
+    (tmp_path / "p.toy").write_text(bench.source(n))
+    run = vmlab_in_process if tier in IN_PROCESS else vmlab
+    result = run("run", *TIERS[tier], "p.toy", cwd=tmp_path)
+    assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == \
+        (0, bench.expected[n] + "\n", "")
 
 
 def test_expected_outputs_are_the_c_programs(tmp_path):
@@ -47,10 +71,44 @@ def test_suite_writes_table_json_and_chart(tmp_path):
     assert chart.read_bytes().startswith(PNG)
 
 
+def test_polymorphic_suite_writes_ratios_to_the_interpreter_and_the_goal(tmp_path):
+    out, chart = tmp_path / "r.json", tmp_path / "r.png"
+    result = vmlab("bench", "--suite", "polymorphic", "--size", "small", "--only", "int_or_nil",
+                   "generic", "--tiers", "interp,jit", "--repeat", "1", "--json", str(out),
+                   "--plot", str(chart))
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.decode().split())
+    assert "times the interpreter" in text and "geomean" in text
+    assert "jit at most 1x the interpreter on every program" in text
+    data = json.loads(out.read_text())
+    assert data["suite"] == "polymorphic" and data["ratios_to"] == "interp"
+    assert data["sizes"] == {"int_or_nil": 2000, "generic": 1200}
+    assert list(data["runners"]) == ["interp", "jit"] and "ratios_to_c" not in data
+    for bench in ("int_or_nil", "generic"):
+        assert data["ratios_to_interp"][bench]["interp"] == 1.0
+        assert data["ratios_to_interp"][bench]["jit"] > 0
+    assert data["goal"]["runner"] == "jit" and data["goal"]["met"] in (True, False)
+    assert chart.read_bytes().startswith(PNG)
+    assert "Times the interpreter:" in report.markdown(data)
+
+
+def test_the_goal_is_every_program_and_the_geometric_mean():
+    def results(jit_seconds):
+        r = harness.Results("full", {"a": 1, "b": 1}, ["interp", "jit"], {}, "polymorphic")
+        r.samples = {b: {"interp": [1.0], "jit": [s]} for b, s in zip("ab", jit_seconds)}
+        return r
+    assert report.goal(results([0.2, 0.3]))["met"]        # geomean 0.245
+    assert not report.goal(results([0.05, 1.1]))["met"]   # geomean 0.235, one slower
+    slow = report.goal(results([0.3, 0.4]))               # geomean 0.346
+    assert not slow["met"] and slow["worst_program"] == "b"
+    assert report.goal(harness.Results("full", {}, ["interp"], {}, "standard")) is None
+
+
 def test_a_wrong_output_fails_loudly_and_is_never_a_number(tmp_path, monkeypatch, capsys):
     from vmlab.cli import main
     wrong = suite.Benchmark("fib", (15, 23, 28), {15: "611", 23: "28657", 28: "317811"})
-    monkeypatch.setitem(suite.BY_NAME, "fib", wrong)
+    standard = dataclasses.replace(suite.SUITES["standard"], benchmarks=[wrong])
+    monkeypatch.setitem(suite.SUITES, "standard", standard)
     out = tmp_path / "r.json"
     status = main(["bench", "--size", "small", "--only", "fib", "--tiers", "interp",
                    "--repeat", "1", "--json", str(out), "--plot", str(tmp_path / "r.png")])
@@ -64,6 +122,13 @@ def test_a_wrong_output_fails_loudly_and_is_never_a_number(tmp_path, monkeypatch
     (["--tiers", "interp,bogus"], "unknown tier 'bogus' (there is: interp, native, jit"),
     (["--tradeoff", "nbody"], "no trade-off sweep for 'nbody' (there is: fib, loop"),
     (["--repeat", "0"], "usage: vmlab bench"),
+    (["--suite", "nope"], "unknown suite 'nope' (there is: standard, polymorphic)"),
+    (["--suite", "polymorphic", "--tiers", "jit,c"],
+     "unknown tier 'c' (there is: interp, native, jit)"),
+    (["--suite", "polymorphic", "--only", "fib"],
+     "unknown benchmark 'fib' (there is: int_or_nil"),
+    (["--suite", "polymorphic", "--tradeoff"],
+     "--tradeoff sweeps the standard suite's programs only"),
 ])
 def test_usage_errors(args, message):
     result = vmlab("bench", *args)

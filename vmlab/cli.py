@@ -375,19 +375,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every benchmark (bench/programs) in every tier and peer, "
                     "interleaved, check every output, and print a table of medians and "
                     "ratios to C; write every sample as JSON and a chart as PNG. With "
+                    "--suite polymorphic: programs whose values change type, in vmlab's "
+                    "tiers, with ratios to the interpreter and the JIT's goal. With "
                     "--tradeoff: time against problem size for the interpreter and the "
                     "JIT (compile time included), the break-even size, and warm-up curves.")
     bench.set_defaults(handler=cmd_bench)
+    bench.add_argument("--suite", default="standard", metavar="NAME",
+                       help="standard (the default: numeric kernels, against C and the "
+                            "peers) or polymorphic (ordinary code whose values change "
+                            "type: interp, native and jit, against the interpreter)")
     bench.add_argument("--quick", action="store_true",
                        help="quick sizes (~0.25 s each in the Python interpreter; "
                             "about 1.5 minutes in all)")
     bench.add_argument("--size", choices=["small", "quick", "full"], default="full",
                        help="problem sizes (default full: ~3 s each in the Python "
-                            "interpreter)")
+                            "interpreter, ~1 s in the polymorphic suite)")
     bench.add_argument("--only", nargs="+", metavar="NAME", help="only these benchmarks")
     bench.add_argument("--tiers", action="append", metavar="LIST",
-                       help="comma-separated tiers and peers (default all): interp, "
-                            "native, jit, c, python, numba, lua, luajit")
+                       help="comma-separated tiers and peers (default all the suite's): "
+                            "interp, native, jit, c, python, numba, lua, luajit")
     bench.add_argument("--repeat", type=_positive, metavar="N",
                        help="rounds (default 3; 5 at full size)")
     bench.add_argument("--json", metavar="PATH", help="where the samples go "
