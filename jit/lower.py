@@ -406,8 +406,7 @@ def _packed(b, items) -> ir.Value:
     needs to name their types in a type error (rt.TYPE_ERROR)."""
     word = const(I64, 0)
     for i, (value, type_) in enumerate(items):
-        tag, _ = tag_and_word(b, value, type_) if is_tagged(type_) else (
-            const(I64, TAG[type_]), None)
+        tag = b.extract_value(value, 0) if is_tagged(type_) else const(I64, TAG[type_])
         word = b.or_(word, b.shl(tag, const(I64, 3 * i)))
     return word
 
