@@ -256,7 +256,10 @@ class Inferrer:
             else:
                 flow_to(pc + 1, locals_, after)
 
-        spec.states, spec.ret = states, ret
+        # (Never less than before: a return type that shrank could make a
+        # caller call another specialization, not analyzed yet, which
+        # returns nothing so far; the two could go on alternating.)
+        spec.states, spec.ret = states, union(spec.ret, ret)
         spec.local_types = self._storage(spec, reads_unset)
 
     @staticmethod

@@ -246,3 +246,18 @@ print(bench(40));
         out, error, jit = outcome(source, 0, **options)
         assert (out, error) == want
         assert not any(jit.stats[0].declined)
+
+
+def test_inference_ends_where_a_return_type_could_alternate():
+    """f0's result decides which specialization of pick it calls; a new one
+    returns nothing so far, so f0's result shrank, the old one was called
+    again, and so on (a hang the program generator found): a result type
+    never shrinks."""
+    source = ("fn pick(c, a, b) { if c { return a; } return b; }\n"
+              "fn f0() {\n    while true {\n"
+              "        if pick(true, f0(), 0.0) == 0.0 { return 1.5; }\n    }\n}\n"
+              "fn f1(c) { if c { f0(); } }\nf1(false);\nprint(1);\n")
+    out, error, jit = outcome(source, 0)
+    assert (out, error) == ("1\n", None)
+    picks = [s for s in jit.inferrer.specs.values() if s.code.name == "pick"]
+    assert picks and all(s.ret == "nil|float" for s in picks)
