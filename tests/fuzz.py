@@ -4,13 +4,14 @@
     python tests/fuzz.py sources N [--seed S]    mutated example sources, every tier
     python tests/fuzz.py toyc N [--seed S]       mutated .toyc files
 
-programs: tests/program_gen.py writes well-typed, terminating programs (every
-operator, the edge values, arrays, calls, recursion, runtime errors); each
-runs in the interpreter, the JIT at thresholds 0 and 2 (tier-up inside
-loops) and the native interpreter, and stdout, the error and the exit status
-must agree. A mismatch is shrunk on the generator's choices and saved as a
-conformance program, tests/conformance/regressions/fuzz_SEED_I.toy, with the
-interpreter's output: from then on the whole suite checks it in every tier.
+programs: tests/program_gen.py writes terminating programs (every operator,
+the edge values, arrays, calls, recursion up to the call limit, values whose
+type changes, runtime errors); each runs in the interpreter, the JIT at
+thresholds 0 and 2 (tier-up inside loops) and the native interpreter, and
+stdout, the error and the exit status must agree. A mismatch is shrunk on
+the generator's choices and saved as a conformance program,
+tests/conformance/regressions/fuzz_SEED_I.toy, with the interpreter's output:
+from then on the whole suite checks it in every tier.
 
 sources and toyc: mutants of the examples and benchmarks (byte edits, token
 edits) or of their bytecode files go through the CLI's code path in every
