@@ -127,6 +127,15 @@ class Inferrer:
             self._analyze(self._pending.pop())
         return spec
 
+    def decline(self, spec: Spec, reason: str) -> None:
+        """`spec` cannot be compiled after all (found while compiling it): a
+        function that calls it cannot either, an OSR entry leaves there."""
+        if spec.declined is None:
+            spec.declined = reason
+            self._pending.extend(spec.callers)
+            while self._pending:
+                self._analyze(self._pending.pop())
+
     def _get(self, key) -> Spec:
         spec = self.specs.get(key)
         if spec is not None:

@@ -386,8 +386,8 @@ class Tiering:
         for callee in others:
             symbols[callee.key] = (self._symbol(callee.key, tier)
                                    or self._standalone(callee, tier))
-            if symbols[callee.key] is None:
-                return self._decline(spec, f"calls {callee.name()}, which is not compiled")
+            if symbols[callee.key] is None:  # inference has seen why: `spec` is
+                return self._standalone(spec, tier)  # declined, or leaves at that call
         start = time.perf_counter()
         self.modules += 1
         builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
@@ -429,7 +429,7 @@ class Tiering:
         return self.exported[(spec.key, tier)]
 
     def _decline(self, spec: Spec, reason: str) -> None:
-        spec.declined = reason
+        self.inferrer.decline(spec, reason)
         self.stats[spec.func].declined.append(f"{spec.name()}: {reason}")
         if self.log:
             self._say(f"DECLINE {spec.name()}: {reason}")

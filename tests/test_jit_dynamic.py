@@ -2,13 +2,12 @@
 specializations), side exits and their back-off, the native stack, and the
 memory check. Every program behaves as in the interpreter."""
 
-import io
 import json
 
 import pytest
 
 from conftest import vmlab
-from jit import lower, tiering
+from jit import lower
 from jit.infer import MAX_SPECIALIZATIONS
 from jit.tiering import Tiering, run_program
 from lang import compile_source
@@ -57,11 +56,11 @@ def test_reported_programs_behave_as_in_the_interpreter(name, run_args, tmp_path
         assert want.stderr.startswith(b"error: stack overflow\n")
 
 
-def outcome(source: str, threshold=None, log=None, **options):
+def outcome(source: str, threshold=None, **options):
     """(stdout, rendered error or None, the Tiering) of a run of `source`."""
     program = compile_source(source, "p.toy")
     out = Output()
-    jit = None if threshold is None else Tiering(program, out, 10_000, threshold, log=log,
+    jit = None if threshold is None else Tiering(program, out, 10_000, threshold,
                                                  **options)
     try:
         if jit is None:
@@ -148,52 +147,40 @@ def test_a_hot_loop_is_entered_whatever_the_calls_before_it():
     assert work.osr_entries >= 1 and work.back_edges < 5_000
 
 
-def test_an_osr_entry_that_keeps_exiting_is_made_not_entrant(monkeypatch):
-    """A loop whose callee cannot be compiled leaves native code at that call
-    every time: after EXIT_LIMIT exits the entry is not entered for a while
-    (twice as long each time), so the loop does not enter and leave native
+def frame_heavy(iterations: int) -> str:
+    """A loop calling f, whose native frame (30 locals live across a call)
+    is larger than the loop's."""
+    lets = "\n".join(f"    let l{i} = a[{i}] + x;" for i in range(30))
+    total = " + ".join(f"l{i}" for i in range(30))
+    return (f"fn g(a) {{ a[0] = a[0] + 1; return 0; }}\nfn f(x, a) {{\n{lets}\n"
+            f"    let t = g(a);\n    return {total} + t;\n}}\nlet s = 0;\n"
+            f"let a = array(30, 1);\nfor i in 0..{iterations} {{ s = s + f(i, a) % 7; }}\n"
+            f"print(s);\n")
+
+
+def test_a_frame_too_large_for_the_stack_is_declined_and_its_caller_exits(tmp_path):
+    """With --max-depth 10,000,000 a call's share of the native stack is
+    about 100 bytes: f (352 bytes) is declined, the loop that calls it is
+    compiled and leaves native code at that call. After EXIT_LIMIT exits
+    there it is made not entrant for 1,000 loop iterations, then twice as
+    long each time, then for good: the loop does not enter and leave native
     code on every iteration."""
-    source = ("fn f(x) { return x + 1; }\nlet s = 0;\nlet i = 0;\n"
-              "while i < 30000 { s = s + f(i); i = i + 1; }\nprint(s);\n")
-    declined = []
-
-    def infer(self, key):  # f cannot be compiled (as if its frame were too large)
-        spec = real(self, key)
-        for s in self.specs.values():
-            if s.code.name == "f" and not s.declined:
-                s.declined = "test: not compiled"
-                declined.append(s)
-                self._pending.extend(s.callers)
-        while self._pending:
-            self._analyze(self._pending.pop())
-        return spec
-    real = tiering.Inferrer.infer
-    monkeypatch.setattr(tiering.Inferrer, "infer", infer)
-    log = io.StringIO()
-    out, error, jit = outcome(source, 100, log=log)
-    assert (out, error) == outcome(source)[:2] and declined
-    main = jit.stats[-1]
-    assert main.invalidated and "left 8 times at offset" in main.invalidated[0]
-    assert "not entered for 1,000 loop iterations" in main.invalidated[0]
-    assert "not entered for 2,000 loop iterations" in main.invalidated[1]
-    exits = sum(main.exits.values())
-    assert exits == tiering.EXIT_LIMIT * len(main.invalidated) and exits < 100
-    assert "jit: INVALIDATE <main> at offset" in log.getvalue()
-
-
-def test_stats_show_side_exits_and_invalidations(tmp_path):
-    """A frame too large for the native stack's share per call (a huge
-    --max-depth) is a reason to decline; --stats-json says so."""
-    (tmp_path / "p.toy").write_text("fn f(x) { return [x, x + 1]; }\nlet s = 0;\n"
-                                    "for i in 0..3000 { s = s + f(i)[1]; }\nprint(s);\n")
-    result = vmlab("run", "p.toy", "--jit", "--max-depth", "500000000", "--jit-log",
-                   "--stats-json", "s.json", cwd=tmp_path)
-    assert result.returncode == 0 and result.stdout == b"4501500\n"
-    assert "calls would not fit in the" in result.stderr.decode()
-    report = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]
-    declined = report["<main>"]["declined"] + report["f"]["declined"]
-    assert declined and all("a native frame of" in d for d in declined)
-    assert {"exits", "invalidated"} <= report["f"].keys()
+    (tmp_path / "p.toy").write_text(frame_heavy(30_000))
+    want = vmlab("run", "p.toy", cwd=tmp_path)
+    got = vmlab("run", "p.toy", "--jit", "--max-depth", "10000000", "--jit-log",
+                "--stats-json", "s.json", cwd=tmp_path, env=MEMCHECK)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout) == (0, b"89997\n")
+    log = got.stderr.decode()
+    assert "jit: DECLINE f(int, array<int>): a native frame of " in log
+    assert "10,000,000 calls would not fit in the 1024 MiB native stack" in log
+    main = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]["<main>"]
+    waits = [note.rsplit("; ", 1)[1] for note in main["invalidated"]]
+    assert waits == [f"not entered for {n:,} loop iterations" for n in (1000, 2000, 4000, 8000)
+                     ] + ["never entered again"]
+    assert all("left 8 times at offset 14 (calls f(int, array<int>), which is not "
+               "compiled: a native frame of" in note for note in main["invalidated"])
+    assert main["exits"] == {"14": 8 * 5} and main["native_entries"] == 8 * 5
+    assert main["compiled"] == ["<main> at offset 9"] and main["declined"] == []
 
 
 def test_the_memory_check_turns_a_use_after_free_into_a_wrong_answer(monkeypatch):
