@@ -154,12 +154,18 @@ def save_regression(source: str, name: str) -> Path:
 
 
 def programs_task(seed: int, start: int, count: int) -> dict:
+    from vmlab.errors import CompileError
+
     counts = {"programs": 0, "errors": 0, "mismatches": []}
     for i in range(start, start + count):
         choices = Choices(random.Random(f"{seed}:{i}"))
         source = generate(choices)
         counts["programs"] += 1
-        error = outcome(source, "interp")[1]
+        try:
+            error = outcome(source, "interp")[1]
+        except CompileError as e:  # the generator's fault, reported as such
+            counts["mismatches"].append(f"seed {seed}:{i}: does not compile: {e}\n{source}")
+            continue
         counts["errors"] += error is not None
         if error is not None and "time limit" in error:  # the generator's fault
             counts["mismatches"].append(f"seed {seed}:{i}: did not end\n{source}")

@@ -898,7 +898,7 @@ class Generator:
         value = self.expr(self.other(elem), 2)
         if self.choose(2):
             return f"{self.helper('put')}({array}, {index}, {value});"
-        return f"{array}[{index}] = {value};"
+        return f"({array})[{index}] = {value};"  # (a target of `~x[i] = v` is not x[i])
 
     def bad_index(self) -> str:
         target = self.expr(self.pick(SCALARS + ["nil"]), 2)
@@ -908,7 +908,7 @@ class Generator:
             return f"print({target}[{index}]);"
         if form == 1:
             return f"print({self.helper('get')}({target}, {index}));"
-        return f"{target}[{index}] = {self.expr(self.pick(TYPES), 2)};"
+        return f"({target})[{index}] = {self.expr(self.pick(TYPES), 2)};"
 
     def bad_array(self) -> str:
         form = self.choose(3)
