@@ -311,4 +311,3 @@ def reaches(source: Spec, target: Spec) -> bool:
                 seen.add(callee.key)
                 work.append(callee)
     return False
-
