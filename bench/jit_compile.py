@@ -48,14 +48,16 @@ def compile_times(count: int, tier: str = "baseline") -> tuple[list[float], floa
         program = compile_source(generated(1500, seed=seed), f"gen{seed}.toy")
         tiering = Tiering(program, Output(), 10_000, threshold=0, tiers=tier)
         if not times:  # warm up: the first compile pays for setting LLVM up
-            tiering._compile(tiering.inferrer.function(0, ("int", "int")))
+            compiler = tiering.get_compiler()
+            compiler.compile(compiler.inferrer.function(0, ("int", "int")))
             before = rss_mb()
         for func in range(len(program.functions)):
             if len(times) == count:
                 break
-            spec = tiering.inferrer.function(func, ("int", "int"))
+            compiler = tiering.get_compiler()
+            spec = compiler.inferrer.function(func, ("int", "int"))
             start = time.perf_counter()
-            compiled = tiering._compile(spec)
+            compiled = compiler.compile(spec)
             times.append((time.perf_counter() - start) * 1e3)
             assert compiled is not None, spec.declined
         grown = rss_mb() - before
@@ -65,7 +67,7 @@ def compile_times(count: int, tier: str = "baseline") -> tuple[list[float], floa
 def program_compile_times(tiers: str = "both") -> tuple[dict[int, list[float]], list[float]]:
     """Milliseconds per module compiled running the repository's programs at
     threshold 0 (with `tiers`, as --jit-tiers), by tier, and per entry wrapper."""
-    from jit.engine import BASELINE, OPTIMIZED
+    from jit.tiers import BASELINE, OPTIMIZED
     from bench.suite import BENCHMARKS
     from jit.tiering import Tiering, run_program
     from lang import compile_source
@@ -85,12 +87,14 @@ def program_compile_times(tiers: str = "both") -> tuple[dict[int, list[float]], 
             continue
         tiering = Tiering(program, Output(), 10_000, threshold=0, tiers=tiers)
         try:
-            run_program(program, tiering.runtime.output, 10_000, None, tiering)
+            run_program(program, tiering.output, 10_000, None, tiering)
         except ToyRuntimeError:
             pass
-        for tier, ms in zip(tiering.tiers, tiering.compile_times, strict=True):
+        if tiering.compiler is None:
+            continue  # nothing ran
+        for tier, ms in zip(tiering.compiler.tiers, tiering.compiler.compile_times, strict=True):
             times[tier].append(ms)
-        wrappers += tiering.wrapper_times
+        wrappers += tiering.compiler.wrapper_times
     return times, wrappers
 
 
@@ -103,12 +107,12 @@ def distribution(times: list[float]) -> str:
 def main(argv: list[str]) -> int:
     sys.setrecursionlimit(100_000)  # (conformance programs recurse deeply)
     if argv == ["--programs"]:
-        from jit.tiering import TIER_NAMES
+        from jit.tiers import NAMES
         for tiers in ("both", "optimized"):
             by_tier, wrappers = program_compile_times(tiers)
             for tier, times in by_tier.items():
                 if times:
-                    print(f"--jit-tiers {tiers}: {TIER_NAMES[tier]} tier: {len(times)} "
+                    print(f"--jit-tiers {tiers}: {NAMES[tier]} tier: {len(times)} "
                           f"compiles: {distribution(times)}")
             if wrappers:  # (compiled once per process: in the first run)
                 print(f"{len(wrappers)} entry wrappers (baseline tier): "

@@ -60,7 +60,7 @@ class Timer:
 
     def once(self, tier: str, program, want: str, tiering=None) -> tuple[float, float]:
         """(seconds, compile ms) of one run; a fresh JIT unless `tiering` is given."""
-        out = self.Output() if tiering is None else tiering.runtime.output
+        out = self.Output() if tiering is None else tiering.output
         before = len(out.getvalue())
         start = time.perf_counter()
         if tier == "interp":

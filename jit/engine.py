@@ -20,13 +20,9 @@ import time
 import llvmlite.binding as llvm
 
 from jit import frames
+from jit.tiers import BASELINE, OPTIMIZED  # (what each tier's pipeline is: below)
 
 OPT_LEVEL = 2
-# The two tiers of machine code. BASELINE compiles quickly: the IR's allocas
-# become SSA values, calls to the inline helpers are inlined, the rest is
-# LLVM's -O0 code generator (fast instruction selection and register
-# allocation). OPTIMIZED is the standard -O2 pipeline and code generator.
-BASELINE, OPTIMIZED = 1, 2
 # Small code model with position-independent code: references to other
 # modules go through stubs and a GOT that the JIT linker places near the
 # code, everything else is RIP-relative, and calls inside a module are direct

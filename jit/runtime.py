@@ -25,6 +25,7 @@ from array import array
 
 from jit import engine
 from jit.infer import OPERATIONS, operand_count
+from jit.tiering import STACK_RESERVE
 from jit.types import ELEMENTS, TAGS, apply, element, is_tagged, type_of
 from vmlab import interrupts
 from vmlab import values as v
@@ -74,9 +75,6 @@ define void @rt_exit_jump() noreturn cold noinline {
 
 # What an entry wrapper returns.
 RETURNED, RAISED, EXITED = 0, 1, 2
-# Of the stack compiled code runs on, what is kept for the Python frames above
-# its entry and for the callbacks (print) below its deepest frame.
-STACK_RESERVE = 2 << 20
 # The memory check's marks on a freed array (Runtime.memcheck).
 POISON_BYTE = 0xA5
 POISONED = -(1 << 40)
@@ -152,6 +150,7 @@ class Runtime:
 
     # An entry wrapper: (function, args, out) -> RETURNED, RAISED or EXITED.
     ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+    EXITED_EARLY = EXITED_EARLY
 
     def __init__(self, output, max_depth: int, memcheck: bool | None = None):
         """`memcheck` (default: the environment variable VMLAB_JIT_MEMCHECK=1):

@@ -88,14 +88,14 @@ def outcome(source: str, tier: str) -> tuple[str, str | None]:
             else:
                 jit = None if tier == "interp" else tiering.Tiering(
                     program, out, 10_000, int(tier[3:].rstrip("optup")),
-                    tiers="optimized" if tier.endswith("opt") else "both")
+                    tiers="optimized" if tier.endswith("opt") else "both",
+                    background=tier == "jit2", memcheck=True)
                 # "up": from baseline to optimized code after a few iterations
                 count = 3 if tier.endswith("up") else tiering.OPTIMIZE_COUNT
                 with mock.patch.object(tiering, "OPTIMIZE_COUNT", count):
                     if jit is None:
                         run(program, out, 10_000)
                     else:  # (on the native stack the CLI gives it; with the memory check)
-                        jit.runtime.memcheck = True
                         tiering.run_program(program, out, 10_000, None, jit)
     except ToyRuntimeError as e:
         return out.getvalue(), e.render()

@@ -20,12 +20,12 @@ from vmlab.output import Output
 def outcome(program, threshold=None, max_depth=10_000, tiers="both"):
     """(stdout, rendered error or None) of a run, interpreted or with the JIT."""
     out = Output()
-    jit = None if threshold is None else Tiering(program, out, max_depth, threshold, tiers=tiers)
+    jit = None if threshold is None else Tiering(program, out, max_depth, threshold, tiers=tiers,
+                                                 memcheck=True)
     try:
         if jit is None:
             run(program, out, max_depth)
         else:
-            jit.runtime.memcheck = True
             run_program(program, out, max_depth, None, jit)
     except ToyRuntimeError as e:
         return out.getvalue(), e.render()

@@ -61,12 +61,11 @@ def outcome(source: str, threshold=None, **options):
     program = compile_source(source, "p.toy")
     out = Output()
     jit = None if threshold is None else Tiering(program, out, 10_000, threshold,
-                                                 **options)
+                                                 memcheck=True, **options)
     try:
         if jit is None:
             run(program, out, 10_000)
         else:
-            jit.runtime.memcheck = True
             run_program(program, out, 10_000, None, jit)
     except ToyRuntimeError as e:
         return out.getvalue(), e.render(), jit
@@ -103,7 +102,7 @@ def test_values_of_several_types_are_compiled_not_declined(threshold):
         assert record.declined == []
         if func >= 0:
             assert record.compiled, names[func]
-    specs = jit.inferrer.specs.values()
+    specs = jit.compiler.inferrer.specs.values()
     returns = {s.name(): s.ret for s in specs}
     assert returns["sign(int)"] == "nil|int" and returns["half(int)"] == "int|float"
     assert returns["first(array<bool>)"] == "nil|bool"
@@ -246,5 +245,5 @@ def test_inference_ends_where_a_return_type_could_alternate():
               "fn f1(c) { if c { f0(); } }\nf1(false);\nprint(1);\n")
     out, error, jit = outcome(source, 0)
     assert (out, error) == ("1\n", None)
-    picks = [s for s in jit.inferrer.specs.values() if s.code.name == "pick"]
+    picks = [s for s in jit.compiler.inferrer.specs.values() if s.code.name == "pick"]
     assert picks and all(s.ret == "nil|float" for s in picks)

@@ -91,7 +91,8 @@ def execute(program, args, make_observer=None, stats=None) -> int:
         if getattr(args, "jit", False):
             from jit.tiering import Tiering, run_program
             jit = Tiering(program, output, args.max_depth, args.jit_threshold,
-                          sys.stderr if args.jit_log else None, args.jit_tiers)
+                          sys.stderr if args.jit_log else None, args.jit_tiers,
+                          background=args.jit_background == "on")
             run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
         if stats is not None:
             stats.jit, observer = jit, stats.observer()
@@ -318,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jit-tiers", choices=["both", "baseline", "optimized"], default="both",
                      help="compile quickly to baseline code, then optimize what stays hot "
                           "(both, the default), or use one tier alone")
+    run.add_argument("--jit-background", choices=["on", "off"], default="on",
+                     help="compile on a compiler thread while the program runs on (on, "
+                          "the default), or at once, the same way in every run (off)")
     run.add_argument("--jit-log", action="store_true",
                      help="print each compile, on-stack replacement and decline on stderr")
     run.add_argument("--stats", action="store_true",

@@ -1,0 +1,210 @@
+"""Making native code: inference, lowering, LLVM, entry wrappers.
+
+jit.tiering decides *when* something is compiled; this module *makes* it,
+on the thread tiering chooses (its compiler thread, or the interpreter's
+with `--jit-background off`). Importing it loads llvmlite, so tiering
+imports it only when the first function or loop gets hot.
+
+A compile job reads and writes only what this module owns (the inferrer,
+the runtime's symbol tables, the engine) and returns a Compiled: a snapshot
+of all the interpreter's thread needs to enter the code, so the two threads
+share no mutable state but the queue and the list of finished jobs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import time
+
+from jit import engine, tiering
+from jit.infer import Decline, Inferrer, Spec, reaches
+from jit.lower import ModuleBuilder, parameters, signature
+from jit.runtime import Runtime
+from jit.tiers import BASELINE, NAMES, OPTIMIZED
+
+# Entry wrappers by signature: the engine is the process's, so are they.
+_WRAPPERS: dict[tuple, object] = {}
+INLINE_SIZE = 60      # bytecode instructions: callees this small are copied into
+INLINE_BUDGET = 120   # each module that calls them, up to this much in all, so
+                      # that LLVM can inline them
+
+
+class Cancelled(Exception):
+    """The run ended while its compile job was under way."""
+
+
+def plan(spec: Spec) -> tuple[list[Spec], list[Spec]]:
+    """What goes in `spec`'s module: itself, what calls it back, and small
+    callees; and what it calls in other modules."""
+    members, others, seen = [spec], [], {spec.key}
+    budget = INLINE_BUDGET
+    for s in members:
+        for callee in s.callees.values():
+            if callee.key in seen:
+                continue
+            seen.add(callee.key)
+            size = len(callee.code.instrs)
+            small = size <= min(INLINE_SIZE, budget) and not reaches(callee, callee)
+            if reaches(callee, spec):
+                members.append(callee)
+            elif small:
+                members.append(callee)
+                budget -= size
+            else:
+                others.append(callee)
+    return members, others
+
+
+class Compiled:
+    """Native code for one specialization, how to call it, and what the
+    interpreter's thread needs to know of its specialization (copied: later
+    inference may change the Spec, never this code)."""
+
+    def __init__(self, spec: Spec, function, compile_ms: float, tier: int, last_tier: int):
+        self.spec, self.function, self.compile_ms, self.tier = spec, function, compile_ms, tier
+        self.name, self.func, self.ret = spec.name(), spec.func, spec.ret
+        self.states, self.exit_reasons = list(spec.states), dict(spec.exits)
+        self.params = parameters(spec)
+        self.types = [t for _, _, t in self.params]
+        self.work = 0  # calls and loop iterations in its entries (baseline code)
+        self.exits: dict[int, int] = {}  # side exits per bytecode offset
+        self.upgrading = False           # optimized code for it is on its way
+        # Room for a side exit's pc, locals and stack.
+        exits = spec.is_osr and (spec.exits or tier < last_tier)
+        depth = max((len(state[1]) for state in spec.states if state), default=0)
+        words = 1 + 2 * (spec.code.nlocals + depth)  # pc, then a tag and a payload each
+        self.exit_buffer = (ctypes.c_int64 * words)() if exits else None
+
+
+class Compiler:
+    """A run's native code: what it compiled, for which tier, at what cost."""
+
+    def __init__(self, program, output, max_depth: int, tiers: tuple[int, ...], stats,
+                 memcheck: bool | None, stack_bytes: int | None):
+        """`stats`: tiering's FunctionStats per function, which compiles
+        fill in."""
+        self.max_depth, self.first_tier, self.last_tier = max_depth, tiers[0], tiers[-1]
+        self.stats = stats
+        self.runtime = Runtime(output, max_depth, memcheck)
+        self.runtime.use_stack(stack_bytes)
+        self.inferrer = Inferrer(program)
+        self.exported: dict[tuple, str] = {}  # (spec key, tier) -> its global symbol
+        self.compile_times: list[float] = []  # ms per module of functions compiled
+        self.tiers: list[int] = []            # ... and the tier of each
+        self.wrapper_times: list[float] = []  # ms per entry wrapper (once per process)
+        self.modules = 0
+        self.notes: list[str] = []   # --jit-log lines of the jobs since tiering read them
+        self.cancelled = False       # the run is over: drop the job under way
+
+    # --- jobs ---
+    def function(self, key, tier: int) -> Compiled | None:
+        """The code for calls of function key[0] with argument types key[1]."""
+        return self.compile(self.inferrer.function(*key), tier)
+
+    def osr(self, key, tier: int) -> Compiled | None:
+        """The code for a frame at a loop header: key = (func, header, local
+        types, stack types)."""
+        return self.compile(self.inferrer.osr(*key), tier)
+
+    def compile(self, spec: Spec, tier: int | None = None) -> Compiled | None:
+        """Native code for a specialization the interpreter will enter, with
+        the entry wrapper for its signature, at `tier` (or better); None if
+        it is declined."""
+        tier = tier or self.first_tier
+        start = time.perf_counter()
+        symbol = self._symbol(spec.key, tier) or self._standalone(spec, tier)
+        if symbol is None:
+            return None
+        function = engine.engine().address(symbol)
+        if not function:  # never call into nothing
+            raise RuntimeError(f"JIT: {symbol} is not defined")
+        entry = functools.partial(self._wrapper(*signature(spec)), function)
+        return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier)
+
+    # --- compiling ---
+    @property
+    def compile_ms(self) -> float:
+        """Milliseconds spent compiling in this run, entry wrappers included."""
+        return sum(self.compile_times) + sum(self.wrapper_times)
+
+    def _symbol(self, key, tier: int) -> str | None:
+        """The symbol of the best code for `key` at `tier` or above, if any."""
+        return self.exported.get((key, OPTIMIZED)) or (
+            self.exported.get((key, BASELINE)) if tier == BASELINE else None)
+
+    def _wrapper(self, ret, params):
+        """The process's entry wrapper for functions of this signature,
+        compiled on first use."""
+        key = (str(ret), tuple(map(str, params)))
+        if key not in _WRAPPERS:
+            start = time.perf_counter()
+            builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth,
+                                    self.runtime)
+            symbol = builder.entry(ret, params)
+            engine.engine().add(str(builder.module), builder.module.name, BASELINE)
+            self.wrapper_times.append((time.perf_counter() - start) * 1e3)
+            _WRAPPERS[key] = Runtime.ENTRY(engine.engine().address(symbol))
+        return _WRAPPERS[key]
+
+    def _standalone(self, spec: Spec, tier: int) -> str | None:
+        """Compile `spec` for `tier` in a module of its own (once), with the
+        functions it calls in cycles with it and copies of the small ones it
+        calls; the others are compiled first (for the same tier), in modules
+        of their own. Its symbol, or None if it is declined."""
+        if spec.declined:
+            return self._decline(spec, spec.declined)
+        members, others = plan(spec)
+        symbols = {}
+        for callee in others:
+            symbols[callee.key] = (self._symbol(callee.key, tier)
+                                   or self._standalone(callee, tier))
+            if symbols[callee.key] is None:  # inference has seen why: `spec` is
+                return self._standalone(spec, tier)  # declined, or leaves at that call
+        start = time.perf_counter()
+        self.modules += 1
+        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
+                                self.runtime, tier == BASELINE,
+                                tiering.OPTIMIZE_COUNT if tier < self.last_tier else None)
+        cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
+        for s in cycle:
+            symbols[s.key] = f"vmlab.{self.modules}.{s.name()}"
+        for s in others + members:  # name them all before any call refers to one
+            builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
+        try:
+            for s in members:
+                builder.define(s, symbols.get(s.key))
+        except Decline as reason:  # found while translating
+            return self._decline(spec, str(reason))
+        if self.cancelled:  # (before LLVM's part, the longest)
+            raise Cancelled
+        opt_ms, codegen_ms, frame = engine.engine().add_measured(
+            str(builder.module), builder.module.name, tier)
+        if frame is None or frame > self.runtime.frame_limit:
+            # (Its code stays unused: nothing refers to it.)
+            return self._decline(spec, f"a native frame of {frame or 'unbounded'} bytes: "
+                                       f"{self.max_depth:,} calls would not fit in the "
+                                       f"{self.runtime.stack_bytes >> 20} MiB native stack")
+        ms = (time.perf_counter() - start) * 1e3
+        self.stats[spec.func].compile_ms += ms
+        self.compile_times.append(ms)
+        self.tiers.append(tier)
+        for s in members:
+            for names in [self.stats[s.func].compiled] + (
+                    [self.stats[s.func].optimized] if tier == OPTIMIZED else []):
+                if s.name() not in names:
+                    names.append(s.name())
+        self.exported.update(((s.key, tier), symbols[s.key]) for s in cycle)
+        more = f" with {len(members) - 1} more" if len(members) > 1 else ""
+        if spec.exits:
+            more += f" and {len(spec.exits)} side exit(s)"
+        self.notes.append(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
+                          f"({NAMES[tier]}: optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
+        return self.exported[(spec.key, tier)]
+
+    def _decline(self, spec: Spec, reason: str) -> None:
+        self.inferrer.decline(spec, reason)
+        self.stats[spec.func].declined.append(f"{spec.name()}: {reason}")
+        self.notes.append(f"DECLINE {spec.name()}: {reason}")
+        return None
+
