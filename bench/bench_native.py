@@ -44,15 +44,17 @@ def test_steady_state(benchmark, name):
         print(f"\n{name}({n}) steady state: JIT / C = {ratio:.2f}")
 
 
+@pytest.mark.parametrize("cache", ["empty", "warm"])
 @pytest.mark.parametrize("name", native.NAMES)
-def test_whole_process(benchmark, name, tmp_path):
+def test_whole_process(benchmark, name, cache, tmp_path):
+    """With an empty code cache (a new directory each run) or a warm one."""
     benchmark.group = f"whole process: {name}"
     n = sizes(benchmark)[name]
     program = tmp_path / f"{name}.toy"
     program.write_text(native.source(name, n))
     want = native.expected(name, n)
     binary = [str(native.c_binary(name, shared=False)), str(n)]
-    c_times = []
+    c_times, directories = [], iter(range(1_000_000))
 
     def time_c():
         start = time.perf_counter()
@@ -60,11 +62,15 @@ def test_whole_process(benchmark, name, tmp_path):
         c_times.append(time.perf_counter() - start)
 
     def vmlab():
-        return subprocess.run([sys.executable, "-m", "vmlab", "run", "--jit", str(program)],
+        directory = tmp_path / (f"cache{next(directories)}" if cache == "empty" else "cache")
+        return subprocess.run([sys.executable, "-m", "vmlab", "run", "--jit", "--jit-cache",
+                               str(directory), str(program)],
                               check=True, capture_output=True, text=True).stdout
 
+    if cache == "warm":
+        vmlab()
     assert benchmark.pedantic(vmlab, setup=time_c, rounds=3) == want
     if not benchmark.disabled:
         ratio = benchmark.stats.stats.median / statistics.median(c_times)
         benchmark.extra_info["ratio_to_c"] = round(ratio, 2)
-        print(f"\n{name}({n}) whole process: vmlab run --jit / C = {ratio:.2f}")
+        print(f"\n{name}({n}) whole process, {cache} cache: vmlab run --jit / C = {ratio:.2f}")

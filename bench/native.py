@@ -6,7 +6,8 @@ its C twin in bench/ref has the same `long bench(long n)`. Two comparisons:
 - steady state: `bench` compiled by the optimizing tier, called in process,
   against the C function loaded from a shared library (both through ctypes);
 - whole process: `vmlab run --jit` at the default threshold against the C
-  executable, start-up, compiling and all.
+  executable, start-up, compiling and all; with an empty code cache (a new
+  directory each run) and with a warm one (jit/codecache.py).
 
 C is compiled with `cc -O2` when first needed. `python -m bench.native
 [--medium|--small] [NAME...]` prints the table; bench/bench_native.py runs the
@@ -30,11 +31,11 @@ from bench.suite import BY_NAME
 HERE = Path(__file__).resolve().parent
 REF = HERE / "ref"
 NAMES = ["fib", "loop", "sieve", "mandel", "nbody", "collatz", "matmul"]
-# Sizes. FULL: about a second of C each, so that a whole process measures
+# Sizes. FULL: 0.25-0.6 s of C each here, so that a whole process measures
 # the work more than start-up (`python -m bench.native`); MEDIUM: a tenth of
 # that (pytest-benchmark, bench/bench_native.py); SMALL: correctness in tests.
-FULL = {"fib": 42, "loop": 1_000_000_000, "sieve": 20_000_000, "mandel": 2400,
-        "nbody": 10_000_000, "collatz": 4_000_000, "matmul": 1000}
+FULL = {"fib": 42, "loop": 1_000_000_000, "sieve": 20_000_000, "mandel": 2000,
+        "nbody": 10_000_000, "collatz": 3_000_000, "matmul": 1000}
 MEDIUM = {"fib": 32, "loop": 100_000_000, "sieve": 5_000_000, "mandel": 1000,
           "nbody": 1_000_000, "collatz": 1_000_000, "matmul": 500}
 SMALL = {"fib": 20, "loop": 100_000, "sieve": 10_000, "mandel": 60,
@@ -106,38 +107,49 @@ def steady_state(name: str, n: int, rounds: int) -> tuple[float, float]:
     return statistics.median(times["jit"]), statistics.median(times["c"])
 
 
-def whole_process(name: str, n: int, rounds: int) -> tuple[float, float]:
-    """Median seconds of `vmlab run --jit` and of the C executable: (JIT, C)."""
+def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float]:
+    """Median seconds of `vmlab run --jit` with an empty code cache, with a
+    warm one, and of the C executable: (cold, warm, C), interleaved."""
     program = _build_dir() / f"{name}-{n}.toy"
     program.write_text(source(name, n))
-    vmlab = [sys.executable, "-m", "vmlab", "run", "--jit", str(program)]
+    warm = tempfile.mkdtemp(prefix="vmlab-bench-cache-")
+
+    def vmlab(cache: str) -> list[str]:
+        return [sys.executable, "-m", "vmlab", "run", "--jit", "--jit-cache", cache,
+                str(program)]
     binary = [str(c_binary(name, shared=False)), str(n)]
     want = expected(name, n)
-    times = {"jit": [], "c": []}
+    subprocess.run(vmlab(warm), check=True, capture_output=True)  # fills the warm cache
+    times = {"cold": [], "warm": [], "c": []}
     for _ in range(rounds):
-        for label, command in (("jit", vmlab), ("c", binary)):
+        commands = (("cold", vmlab(tempfile.mkdtemp(prefix="vmlab-bench-cache-"))),
+                    ("warm", vmlab(warm)), ("c", binary))
+        for label, command in commands:
             start = time.perf_counter()
             out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             times[label].append(time.perf_counter() - start)
             assert out == want, (label, out, want)
-    return statistics.median(times["jit"]), statistics.median(times["c"])
+    return tuple(statistics.median(times[k]) for k in ("cold", "warm", "c"))
 
 
 def main(argv: list[str]) -> int:
     sizes = SMALL if "--small" in argv else MEDIUM if "--medium" in argv else FULL
     names = [a for a in argv if a in NAMES] or NAMES
     rounds = 5
-    ratios = {"steady": [], "process": []}
+    ratios = {"steady": [], "process, empty cache": [], "process, warm cache": []}
+    print(f"{'':<22}{'steady state':^25}   {'whole process':^39}")
     print(f"{'program':<10}{'n':>12}  {'JIT s':>9}{'C s':>9}{'ratio':>7}   "
-          f"{'vmlab s':>9}{'C s':>9}{'ratio':>7}")
+          f"{'empty s':>9}{'warm s':>9}{'C s':>9}{'ratio':>6}{'warm':>6}")
     for name in names:
         n = sizes[name]
         jit_s, c_s = steady_state(name, n, rounds)
-        proc_jit, proc_c = whole_process(name, n, 3)
+        cold, warm, proc_c = whole_process(name, n, 3)
         ratios["steady"].append(jit_s / c_s)
-        ratios["process"].append(proc_jit / proc_c)
+        ratios["process, empty cache"].append(cold / proc_c)
+        ratios["process, warm cache"].append(warm / proc_c)
         print(f"{name:<10}{n:>12}  {jit_s:>9.3f}{c_s:>9.3f}{jit_s / c_s:>7.2f}   "
-              f"{proc_jit:>9.3f}{proc_c:>9.3f}{proc_jit / proc_c:>7.2f}", flush=True)
+              f"{cold:>9.3f}{warm:>9.3f}{proc_c:>9.3f}{cold / proc_c:>6.2f}"
+              f"{warm / proc_c:>6.2f}", flush=True)
     for kind, values in ratios.items():
         print(f"geometric mean {kind}: {statistics.geometric_mean(values):.2f}")
     return 0

@@ -20,6 +20,7 @@ from bench.runners import BY_NAME
 from bench.suite import SUITES
 
 UNIT_NAMES = {"c": "the C program", "interp": "the interpreter"}
+STARTUP = "startup"  # bench/programs/startup.toy: a hello world
 
 
 def unit(results: Results) -> str | None:
@@ -33,10 +34,16 @@ def ratio(results: Results, bench: str, runner: str) -> float | None:
     return None if u is None else results.median(bench, runner) / results.median(bench, u)
 
 
+def work(results: Results) -> list[str]:
+    """The benchmarks that measure work: all but `startup`, whose time is a
+    tier's fixed cost and which the geometric means leave out."""
+    return [b for b in results.sizes if b != STARTUP] or list(results.sizes)
+
+
 def geomean_ratios(results: Results) -> dict[str, float]:
     if unit(results) is None:
         return {}
-    return {r: statistics.geometric_mean([ratio(results, b, r) for b in results.sizes])
+    return {r: statistics.geometric_mean([ratio(results, b, r) for b in work(results)])
             for r in results.runners}
 
 
@@ -46,7 +53,7 @@ def goal(results: Results) -> dict | None:
     g = SUITES[results.suite].goal
     if g is None or unit(results) is None or g.runner not in results.runners:
         return None
-    ratios = {b: ratio(results, b, g.runner) for b in results.sizes}
+    ratios = {b: ratio(results, b, g.runner) for b in work(results)}
     worst = max(ratios, key=ratios.get)
     mean = statistics.geometric_mean(ratios.values())
     return {"runner": g.runner, "each": g.each, "geomean": g.geomean,

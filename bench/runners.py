@@ -53,7 +53,11 @@ def needs(tool: str) -> Callable[[], str | None]:
 RUNNERS = [
     Runner("interp", "vmlab (Python interpreter)", vmlab()),
     Runner("native", "vmlab --interp native (numba)", vmlab("--interp", "native"), cached=True),
-    Runner("jit", "vmlab --jit (llvmlite)", vmlab("--jit")),
+    # The JIT with its code cache warm (a directory of the measurement's
+    # own, filled by an untimed first run), and with none.
+    Runner("jit", "vmlab --jit (llvmlite)", lambda b, n, work: vmlab(
+        "--jit", "--jit-cache", str(work / "jit-cache"))(b, n, work), cached=True),
+    Runner("jitcold", "vmlab --jit, no code cache", vmlab("--jit", "--jit-cache", "off")),
     Runner("c", "C (cc -O2)", lambda b, n, work: [str(c_binary(b.name, shared=False)), str(n)],
            cached=True),  # (its first run compiles it)
     Runner("python", "CPython", lambda b, n, work: [sys.executable, "-m",

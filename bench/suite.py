@@ -64,6 +64,7 @@ BENCHMARKS = [
     Benchmark("matmul", (8, 32, 80), {8: "-143", 32: "-863", 80: "-43"}),
     Benchmark("calls", (500, 20_000, 300_000), {500: "809698", 20_000: "219198", 300_000: "92013"}),
     Benchmark("brief", (1200, 1200, 1200), {1200: "35020"}),
+    Benchmark("startup", (1, 1, 1), {1: "1"}),  # each tier's fixed cost (a hello world)
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 import time
 
 from jit import engine, tiering
@@ -81,12 +82,16 @@ class Compiler:
     """A run's native code: what it compiled, for which tier, at what cost."""
 
     def __init__(self, program, output, max_depth: int, tiers: tuple[int, ...], stats,
-                 memcheck: bool | None, stack_bytes: int | None):
+                 memcheck: bool | None, stack_bytes: int | None, cache=None, warn=None):
         """`stats`: tiering's FunctionStats per function, which compiles
-        fill in."""
+        fill in. `cache`: the code cache's directory, or None; `warn(text)`
+        says what is wrong with it."""
         self.max_depth, self.first_tier, self.last_tier = max_depth, tiers[0], tiers[-1]
         self.stats = stats
-        self.runtime = Runtime(output, max_depth, memcheck)
+        engine.engine().use_cache(cache, warn)
+        self.cache = engine.engine().cache
+        self.digest = _digest(program)
+        self.runtime = Runtime(program, output, max_depth, memcheck)
         self.runtime.use_stack(stack_bytes)
         self.inferrer = Inferrer(program)
         self.exported: dict[tuple, str] = {}  # (spec key, tier) -> its global symbol
@@ -113,13 +118,22 @@ class Compiler:
         it is declined."""
         tier = tier or self.first_tier
         start = time.perf_counter()
-        symbol = self._symbol(spec.key, tier) or self._standalone(spec, tier)
+        hot = self.cache.hot_key(self.digest, self.max_depth, spec.key) if self.cache else None
+        symbol = None
+        if tier < self.last_tier and hot is not None and self.cache.was_hot(hot):
+            # Optimized in an earlier run: no baseline phase this time.
+            symbol = self._symbol(spec.key, self.last_tier) or self._standalone(spec,
+                                                                                self.last_tier)
+            tier = self.last_tier if symbol else tier
+        symbol = symbol or self._symbol(spec.key, tier) or self._standalone(spec, tier)
         if symbol is None:
             return None
         function = engine.engine().address(symbol)
         if not function:  # never call into nothing
             raise RuntimeError(f"JIT: {symbol} is not defined")
         entry = functools.partial(self._wrapper(*signature(spec)), function)
+        if tier == OPTIMIZED and hot is not None:
+            self.cache.mark_hot(hot)
         return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier)
 
     # --- compiling ---
@@ -139,8 +153,7 @@ class Compiler:
         key = (str(ret), tuple(map(str, params)))
         if key not in _WRAPPERS:
             start = time.perf_counter()
-            builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth,
-                                    self.runtime)
+            builder = ModuleBuilder("vmlab.entry", self.runtime.symbols, self.max_depth)
             symbol = builder.entry(ret, params)
             engine.engine().add(str(builder.module), builder.module.name, BASELINE)
             self.wrapper_times.append((time.perf_counter() - start) * 1e3)
@@ -163,12 +176,13 @@ class Compiler:
                 return self._standalone(spec, tier)  # declined, or leaves at that call
         start = time.perf_counter()
         self.modules += 1
-        builder = ModuleBuilder(f"vmlab.{self.modules}", self.runtime.symbols, self.max_depth,
-                                self.runtime, tier == BASELINE,
+        # (Names the same in every run of this program: a code cache's hit.)
+        module = f"vmlab.{self.digest}.{NAMES[tier]}.{_digest(spec.key)}"
+        builder = ModuleBuilder(module, self.runtime.symbols, self.max_depth, tier == BASELINE,
                                 tiering.OPTIMIZE_COUNT if tier < self.last_tier else None)
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:
-            symbols[s.key] = f"vmlab.{self.modules}.{s.name()}"
+            symbols[s.key] = f"{module}.{_digest(s.key)}.{s.name()}"
         for s in others + members:  # name them all before any call refers to one
             builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
         try:
@@ -178,7 +192,7 @@ class Compiler:
             return self._decline(spec, str(reason))
         if self.cancelled:  # (before LLVM's part, the longest)
             raise Cancelled
-        opt_ms, codegen_ms, frame = engine.engine().add_measured(
+        opt_ms, codegen_ms, frame, cached = engine.engine().add_measured(
             str(builder.module), builder.module.name, tier)
         if frame is None or frame > self.runtime.frame_limit:
             # (Its code stays unused: nothing refers to it.)
@@ -198,8 +212,10 @@ class Compiler:
         more = f" with {len(members) - 1} more" if len(members) > 1 else ""
         if spec.exits:
             more += f" and {len(spec.exits)} side exit(s)"
+        how = (f"from the code cache, load {codegen_ms:.1f}" if cached else
+               f"optimize {opt_ms:.1f}, codegen {codegen_ms:.1f}")
         self.notes.append(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
-                          f"({NAMES[tier]}: optimize {opt_ms:.1f}, codegen {codegen_ms:.1f})")
+                          f"({NAMES[tier]}: {how})")
         return self.exported[(spec.key, tier)]
 
     def _decline(self, spec: Spec, reason: str) -> None:
@@ -208,3 +224,16 @@ class Compiler:
         self.notes.append(f"DECLINE {spec.name()}: {reason}")
         return None
 
+
+def _digest(thing) -> str:
+    """A short name for a program (its bytecode) or a specialization's key."""
+    if isinstance(thing, tuple):
+        data = repr(thing).encode()
+    else:
+        from vmlab.code import Program
+        from vmlab.toyc import BytecodeError, dumps
+        try:  # (its source file's name changes no code)
+            data = dumps(Program(thing.functions, thing.main, ""))
+        except BytecodeError:  # (does not fit the file format: unique, never cached)
+            data = repr(id(thing)).encode()
+    return hashlib.sha256(data).hexdigest()[:12]

@@ -112,23 +112,45 @@ class Engine:
         # The optimizer needs the target's data layout (alignments, legal types).
         self.triple, self.data_layout = tm.triple, str(tm.target_data)
         self.modules = 0
+        self.cache = None  # a jit.codecache.CodeCache, if the run uses one
+
+    def use_cache(self, directory, warn=None) -> None:
+        """Keep and reuse object files in `directory` (True: the default
+        one, jit.codecache.default_directory; None or False: no cache), for
+        a run (which counts its hits and misses)."""
+        from pathlib import Path
+
+        from jit import codecache
+        if not directory:
+            self.cache = None
+            return
+        directory = codecache.default_directory() if directory is True else Path(directory)
+        self.cache = codecache.CodeCache(directory, host(), warn=warn)
 
     def add(self, ir_text: str, name: str, tier: int = OPTIMIZED) -> tuple[float, float]:
         """Optimize and compile a module for `tier`; (optimize ms, codegen ms)."""
         return self.add_measured(ir_text, name, tier)[:2]
 
     def add_measured(self, ir_text: str, name: str,
-                     tier: int = OPTIMIZED) -> tuple[float, float, int | None]:
-        """Optimize and compile a module for `tier`; (optimize ms, codegen ms,
-        the largest native stack frame of its functions in bytes, or None
-        if one has none that is static: jit.frames.max_frame). Codegen
+                     tier: int = OPTIMIZED) -> tuple[float, float, int | None, bool]:
+        """Optimize and compile a module for `tier`, or take its object file
+        from the code cache; (optimize ms, codegen ms, the largest native
+        stack frame of its functions in bytes, or None if one has none that
+        is static: jit.frames.max_frame, whether the cache had it). Codegen
         includes linking the object in and measuring its frames."""
         start = time.perf_counter()
-        module = parse(ir_text, name)
-        module.triple, module.data_layout = self.triple, self.data_layout
-        run_pipeline(module, tier)
+        key = self.cache.key(ir_text, tier) if self.cache else None
+        code = self.cache.get(key) if self.cache else None
+        cached = code is not None
+        if not cached:
+            module = parse(ir_text, name)
+            module.triple, module.data_layout = self.triple, self.data_layout
+            run_pipeline(module, tier)
         optimized = time.perf_counter()
-        code = self._machines[tier].emit_object(module)
+        if not cached:
+            code = self._machines[tier].emit_object(module)
+            if self.cache:
+                self.cache.put(key, code)
         # The machine code stays (and its symbols, for later modules); the IR
         # goes with `module`.
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(code))
@@ -136,7 +158,7 @@ class Engine:
         frame = frames.max_frame(code)
         self.modules += 1
         done = time.perf_counter()
-        return (optimized - start) * 1e3, (done - optimized) * 1e3, frame
+        return (optimized - start) * 1e3, (done - optimized) * 1e3, frame, cached
 
     def address(self, symbol: str) -> int:
         return self._engine.get_function_address(symbol)
@@ -148,6 +170,20 @@ class Engine:
 @functools.cache
 def engine() -> Engine:
     return Engine()
+
+
+@functools.cache
+def host() -> str:
+    """What machine code made here is valid for: the target, the CPU and
+    its features, the LLVM and vmlab versions (jit.codecache's key)."""
+    import hashlib
+
+    from jit.codecache import source_digest
+    _initialized()
+    features = hashlib.sha256(llvm.get_host_cpu_features().flatten().encode()).hexdigest()
+    return (f"{llvm.get_process_triple()} {llvm.get_host_cpu_name()} features {features[:16]} "
+            f"llvm {'.'.join(map(str, llvm.llvm_version_info))} vmlab {source_digest()} "
+            f"O{OPT_LEVEL}")
 
 
 def add_symbol(name: str, address: int) -> None:

@@ -28,12 +28,11 @@ from __future__ import annotations
 from jit.types import ANY, BOTTOM, UNSET, assigned, members, result_type, show, union
 from vmlab import opcodes as op
 from vmlab import values as v
-from vmlab.code import Code, Program
+from vmlab.code import MAIN, Code, Program
 from vmlab.interp import BINARY, COMPARISONS, UNARY
 from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
 
 MAX_SPECIALIZATIONS = 4  # per function and per loop header, before the generic one
-MAIN = -1                # the function index of the main code
 
 
 def _condition(value):

@@ -8,11 +8,11 @@ argument types: the function and the functions it calls.
 from __future__ import annotations
 
 from jit import engine
-from jit.infer import MAIN, Decline, Inferrer
+from jit.infer import Decline, Inferrer
 from jit.lower import ModuleBuilder
 from jit.runtime import Symbols
 from jit.tiering import OPTIMIZE_COUNT
-from vmlab.code import MAIN_NAME, Program
+from vmlab.code import MAIN, MAIN_NAME, Program
 from vmlab.interp import DEFAULT_MAX_DEPTH
 
 # Targets `vmlab asm --target` is tested with; LLVM knows many more.
@@ -33,7 +33,7 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
     if spec.declined:
         raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
     baseline = tier == "baseline"
-    builder = ModuleBuilder(spec.name(), Symbols(), max_depth, baseline=baseline,
+    builder = ModuleBuilder(spec.name(), Symbols(program), max_depth, baseline=baseline,
                             tier_up=OPTIMIZE_COUNT if baseline else None)
     for s in Inferrer.closure(spec):  # `name` global, as the JIT's entry calls it
         builder.define(s, spec.name() if s is spec else None)

@@ -14,8 +14,9 @@ bits, saturating float-to-int, and the call-depth limit, in the
 interpreter's order (vmlab.values: operand types, then bounds, then the
 element type of a store).
 
-A specialization's LLVM function takes the call depth first, then its
-parameters (for an on-stack-replacement entry: the live locals and stack
+A specialization's LLVM function takes the call depth first, the shadow
+stack (rt_shadow, passed along: a load of the global per call cost fib a
+third of its time), then its parameters (for an on-stack-replacement entry: the live locals and stack
 values). Python calls it through an entry wrapper, one per signature: it
 reads the arguments from an i64 buffer (two words for a tagged value),
 `setjmp`s for errors (jit.runtime), calls the function it is given, and
@@ -113,12 +114,11 @@ class ModuleBuilder:
     """One LLVM module: a specialization and the ones it calls, or an entry wrapper."""
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
-                 runtime: rt.Runtime | None = None, baseline: bool = False,
-                 tier_up: int | None = None):
-        """`max_depth`, the address of the run's shadow stack and those of
-        the runtime's globals are compiled in as constants (for `vmlab ir`,
-        without a `runtime`, they are external globals). `baseline`: for the
-        baseline tier.
+                 baseline: bool = False, tier_up: int | None = None):
+        """`max_depth` is compiled in as a constant; the runtime's globals
+        are external symbols, which the engine resolves when it links the
+        module, so that nothing in the code depends on the process (a code
+        cache keeps it: jit.codecache). `baseline`: for the baseline tier.
 
         With `tier_up` (baseline code), the module's code counts its calls and
         loop back-edges in rt_work, and an OSR entry leaves at a loop
@@ -127,8 +127,6 @@ class ModuleBuilder:
         self.module = ir.Module(name=name)
         self.symbols, self.max_depth = symbols, max_depth
         self.baseline, self.tier_up = baseline, tier_up
-        self.shadow_address = runtime.shadow_address if runtime else None
-        self.addresses = runtime.global_addresses if runtime else {}
         self._refcounts = None
         self.functions: dict[tuple, ir.Function] = {}
 
@@ -141,10 +139,6 @@ class ModuleBuilder:
             value = ir.Function(self.module, ir.FunctionType(ret, params), name)
             for attribute in attributes:
                 value.attributes.add(attribute)
-        elif attr in _GLOBALS and _GLOBALS[attr][0] in self.addresses:
-            # An address, not a symbol: a symbol of another module is reached
-            # through a GOT, a section that MCJIT places anywhere.
-            value = const(I64, self.addresses[_GLOBALS[attr][0]]).inttoptr(PTR)
         elif attr in _GLOBALS:
             value = ir.GlobalVariable(self.module, _GLOBALS[attr][1], _GLOBALS[attr][0])
             value.linkage = "external"
@@ -206,12 +200,12 @@ class ModuleBuilder:
             name = symbol or spec.name()
             while name in names:
                 name += "'"
-            fn = ir.Function(self.module, ir.FunctionType(ret, [I64, *params]), name)
+            fn = ir.Function(self.module, ir.FunctionType(ret, [I64, PTR, *params]), name)
             fn.linkage = "external" if symbol else "internal"
             if not symbol and len(spec.code.instrs) <= 60 and not reaches(spec, spec):
                 fn.attributes.add("alwaysinline")
-            fn.args[0].name = "depth"
-            for arg, (where, slot, _) in zip(fn.args[1:], parameters(spec), strict=True):
+            fn.args[0].name, fn.args[1].name = "depth", "shadow"
+            for arg, (where, slot, _) in zip(fn.args[2:], parameters(spec), strict=True):
                 arg.name = spec.code.local_names[slot] if where == "local" else f"stack{slot}"
             self.functions[spec.key] = fn
         return fn
@@ -252,7 +246,7 @@ class ModuleBuilder:
         EXITED. It depends on the signature only, so the process compiles
         one per signature, not one per function (jit.tiering); its symbol."""
         symbol = f"vmlab.entry({', '.join(map(str, params))}) -> {ret}"
-        called = ir.FunctionType(ret, [I64, *params])
+        called = ir.FunctionType(ret, [I64, PTR, *params])
         fn = ir.Function(self.module, ir.FunctionType(I64, [ir.PointerType(called), PTR, PTR]),
                          symbol)
         function, args, out = fn.args
@@ -269,7 +263,7 @@ class ModuleBuilder:
 
         def word():
             return b.load(b.gep(args, [const(I64, next(words))], source_etype=I64), typ=I64)
-        values = [word()]
+        values = [word(), b.load(self.shadow, typ=PTR)]
         for type_ in params:
             values.append(tagged(b, word(), word()) if type_ == TAGGED else
                           from_word(b, word(), type_))
@@ -422,7 +416,7 @@ class FunctionLowering:
     def __init__(self, mb: ModuleBuilder, spec: Spec, fn: ir.Function, copy: int = 0):
         self.mb, self.spec, self.fn, self.copy = mb, spec, fn, copy
         self.code = spec.code
-        self.depth = fn.args[0]
+        self.depth, self.shadow = fn.args[0], fn.args[1]  # (the shadow stack, as rt_shadow)
         # Every alloca goes in the entry block (the only ones SROA promotes);
         # the prologue follows it.
         self.allocas = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -553,7 +547,7 @@ class FunctionLowering:
                 a.store(ir.Constant(PTR, None), self.local_slot(slot))
             elif is_tagged(t):  # nil until assigned, as in the interpreter
                 a.store(tagged(a, const(I64, TAG["nil"]), const(I64, 0)), self.local_slot(slot))
-        for value, (where, slot, t) in zip(self.fn.args[1:], parameters(spec), strict=True):
+        for value, (where, slot, t) in zip(self.fn.args[2:], parameters(spec), strict=True):
             if where == "local":
                 a.store(convert(a, value, t, spec.local_types[slot]), self.local_slot(slot))
                 if element(spec.local_types[slot]) is not None:
@@ -599,7 +593,7 @@ class FunctionLowering:
         return count
 
     def raise_error(self, b, kind: int, pc: int, x=None, y=None) -> None:
-        site = self.mb.symbols.sites.id(self.code, pc)
+        site = self.mb.symbols.site(self.spec.func, pc)
         b.call(self.mb.raise_fn, [const(I64, kind), const(I64, site), self.depth,
                                   x if x is not None else const(I64, 0),
                                   y if y is not None else const(I64, 0)])
@@ -823,7 +817,7 @@ _ENDS_BLOCK = object()
 def _load_const(f: FunctionLowering, pc, arg):
     value = f.code.consts[arg]
     if type(value) is str:
-        f.push(const(I64, f.mb.symbols.strings.id(value)), "str")
+        f.push(const(I64, f.mb.symbols.string(f.spec.func, arg)), "str")
     elif value is None:
         f.push(const(I8, 0), "nil")
     elif type(value) is bool:
@@ -998,13 +992,11 @@ def _call(f: FunctionLowering, pc, arg):
         args.append(convert(b, value, t, param))
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
-    shadow = (b.load(mb.shadow, typ=PTR) if mb.shadow_address is None else
-              ir.Constant(I64, mb.shadow_address).inttoptr(PTR))
-    b.store(const(I32, mb.symbols.sites.id(f.code, pc)),
-            b.gep(shadow, [f.depth], source_etype=I32))
+    b.store(const(I32, mb.symbols.site(f.spec.func, pc)),
+            b.gep(f.shadow, [f.depth], source_etype=I32))
     target = (mb.recursion_copy(callee, (f.copy + 1) % mb.copies(f.spec))
               if callee.key == f.spec.key else mb.function(callee))
-    result = b.call(target, [b.add(f.depth, const(I64, 1))] + args)
+    result = b.call(target, [b.add(f.depth, const(I64, 1)), f.shadow] + args)
     if callee.ret == BOTTOM:  # it never returns
         b.unreachable()
         return _ENDS_BLOCK

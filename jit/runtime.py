@@ -16,9 +16,9 @@ holds, and the host keeps the ToyArray alive while it is not zero.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import os
-import re
 import struct
 import sys
 from array import array
@@ -86,43 +86,37 @@ class Header(ctypes.Structure):
                 ("refs", ctypes.c_int64)]
 
 
-class Sites:
-    """Numbers for (function, line) places, so that native code can name them."""
-
-    def __init__(self):
-        self.places: list[tuple[str, int]] = []
-        self._ids: dict[tuple, int] = {}
-
-    def id(self, code, pc: int) -> int:
-        key = (code.name, code.lines[pc])
-        if key not in self._ids:
-            self._ids[key] = len(self.places)
-            self.places.append(key)
-        return self._ids[key]
-
-
-class Interned:
-    """Numbers for print's string constants."""
-
-    def __init__(self):
-        self.items: list[str] = []
-        self._ids: dict[str, int] = {}
-
-    def id(self, text: str) -> int:
-        if text not in self._ids:
-            self._ids[text] = len(self.items)
-            self.items.append(text)
-        return self._ids[text]
-
-
 EXITED_EARLY = object()  # Runtime.call's answer after a side exit
 
 
 class Symbols:
-    """The numbers compiled code uses for places and strings."""
+    """The numbers compiled code uses for places (a call or an error: an
+    instruction) and print's string constants, so that the host can name
+    them. Each is numbered across the whole program, the main code first:
+    the program alone fixes the numbers, so code compiled in one run serves
+    the next (jit.codecache)."""
 
-    def __init__(self):
-        self.sites, self.strings = Sites(), Interned()
+    def __init__(self, program):
+        self.codes = [program.main, *program.functions]  # by function number + 1
+        self._instrs, self._consts = [0], [0]  # where each code's numbers start
+        for code in self.codes:
+            self._instrs.append(self._instrs[-1] + len(code.instrs))
+            self._consts.append(self._consts[-1] + len(code.consts))
+
+    def site(self, func: int, pc: int) -> int:
+        return self._instrs[func + 1] + pc
+
+    def place(self, site: int) -> tuple[str, int]:
+        """(function name, source line) of a site."""
+        i = bisect.bisect_right(self._instrs, site) - 1
+        return self.codes[i].name, self.codes[i].lines[site - self._instrs[i]]
+
+    def string(self, func: int, index: int) -> int:
+        return self._consts[func + 1] + index
+
+    def text(self, number: int) -> str:
+        i = bisect.bisect_right(self._consts, number) - 1
+        return self.codes[i].consts[number - self._consts[i]]
 
 
 class NativeError(v.ToyError):
@@ -152,7 +146,7 @@ class Runtime:
     ENTRY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
     EXITED_EARLY = EXITED_EARLY
 
-    def __init__(self, output, max_depth: int, memcheck: bool | None = None):
+    def __init__(self, program, output, max_depth: int, memcheck: bool | None = None):
         """`memcheck` (default: the environment variable VMLAB_JIT_MEMCHECK=1):
         poison the arrays compiled code frees and check the reference counts
         at the end (`check_memory`)."""
@@ -160,20 +154,17 @@ class Runtime:
         self.memcheck = (os.environ.get("VMLAB_JIT_MEMCHECK") == "1" if memcheck is None
                          else memcheck)
         self.freed: list[v.ToyArray] = []  # memcheck: poisoned, never really freed
-        self.symbols = Symbols()
+        self.symbols = Symbols(program)
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
         self._words, self._out = (ctypes.c_int64 * 16)(), (ctypes.c_int64 * 2)()  # call()'s
         self._line: list[str] = []
         self._shadow = (ctypes.c_int32 * (max_depth + 2))()
-        self.shadow_address = ctypes.addressof(self._shadow)
         global _current
         _current = self  # the callbacks reach the current run through it
         jit = engine.engine()
         if not getattr(jit, "runtime_loaded", False):
             jit.add(RUNTIME_IR, "runtime", engine.BASELINE)
             jit.runtime_loaded = True
-        self.global_addresses = {name: jit.global_address(name)
-                                 for name in re.findall(r"^@(\w+) = global", RUNTIME_IR, re.M)}
         ctypes.c_void_p.from_address(jit.global_address("rt_shadow")).value = \
             ctypes.addressof(self._shadow)
         self._exit = ctypes.c_void_p.from_address(jit.global_address("rt_exit"))
@@ -204,7 +195,7 @@ class Runtime:
     # --- callbacks from compiled code ---
     def print_item(self, kind: int, bits: int) -> None:
         if kind == PRINT_STRING:
-            self._line.append(self.symbols.strings.items[bits])
+            self._line.append(self.symbols.text(bits))
         elif element(TAGS[kind]) is not None:
             self._line.append(v.format_value(self.arrays[bits]))
         else:
@@ -357,9 +348,9 @@ class Runtime:
             raise interrupts.Interrupted()  # (the watch knows why)
         else:
             raise MemoryError()  # reported as the interpreter's would be
-        places = self.symbols.sites.places
-        frames = [places[self._shadow[d]] for d in range(entry_depth, depth)]
-        frames.append(places[site])
+        place = self.symbols.place
+        frames = [place(self._shadow[d]) for d in range(entry_depth, depth)]
+        frames.append(place(site))
         raise NativeError(str(error), frames, replaces_current)
 
 

@@ -37,22 +37,22 @@ logged as it happens (`--jit-log`), in the spirit of HotSpot's
 
 from __future__ import annotations
 
-import queue
+import _thread
+import os
 import sys
-import threading
 import time
 
-from jit.infer import MAIN
 from jit.tiers import CHOICES, NAMES
 from jit.types import UNSET, type_of
 from vmlab import interrupts
-from vmlab.code import Program
+from vmlab.code import MAIN, Program
 
 DEFAULT_THRESHOLD = 1000
 # Calls plus loop iterations in baseline code before a function is optimized:
 # a few milliseconds of baseline code, about what optimizing costs (~3x the
-# baseline's compile time) and what it then saves.
-OPTIMIZE_COUNT = 1_000_000
+# baseline's compile time) and what it then saves. (Tests set it lower with
+# VMLAB_JIT_OPTIMIZE_AFTER, so that small programs tier up too.)
+OPTIMIZE_COUNT = int(os.environ.get("VMLAB_JIT_OPTIMIZE_AFTER", 1_000_000))
 INTERPRET = object()  # `call`'s answer: no native code for this call
 CALLED_OFTEN = 10     # calls after which a hot loop also compiles its function for calls
 # Side exits at one site of an OSR entry before it is made not entrant (as
@@ -96,7 +96,7 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
     from vmlab.interp import run
 
     failure: list[BaseException] = []
-    finished = threading.Lock()
+    finished = _thread.allocate_lock()
     finished.acquire()
 
     def target():
@@ -113,27 +113,23 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
             finished.release()
 
     size = min(MAX_NATIVE_STACK, STACK_RESERVE + (max_depth + 1) * FRAME_ROOM)
-    while True:
-        previous = threading.stack_size(size)
+    while True:  # (_thread, not threading: ~0.6 ms of every start-up)
+        previous = _thread.stack_size(size)
         try:
-            worker = threading.Thread(target=target, name="vmlab-jit", daemon=True)
             tiering.stack_bytes = size
-            worker.start()
+            worker = _thread.start_new_thread(target, ())
             break
         except RuntimeError:  # can't start new thread: not that much address space
             if size <= MIN_NATIVE_STACK:
                 raise
             size //= 2
         finally:
-            threading.stack_size(previous)
-    # Not worker.join(): interrupted by a signal handler's exception, it
-    # marks the thread as ended while it still runs (Python 3.11).
+            _thread.stack_size(previous)
     try:
         finished.acquire()
     except interrupts.Interrupted:  # the signal came to this thread: pass it on
         interrupts.raise_in(worker)
         finished.acquire()
-    worker.join()
     if failure:
         raise failure[0]
 
@@ -164,6 +160,7 @@ class Job:
         self.old = old            # the code it replaces (baseline code), if any
         self.queued = time.perf_counter()
         self.result = None
+        self.seconds = 0.0        # how long it took (llvmlite's loading included)
         self.notes: list[str] = []
         self.error: BaseException | None = None
 
@@ -173,15 +170,17 @@ class Tiering:
 
     def __init__(self, program: Program, output, max_depth: int,
                  threshold: int = DEFAULT_THRESHOLD, log=None, tiers: str = "both",
-                 background: bool = False, memcheck: bool | None = None):
+                 background: bool = False, memcheck: bool | None = None, cache=None):
         """`tiers`: a key of jit.tiers.CHOICES. `background`: compile on a
-        compiler thread. `memcheck`: jit.runtime.Runtime's memory check."""
+        compiler thread. `memcheck`: jit.runtime.Runtime's memory check.
+        `cache`: the directory of a code cache (jit.codecache), True for
+        the default one, or None."""
         self.program, self.output = program, output
         self.threshold, self.max_depth = threshold, max_depth
         self.tier_choice = CHOICES[tiers]
         self.first_tier, self.last_tier = self.tier_choice[0], self.tier_choice[-1]
         self.log = log  # a file (stderr) for --jit-log, or None
-        self.background, self.memcheck = background, memcheck
+        self.background, self.memcheck, self.cache = background, memcheck, cache
         self.stack_bytes: int | None = None  # of the thread it runs on (None: the main one)
         self.compiler = None  # a jit.compiler.Compiler once something is hot
         self.runtime = None   # ... and its jit.runtime.Runtime
@@ -193,25 +192,28 @@ class Tiering:
         self.not_entrant: dict[tuple, tuple[int, int]] = {}
         self.func_of = {id(program.main): MAIN}
         self.func_of.update((id(f), i) for i, f in enumerate(program.functions))
-        self._queue: queue.SimpleQueue | None = None  # jobs for the compiler thread
+        self._queue = None                            # jobs for the compiler thread
         self._thread: threading.Thread | None = None
         self._ready: list[Job] = []                   # ... and the jobs it finished
         self._closed = False
+        self.native_seconds = 0.0  # in native code entered from the interpreter
+        self.compile_seconds = {False: 0.0, True: 0.0}  # on the interpreter's thread, on the
+                                                        # compiler thread
 
     # --- hooks the interpreter calls ---
     def call(self, func: int, stack: list, depth: int):
         """Before CALL func: its result if native code ran it, else INTERPRET."""
         if self._ready:
             self._install()
+        stats = self.stats[func]
+        stats.counter += 1
+        if stats.counter <= self.threshold:
+            return INTERPRET
         arity = self.program.functions[func].arity
         args = stack[len(stack) - arity:]
         key = (func, tuple(map(type_of, args)))
         compiled = self.calls.get(key, INTERPRET)
         if compiled is INTERPRET:
-            stats = self.stats[func]
-            stats.counter += 1
-            if stats.counter <= self.threshold:
-                return INTERPRET
             self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
                               self._tier(func)))
             compiled = self.calls[key]
@@ -225,10 +227,13 @@ class Tiering:
         del stack[len(stack) - arity:]
         self.stats[func].native_entries += 1
         self.runtime.work.value = 0
-        result = self.runtime.call(compiled.function, depth + 1, compiled.types, args,
-                                   compiled.ret, replaces_current=False)
-        compiled.work += self.runtime.work.value
-        return result
+        start = time.perf_counter()
+        try:
+            return self.runtime.call(compiled.function, depth + 1, compiled.types, args,
+                                     compiled.ret, replaces_current=False)
+        finally:
+            self.native_seconds += time.perf_counter() - start
+            compiled.work += self.runtime.work.value
 
     def loop(self, code, header: int, local: list, stack: list, depth: int):
         """At a backward jump to `header`: ("return", result) if native code
@@ -272,8 +277,12 @@ class Tiering:
         stats.native_entries += 1
         stats.osr_entries += 1
         self.runtime.work.value = 0
-        result = self.runtime.call(compiled.function, depth, compiled.types, values,
-                                   compiled.ret, True, compiled.exit_buffer)
+        start = time.perf_counter()
+        try:
+            result = self.runtime.call(compiled.function, depth, compiled.types, values,
+                                       compiled.ret, True, compiled.exit_buffer)
+        finally:
+            self.native_seconds += time.perf_counter() - start
         if result is not self.runtime.EXITED_EARLY:
             return "return", result
         return "exit", self._take_back(compiled, key, local, stack)
@@ -371,6 +380,8 @@ class Tiering:
             self._finish(job, queued=False)
             return
         if self._thread is None:
+            import queue
+            import threading
             self._queue = queue.SimpleQueue()
             self._thread = threading.Thread(target=self._compile_jobs, name="vmlab-compiler",
                                             daemon=True)
@@ -385,7 +396,7 @@ class Tiering:
             from jit.compiler import Compiler
             self.compiler = Compiler(self.program, self.output, self.max_depth,
                                      self.tier_choice, self.stats, self.memcheck,
-                                     self.stack_bytes)
+                                     self.stack_bytes, self.cache)
             self.compiler.cancelled = self._closed  # (if the run ended meanwhile)
             self.runtime = self.compiler.runtime
         return self.compiler
@@ -393,6 +404,7 @@ class Tiering:
     def _run(self, job: Job) -> None:
         """Do a job's compile (on whichever thread does them)."""
         from jit.compiler import Cancelled
+        start = time.perf_counter()
         try:
             compiler = self.get_compiler()
             job.result = job.make(compiler)
@@ -400,6 +412,7 @@ class Tiering:
             pass
         except BaseException as e:  # a bug: raised on the interpreter's thread
             job.error = e
+        job.seconds = time.perf_counter() - start
         if self.compiler is not None:
             job.notes, self.compiler.notes = self.compiler.notes, []
 
@@ -425,6 +438,7 @@ class Tiering:
             self._finish(self._ready.pop(0))
 
     def _finish(self, job: Job, queued: bool = True) -> None:
+        self.compile_seconds[queued] += job.seconds
         if job.error is not None:
             raise job.error
         for note in job.notes:

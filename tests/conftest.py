@@ -9,6 +9,13 @@ from tiers import TIERS
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    """The JIT's code cache, for the session: not the user's."""
+    if "VMLAB_CACHE_DIR" not in os.environ:
+        import tempfile
+        os.environ["VMLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="vmlab-test-cache-")
+
+
 def pytest_addoption(parser):
     parser.addoption("--tier", action="append", choices=sorted(TIERS),
                      help="run the conformance suite in this tier (repeatable; "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import vmlab, vmlab_in_process
-from tiers import IN_PROCESS, TIERS
+from tiers import IN_PROCESS, TIER_ENV, TIERS
 
 SUITE = Path(__file__).parent / "conformance"
 PROGRAMS = sorted(SUITE.rglob("*.toy"))
@@ -29,7 +29,7 @@ def test_program(program, tier):
         result = vmlab_in_process("run", *TIERS[tier], program.name, cwd=program.parent)
     else:
         result = vmlab("run", *TIERS[tier], program.name, cwd=program.parent,
-                       env={"VMLAB_JIT_MEMCHECK": "1"})
+                       env={"VMLAB_JIT_MEMCHECK": "1", **TIER_ENV.get(tier, {})})
     want_err = expected(program, ".err")
     assert result.stderr.decode() == want_err.decode()
     assert result.stdout == expected(program, ".out")

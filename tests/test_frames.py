@@ -268,7 +268,7 @@ define i64 @"test_frames.{name}"(i64 %n) {{
 def test_engine_measures_what_it_adds(jit_tier):
     jit = engine.engine()
     name = f"measured{jit_tier}"
-    _, _, frame = jit.add_measured(USE_IR.format(name=name), name, jit_tier)
+    _, _, frame, _ = jit.add_measured(USE_IR.format(name=name), name, jit_tier)
     assert frame >= 50 * 8 + 8
     assert frame == frames.max_frame(compiled(USE_IR.format(name=name), jit_tier)[0])
     function = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(jit.address(f"test_frames.{name}"))

@@ -4,6 +4,10 @@ This package holds the bytecode format (opcode table, code objects), the
 runtime (values, errors, output), the reference interpreter and the CLI.
 """
 
+import time as _time
+
+STARTED = _time.perf_counter()  # vmlab's first line: where `--stats` start-up begins
+
 __version__ = "0.1.0"
 
 __all__ = ["compile", "load"]

@@ -92,7 +92,9 @@ def execute(program, args, make_observer=None, stats=None) -> int:
             from jit.tiering import Tiering, run_program
             jit = Tiering(program, output, args.max_depth, args.jit_threshold,
                           sys.stderr if args.jit_log else None, args.jit_tiers,
-                          background=args.jit_background == "on")
+                          background=args.jit_background == "on",
+                          cache=True if args.jit_cache is None else
+                          None if args.jit_cache == "off" else args.jit_cache)
             run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
         if stats is not None:
             stats.jit, observer = jit, stats.observer()
@@ -124,6 +126,10 @@ def cmd_run(args) -> int:
     if args.jit and args.interp == "native":
         raise usage_error("--jit works with the Python interpreter only: it tiers up from "
                           "that loop's counters (use --interp native or --jit, not both)")
+    import time
+
+    from vmlab import STARTED
+    front_end = time.perf_counter()
     program = load_program(args.file)
     if not (args.stats or args.stats_json):
         return execute(program, args)
@@ -131,6 +137,7 @@ def cmd_run(args) -> int:
     from vmlab.stats import Stats
     stats = Stats(program, "jit" if args.jit else "native" if args.interp == "native"
                   else "interp")
+    stats.startup, stats.front_end = front_end - STARTED, time.perf_counter() - front_end
     try:
         return execute(program, args, stats=stats)
     finally:
@@ -165,6 +172,21 @@ def cmd_dis(args) -> int:
     program = load_program(args.file)
     check_function(program, args.fn)
     sys.stdout.write(disassemble(program, args.fn))
+    return EXIT_OK
+
+
+def cmd_cache(args) -> int:
+    from pathlib import Path
+
+    from jit import codecache
+    directory = Path(args.dir) if args.dir else codecache.default_directory()
+    if args.action == "clear":
+        print(f"removed {codecache.clear(directory)} file(s) from {directory}")
+        return EXIT_OK
+    found = codecache.info(directory)
+    print(f"{found['directory']}: {found['entries']} entries, {found['bytes']:,} bytes")
+    for host, n in sorted(found["hosts"].items()):
+        print(f"  {n:>6}  {host[:150]}")
     return EXIT_OK
 
 
@@ -322,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jit-background", choices=["on", "off"], default="on",
                      help="compile on a compiler thread while the program runs on (on, "
                           "the default), or at once, the same way in every run (off)")
+    run.add_argument("--jit-cache", metavar="DIR|off",
+                     help="keep compiled machine code in DIR and reuse it in later runs "
+                          "(default: $VMLAB_CACHE_DIR, else the user cache directory; "
+                          "off: none)")
     run.add_argument("--jit-log", action="store_true",
                      help="print each compile, on-stack replacement and decline on stderr")
     run.add_argument("--stats", action="store_true",
@@ -372,6 +398,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "Compile a .toy program to a portable bytecode file.")
     compile_.add_argument("-o", "--output", metavar="OUT",
                           help="the output file (default: FILE with the suffix .toyc)")
+
+    cache = sub.add_parser(
+        "cache", help="show or clear the JIT's code cache", formatter_class=_HelpFormatter,
+        description="The machine code `vmlab run --jit` keeps between runs (docs/jit.md): "
+                    "`info` shows its entries, size and the hosts they are for, `clear` "
+                    "removes them.")
+    cache.set_defaults(handler=cmd_cache)
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--dir", metavar="DIR",
+                       help="the cache directory (default: $VMLAB_CACHE_DIR, else the user "
+                            "cache directory)")
 
     bench = sub.add_parser(
         "bench", help="benchmark the tiers against C, Python, numba and Lua",

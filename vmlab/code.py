@@ -10,6 +10,7 @@ dataclasses alone would cost a third of `vmlab run`'s start-up budget.)
 from __future__ import annotations
 
 MAIN_NAME = "<main>"
+MAIN = -1  # the main code's number where functions are numbered (JIT, stats)
 
 
 class Code:

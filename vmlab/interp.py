@@ -82,9 +82,43 @@ def _build(features: tuple[str, ...]):
         source = f.read()
     for feature in features:
         source = re.sub(rf"^(\s*)# {feature}: ", r"\1", source, flags=re.MULTILINE)
-    namespace = {"__name__": f"{__name__}[{'+'.join(features)}]"}
-    exec(compile(source, __file__, "exec"), namespace)
+    name = "+".join(features)
+    namespace = {"__name__": f"{__name__}[{name}]"}
+    exec(_compiled(source, name), namespace)
     return namespace["_loop"]
+
+
+def _compiled(source: str, name: str):
+    """`source` compiled, or its code object as a file in __pycache__ keeps
+    it, as Python keeps a module's (compiling takes ~2.5 ms of `vmlab run
+    --jit`'s ~30): kept with the bytecode's version and the whole source,
+    which must match. (No hashlib, importlib.util: ~5 ms each to import.)"""
+    import marshal
+    import os
+    import sys
+    from _frozen_importlib_external import MAGIC_NUMBER
+
+    key = MAGIC_NUMBER + source.encode()
+    path = os.path.join(os.path.dirname(__file__), "__pycache__",
+                        f"interp.{sys.implementation.cache_tag}.{name}.pyc")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.startswith(key):
+            return marshal.loads(data[len(key):])
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # none yet, or not readable: compile
+    code = compile(source, __file__, "exec")
+    if not sys.dont_write_bytecode:
+        try:  # (atomically: another process may be reading it)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            temporary = f"{path}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as f:
+                f.write(key + marshal.dumps(code))
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a read-only installation: compile each time
+    return code
 
 
 def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> None:

@@ -46,6 +46,31 @@ def json_schema() -> dict:
                       "description": "calls per function: <main> (1) first, then the "
                                      "functions in definition order",
                       "required": [MAIN_NAME], "additionalProperties": count},
+            "time": {
+                "type": "object",
+                "description": "where the wall time went, in seconds (Stats.time_split)",
+                "required": ["startup", "front_end", "run"],
+                "properties": {
+                    "startup": {"type": "number", "minimum": 0,
+                                "description": "from vmlab's first line to the front end "
+                                               "(Python's own start-up comes before)"},
+                    "front_end": {"type": "number", "minimum": 0,
+                                  "description": "source (or .toyc) to bytecode"},
+                    "run": {"type": "number", "minimum": 0, "description": "as `seconds`"},
+                    "interpreted": {"type": "number", "minimum": 0,
+                                    "description": "--jit: the run less the next two"},
+                    "native": {"type": "number", "minimum": 0,
+                               "description": "--jit: in native code entered from the "
+                                              "interpreter"},
+                    "compile_main": {"type": "number", "minimum": 0,
+                                     "description": "--jit: compiling on the interpreter's "
+                                                    "thread (llvmlite's loading included)"},
+                    "compile_background": {"type": "number", "minimum": 0,
+                                           "description": "--jit: compiling on the compiler "
+                                                          "thread, while the run went on"},
+                    "cache_hits": {**count, "description": "--jit: modules the code cache "
+                                                           "had"},
+                    "cache_misses": {**count, "description": "--jit: modules it had not"}}},
             "jit": {
                 "type": "object",
                 "description": "with --jit only: what the JIT did, per function",
@@ -95,6 +120,7 @@ class Stats:
         self.opcodes = [0] * len(OPCODES)          # executions, by opcode number
         self.calls = [0] * len(program.functions)  # calls, by function index
         self.seconds = 0.0
+        self.startup = self.front_end = 0.0        # seconds before the run (set by the CLI)
         self.status = "ok"                         # or "error" after a runtime error
         self.jit = None                            # the run's jit.tiering.Tiering, if any
 
@@ -149,8 +175,30 @@ class Stats:
             "instructions_per_second": self.rate(),
             "opcodes": dict(self.per_opcode()),
             "calls": dict(self.per_function()),
+            "time": self.time_split(),
             **({"jit": self.jit_report()} if self.jit else {}),
         }
+
+    def time_split(self) -> dict:
+        """Where the wall time went, in seconds: start-up (from vmlab's first
+        line: Python's own ~15 ms come before), the front end (source to
+        bytecode), and the run; with the JIT, the run split into compiling
+        on the interpreter's thread, native code and the interpreter, plus
+        compiling on the compiler thread (alongside) and the code cache's
+        hits and misses (modules)."""
+        split = {"startup": self.startup, "front_end": self.front_end, "run": self.seconds}
+        jit = self.jit
+        if jit is not None:
+            compiler = jit.compiler
+            split.update({
+                "compile_main": jit.compile_seconds[False],
+                "native": jit.native_seconds,
+                "interpreted": max(0.0, self.seconds - jit.compile_seconds[False]
+                                   - jit.native_seconds),
+                "compile_background": jit.compile_seconds[True],
+                "cache_hits": compiler.cache.hits if compiler and compiler.cache else 0,
+                "cache_misses": compiler.cache.misses if compiler and compiler.cache else 0})
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in split.items()}
 
     def jit_report(self) -> dict:
         """Per function: calls the interpreter ran, entries into native code,
@@ -175,12 +223,24 @@ class Stats:
                 "compile_ms": round(sum(f["compile_ms"] for f in functions.values()), 3),
                 "functions": functions}
 
+    def render_time(self) -> str:
+        split = self.time_split()
+        parts = [f"start-up {split['startup']:.3f} s", f"front end {split['front_end']:.3f} s",
+                 f"run {split['run']:.3f} s"]
+        if self.jit is not None:
+            parts[-1] += (f" (interpreted {split['interpreted']:.3f}, native "
+                          f"{split['native']:.3f}, compiling {split['compile_main']:.3f})")
+            parts.append(f"compiling alongside {split['compile_background']:.3f} s")
+            parts.append(f"code cache {split['cache_hits']} hit(s), "
+                         f"{split['cache_misses']} miss(es)")
+        return "time: " + ", ".join(parts)
+
     def render(self) -> str:
         total = self.instructions
         lines = [f"-- stats: {self.program.source_name} ({self.tier}) --",
                  f"{total:,} instructions in {self.seconds:.3f} s: "
                  f"{self.rate() / 1e6:.2f} million per second (counting slows the run)",
-                 "", f"{'opcode':<16}{'executed':>14}{'share':>9}"]
+                 self.render_time(), "", f"{'opcode':<16}{'executed':>14}{'share':>9}"]
         for name, n in self.per_opcode():
             lines.append(f"{name:<16}{n:>14,}{n / total:>9.1%}")
         lines += ["", f"{'function':<16}{'calls':>14}"]
