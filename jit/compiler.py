@@ -82,13 +82,12 @@ class Compiler:
     """A run's native code: what it compiled, for which tier, at what cost."""
 
     def __init__(self, program, output, max_depth: int, tiers: tuple[int, ...], stats,
-                 memcheck: bool | None, stack_bytes: int | None, cache=None, warn=None):
+                 memcheck: bool | None, stack_bytes: int | None, cache=None):
         """`stats`: tiering's FunctionStats per function, which compiles
-        fill in. `cache`: the code cache's directory, or None; `warn(text)`
-        says what is wrong with it."""
+        fill in. `cache`: the code cache's directory (Engine.use_cache)."""
         self.max_depth, self.first_tier, self.last_tier = max_depth, tiers[0], tiers[-1]
         self.stats = stats
-        engine.engine().use_cache(cache, warn)
+        engine.engine().use_cache(cache)
         self.cache = engine.engine().cache
         self.digest = _digest(program)
         self.runtime = Runtime(program, output, max_depth, memcheck)

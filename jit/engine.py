@@ -114,7 +114,7 @@ class Engine:
         self.modules = 0
         self.cache = None  # a jit.codecache.CodeCache, if the run uses one
 
-    def use_cache(self, directory, warn=None) -> None:
+    def use_cache(self, directory) -> None:
         """Keep and reuse object files in `directory` (True: the default
         one, jit.codecache.default_directory; None or False: no cache), for
         a run (which counts its hits and misses)."""
@@ -125,7 +125,7 @@ class Engine:
             self.cache = None
             return
         directory = codecache.default_directory() if directory is True else Path(directory)
-        self.cache = codecache.CodeCache(directory, host(), warn=warn)
+        self.cache = codecache.CodeCache(directory, host())
 
     def add(self, ir_text: str, name: str, tier: int = OPTIMIZED) -> tuple[float, float]:
         """Optimize and compile a module for `tier`; (optimize ms, codegen ms)."""
