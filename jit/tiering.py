@@ -128,7 +128,7 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
     try:
         finished.acquire()
     except interrupts.Interrupted:  # the signal came to this thread: pass it on
-        interrupts.raise_in(worker)
+        tiering.interrupt(worker)
         finished.acquire()
     if failure:
         raise failure[0]
@@ -196,6 +196,10 @@ class Tiering:
         self._thread: threading.Thread | None = None
         self._ready: list[Job] = []                   # ... and the jobs it finished
         self._closed = False
+        # A compile on the interpreter's thread (imports, callbacks) must not
+        # be interrupted halfway: `interrupt` waits for it or leaves it a note.
+        self._compiling = _thread.allocate_lock()
+        self._interrupted = False
         self.native_seconds = 0.0  # in native code entered from the interpreter
         self.compile_seconds = {False: 0.0, True: 0.0}  # on the interpreter's thread, on the
                                                         # compiler thread
@@ -376,7 +380,10 @@ class Tiering:
         (see FIRST_TIER_WAITS)."""
         job.table[job.key] = job.old
         if not self.background or (job.old is None and FIRST_TIER_WAITS):
-            self._run(job)
+            with self._compiling:
+                self._run(job)
+            if self._interrupted:  # (Ctrl-C or --timeout came meanwhile)
+                raise interrupts.Interrupted()
             self._finish(job, queued=False)
             return
         if self._thread is None:
@@ -451,6 +458,17 @@ class Tiering:
                           "queued")
         elif job.old is not None:
             job.old.upgrading = False  # (declined at the higher tier: keep what it has)
+
+    def interrupt(self, ident: int) -> None:
+        """Stop the run on thread `ident` (the interpreter's): raise
+        Interrupted in it, or, while it compiles, when the compile is done."""
+        if self._compiling.acquire(blocking=False):
+            try:
+                interrupts.raise_in(ident)
+            finally:
+                self._compiling.release()
+        else:
+            self._interrupted = True
 
     def close(self) -> None:
         """The run is over: no more compiles. A job under way stops before

@@ -62,25 +62,8 @@ def raise_in(ident: int) -> None:
     (its native code, if any, stops at its next poll: the flags are up
     already)."""
     import ctypes
-    import sys
-    if sys.unraisablehook is not _raise_again:
-        global _unraisable
-        _unraisable, sys.unraisablehook = sys.unraisablehook, _raise_again
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
                                                ctypes.py_object(Interrupted))
-
-
-def _raise_again(unraisable) -> None:
-    """sys.unraisablehook: an Interrupted that `raise_in` raised while the
-    thread ran a callback whose exceptions Python only reports (a weakref's,
-    as imports use) is raised in it again, to arrive after the callback."""
-    if isinstance(unraisable.exc_value, Interrupted):
-        raise_in(_thread.get_ident())
-        return
-    _unraisable(unraisable)
-
-
-_unraisable = None  # the hook before _raise_again
 
 
 current: Watch | None = None  # the run being watched, for the native tiers
