@@ -12,7 +12,7 @@ from vmlab import interrupts
 from vmlab import values as v
 from vmlab.code import Program
 from vmlab.errors import ToyRuntimeError
-from vmlab.native import loop as L
+from vmlab.native import layout as L
 from vmlab.native.encode import (
     ARRAY, BOOL, FLOAT, INT, NIL, STR, SWAPPED, Encoded, operands,
 )
@@ -62,7 +62,7 @@ class Machine:
         watch = interrupts.current
         if watch is not None:
             watch.add_flag(lambda: regs.__setitem__(L.R_STOP, 1))
-        loop = L.compiled()
+        loop = _loop()
         while True:
             if watch is not None:
                 watch.native += 1
@@ -248,3 +248,14 @@ def run(program: Program, output, max_depth: int, stats=None,
             opcodes, calls = machine.counted()
             stats.opcodes[:] = opcodes
             stats.calls[:] = calls[:-1]
+
+
+def _loop():
+    """The loop: from its shared library (vmlab/native/aot.py: no numba to
+    import), else compiled by numba or loaded from numba's cache."""
+    from vmlab.native import aot
+    loop = aot.loop()
+    if loop is None:
+        from vmlab.native.loop import compiled
+        loop = compiled()
+    return loop

@@ -28,23 +28,13 @@ from numba.extending import intrinsic
 
 from vmlab import opcodes as bytecode
 from vmlab.native.encode import ARRAY, BOOL, FLOAT, INT, LOOP, NIL
+from vmlab.native.layout import (  # noqa: F401 (the host's names, also here)
+    A_KIND, A_LEN, A_OFF, ARRAYS, DIVISION_BY_ZERO, DONE, ERROR, F_ARITY, F_FRAME, F_NLOCALS,
+    F_START, INDEX_ERROR, NEED_HEAP, NEED_STACK, NEGATIVE_LENGTH, PRINTING, R_ARRAYS, R_DEPTH,
+    R_E1, R_E2, R_E3, R_ERR, R_FP, R_FREE, R_FUNC, R_HEAP, R_NEED, R_PC, R_STEPS, R_STOP,
+    REGISTERS, STACK_OVERFLOW, STOPPED, TOO_LONG, TYPE_ERROR,
+)
 from vmlab.values import MAX_ARRAY_LENGTH
-
-# Registers: the loop's state between calls.
-# R_STOP: set from outside (vmlab.interrupts) to stop the run; R_STEPS: the
-# instructions it may still execute (counted only in runs that count).
-R_PC, R_FP, R_FUNC, R_DEPTH, R_HEAP, R_ARRAYS, R_FREE, R_ERR, R_E1, R_E2, R_E3, \
-    R_NEED, R_STOP, R_STEPS = range(14)
-REGISTERS = 14
-# Why the loop returned.
-DONE, PRINTING, ERROR, NEED_STACK, NEED_HEAP, STOPPED = range(6)
-# What went wrong (R_ERR); R_E1.. hold the operands' tags (10 + the element
-# tag for an array) or values.
-TYPE_ERROR, DIVISION_BY_ZERO, INDEX_ERROR, NEGATIVE_LENGTH, TOO_LONG, STACK_OVERFLOW = \
-    range(1, 7)
-# The function table: four int64 per function; the array table: three per array.
-F_START, F_ARITY, F_NLOCALS, F_FRAME = range(4)
-A_KIND, A_OFF, A_LEN = range(3)
 
 _TWO_63 = 9.223372036854775807e18
 
@@ -884,7 +874,7 @@ _load_without_refresh(run)
 _THREADING = {"tail-dup-pred-size": (1000, 16), "tail-dup-succ-size": (1000, 16),
               "tail-dup-indirect-size": (60, 20)}  # (the loop's, LLVM's default)
 _ARRAY = types.Array(types.int64, 1, "C")
-SIGNATURE = (_ARRAY,) * 9 + (types.int64,)
+SIGNATURE = (_ARRAY,) * ARRAYS + (types.int64,)
 
 
 def compiled():

@@ -1,0 +1,61 @@
+"""The native loop as a shared library (vmlab/native/aot.py): built once by
+numba and the C compiler, then loaded without numba; same answers as
+numba's loop, and numba's loop whenever the library cannot be had."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+PROGRAM = """\
+fn fib(n) { if n < 2 { return n; } return fib(n - 1) + fib(n - 2); }
+let a = [1.5, 2.5];
+print(fib(20), a[0] + a[1], 7 / 2, -7 % 3);
+print(a[5]);
+"""
+WANT = (b"6765 4.0 3 -1\n", b"error: index 5 out of bounds for length 2\n  at <main> (p.toy:4)\n")
+
+
+def run_native(tmp_path, cache: Path, probe: bool = False, **env):
+    """`vmlab run --interp native` in a new process; (stdout, stderr,
+    whether numba was imported)."""
+    (tmp_path / "p.toy").write_text(PROGRAM)
+    code = ("import sys\nfrom vmlab.cli import main\nstatus = main(['run', '--interp', "
+            "'native', 'p.toy'])\nsys.stdout.flush()\n"
+            "print('numba' in sys.modules, file=sys.stderr)\nsys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                              "VMLAB_CACHE_DIR": str(cache), **env})
+    *err, numba = result.stderr.decode().splitlines()
+    assert result.returncode == 1
+    return result.stdout, ("\n".join(err) + "\n").encode(), numba == "True"
+
+
+def test_built_once_then_loaded_without_numba(tmp_path):
+    cache = tmp_path / "cache"
+    assert run_native(tmp_path, cache) == (*WANT, False)  # (a child process built it)
+    libraries = list((cache / "native").glob("libvmlab-loop-*.so"))
+    assert len(libraries) == 1
+    second = run_native(tmp_path, cache)
+    assert second == (*WANT, False)
+    assert list((cache / "native").glob("*.so")) == libraries
+
+
+def test_numba_loop_when_there_is_no_library(tmp_path):
+    """No C compiler (the build fails), or VMLAB_NATIVE_AOT=0: the same
+    answers from numba's loop."""
+    for env in ({"CC": "/nonexistent/cc"}, {"VMLAB_NATIVE_AOT": "0"}):
+        cache = tmp_path / str(len(env))
+        assert run_native(tmp_path, cache, **env) == (*WANT, True)
+        assert not list(cache.glob("native/*.so"))
+
+
+def test_the_key_follows_the_loop_source(monkeypatch, tmp_path):
+    from vmlab.native import aot
+    monkeypatch.setenv("VMLAB_CACHE_DIR", str(tmp_path))
+    path = aot.library_path()
+    assert path.startswith(str(tmp_path / "native")) and path == aot.library_path()
+    monkeypatch.setattr(aot, "SOURCES", aot.SOURCES[:-1])  # (as if a source changed)
+    assert aot.library_path() != path
