@@ -7,7 +7,9 @@
 programs: tests/program_gen.py writes terminating programs (every operator,
 the edge values, arrays, calls, recursion up to the call limit, values whose
 type changes, runtime errors); each runs in the interpreter, the JIT at
-thresholds 0 and 2 (tier-up inside loops) and the native interpreter, and
+thresholds 0 (both tiers; the optimizing tier alone, with a code cache) and
+2 (with the compiler thread; and tiering up inside loops after 3
+iterations, on the compiler thread) and the native interpreter, and
 stdout, the error and the exit status must agree. A mismatch is shrunk on
 the generator's choices and saved as a conformance program,
 tests/conformance/regressions/fuzz_SEED_I.toy, with the interpreter's output:
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import functools
 import io
 import os
 import random
@@ -67,6 +70,13 @@ def generate(choices: Choices) -> str:
     return Generator(choices).program()
 
 
+@functools.cache
+def _cache() -> str:
+    """This worker's JIT code cache (the jit0opt tier runs with one)."""
+    import tempfile
+    return tempfile.mkdtemp(prefix="vmlab-fuzz-cache-")
+
+
 def outcome(source: str, tier: str) -> tuple[str, str | None]:
     """stdout and the rendered error (or None) of one run in one tier."""
     from unittest import mock
@@ -89,7 +99,8 @@ def outcome(source: str, tier: str) -> tuple[str, str | None]:
                 jit = None if tier == "interp" else tiering.Tiering(
                     program, out, 10_000, int(tier[3:].rstrip("optup")),
                     tiers="optimized" if tier.endswith("opt") else "both",
-                    background=tier == "jit2", memcheck=True)
+                    background=tier.startswith("jit2"), memcheck=True,
+                    cache=_cache() if tier == "jit0opt" else None)
                 # "up": from baseline to optimized code after a few iterations
                 count = 3 if tier.endswith("up") else tiering.OPTIMIZE_COUNT
                 with mock.patch.object(tiering, "OPTIMIZE_COUNT", count):
