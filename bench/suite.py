@@ -115,6 +115,6 @@ class Suite:
 
 SUITES = {s.name: s for s in (
     Suite("standard", BENCHMARKS, None, "c"),
-    Suite("polymorphic", POLYMORPHIC, ("interp", "native", "jit"), "interp",
+    Suite("polymorphic", POLYMORPHIC, ("interp", "native", "jit", "jitcold"), "interp",
           Goal("jit", each=1.0, geomean=0.3)),
 )}
