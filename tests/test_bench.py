@@ -124,7 +124,7 @@ def test_a_wrong_output_fails_loudly_and_is_never_a_number(tmp_path, monkeypatch
     (["--repeat", "0"], "usage: vmlab bench"),
     (["--suite", "nope"], "unknown suite 'nope' (there is: standard, polymorphic)"),
     (["--suite", "polymorphic", "--tiers", "jit,c"],
-     "unknown tier 'c' (there is: interp, native, jit)"),
+     "unknown tier 'c' (there is: interp, native, jit, jitcold)"),
     (["--suite", "polymorphic", "--only", "fib"],
      "unknown benchmark 'fib' (there is: int_or_nil"),
     (["--suite", "polymorphic", "--tradeoff"],
