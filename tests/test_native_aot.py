@@ -44,12 +44,19 @@ def test_built_once_then_loaded_without_numba(tmp_path):
 
 
 def test_numba_loop_when_there_is_no_library(tmp_path):
-    """No C compiler (the build fails), or VMLAB_NATIVE_AOT=0: the same
-    answers from numba's loop."""
-    for env in ({"CC": "/nonexistent/cc"}, {"VMLAB_NATIVE_AOT": "0"}):
-        cache = tmp_path / str(len(env))
+    """No C compiler, a build that fails, or VMLAB_NATIVE_AOT=0: the same
+    answers from numba's loop; a failed build is not tried again."""
+    failing = tmp_path / "cc"
+    failing.write_text("#!/bin/sh\necho no linker here >&2\nexit 1\n")
+    failing.chmod(0o755)
+    for name, env in (("none", {"CC": "/nonexistent/cc"}), ("off", {"VMLAB_NATIVE_AOT": "0"}),
+                      ("failing", {"CC": str(failing)})):
+        cache = tmp_path / name
         assert run_native(tmp_path, cache, **env) == (*WANT, True)
         assert not list(cache.glob("native/*.so"))
+    failed = list((tmp_path / "failing" / "native").glob("*.failed"))
+    assert len(failed) == 1 and b"no linker here" in failed[0].read_bytes()
+    assert run_native(tmp_path, tmp_path / "failing", CC=str(failing)) == (*WANT, True)
 
 
 def test_the_key_follows_the_loop_source(monkeypatch, tmp_path):

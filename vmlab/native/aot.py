@@ -12,7 +12,9 @@ installed files, Python's version and the CPU (numba compiles for this
 one). Building happens in a child process (numba compiles the loop afresh,
 its object file is not kept otherwise) on the first run that needs it; if
 anything is missing or fails (no C compiler, say), the run uses numba's
-loop as before, and `VMLAB_NATIVE_AOT=0` asks for that. The object's
+loop as before, and `VMLAB_NATIVE_AOT=0` asks for that. A build that
+failed leaves `<library>.failed` (what went wrong), so that later runs do
+not try again; remove it to retry. The object's
 references to numba's Python wrappers (which the entry point never calls)
 are given stubs that abort.
 """
@@ -70,6 +72,9 @@ def loop():
         return None
     path = library_path()
     if not os.path.exists(path):
+        import shutil
+        if not shutil.which(os.environ.get("CC") or "cc") or os.path.exists(path + ".failed"):
+            return None  # (no C compiler, or it failed before: numba's loop)
         _build(path)
     try:
         lib = ctypes.CDLL(path, mode=os.RTLD_LOCAL)
@@ -97,10 +102,18 @@ def _build(path: str) -> None:
     with tempfile.TemporaryDirectory(prefix="vmlab-aot-") as work:
         env = {**os.environ, "NUMBA_CACHE_DIR": work}  # (a fresh compile keeps its object)
         try:
-            subprocess.run([sys.executable, "-m", "vmlab.native.aot", path], env=env,
-                           capture_output=True, timeout=600, check=False)
-        except (OSError, subprocess.SubprocessError):
-            pass
+            done = subprocess.run([sys.executable, "-m", "vmlab.native.aot", path], env=env,
+                                  capture_output=True, timeout=600, check=False)
+            why = done.stderr[-2000:] if done.returncode else b""
+        except (OSError, subprocess.SubprocessError) as e:
+            why = str(e).encode()
+        if why:
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path + ".failed", "wb") as f:
+                    f.write(why)
+            except OSError:
+                pass
 
 
 def build(path: str) -> None:
@@ -124,8 +137,10 @@ def build(path: str) -> None:
         with open(os.path.join(work, "entry.c"), "w") as f:
             f.write(_entry_c(symbol, [n for n in names if n not in ("U", "fmod")]))
         cc = os.environ.get("CC") or shutil.which("cc") or "gcc"
-        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", "lib.so", "entry.c", "loop.o",
-                        "-lm"], cwd=work, capture_output=True, check=True)
+        done = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", "lib.so", "entry.c",
+                               "loop.o", "-lm"], cwd=work, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"{cc} failed:\n{done.stderr}")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
         shutil.copyfile(os.path.join(work, "lib.so"), temporary)
