@@ -16,8 +16,9 @@ element type of a store).
 
 A specialization's LLVM function takes the call depth first, the shadow
 stack (rt_shadow, passed along: a load of the global per call cost fib a
-third of its time), then its parameters (for an on-stack-replacement entry: the live locals and stack
-values). Python calls it through an entry wrapper, one per signature: it
+third of its time), then its parameters (for an on-stack-replacement
+entry: the live locals and stack values). Python calls it through an entry
+wrapper, one per signature: it
 reads the arguments from an i64 buffer (two words for a tagged value),
 `setjmp`s for errors (jit.runtime), calls the function it is given, and
 writes the result back.
