@@ -80,8 +80,6 @@ _FUNCTIONS = {
 _GLOBALS = {
     "jmpbuf": ("rt_jmpbuf", ir.ArrayType(I64, 64)),
     "shadow": ("rt_shadow", PTR),
-    "floor": ("rt_stack_floor", I64),
-    "interrupt": ("rt_interrupt", I64),
     "budget": ("rt_stack_budget", I64),
     "exit_buffer": ("rt_exit", PTR),
     "work": ("rt_work", I64),
@@ -259,12 +257,13 @@ class ModuleBuilder:
         b.ret(b.zext(first, I64))  # longjmp's value: RAISED or EXITED
         b.position_at_end(run)
         here = b.ptrtoint(b.call(self.frame_address, [const(I32, 0)]), I64)
-        b.store(b.sub(here, b.load(self.budget, typ=I64)), self.floor)
+        shadow = b.load(self.shadow, typ=PTR)
+        b.store(b.sub(here, b.load(self.budget, typ=I64)), shadow_word(b, shadow, rt.SHADOW_FLOOR))
         words = iter(range(1 + 2 * len(params)))
 
         def word():
             return b.load(b.gep(args, [const(I64, next(words))], source_etype=I64), typ=I64)
-        values = [word(), b.load(self.shadow, typ=PTR)]
+        values = [word(), shadow]
         for type_ in params:
             values.append(tagged(b, word(), word()) if type_ == TAGGED else
                           from_word(b, word(), type_))
@@ -319,6 +318,12 @@ def to_word(b, value):
     if value.type == PTR:
         return b.ptrtoint(value, I64)
     return value
+
+
+def shadow_word(b, shadow, index: int):
+    """The address of one of the i64 words before the shadow stack
+    (runtime.SHADOW_INTERRUPT, SHADOW_FLOOR)."""
+    return b.gep(shadow, [const(I64, index)], source_etype=I64)
 
 
 def tagged(b, tag, word):
@@ -559,7 +564,8 @@ class FunctionLowering:
             # Deep native recursion must end in `stack overflow`, never a crash.
             # (Recursion copies are inlined: they grow no native stack.)
             here = a.ptrtoint(a.call(self.mb.stack_pointer, []), I64)
-            low = a.icmp_unsigned("<", here, a.load(self.mb.floor, typ=I64))
+            floor = a.load(shadow_word(a, self.shadow, rt.SHADOW_FLOOR), typ=I64)
+            low = a.icmp_unsigned("<", here, floor)
             with a.if_then(low, likely=False):
                 self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
             self.poll(a, spec.entry)
@@ -583,7 +589,8 @@ class FunctionLowering:
         """Stop if vmlab.interrupts raised the flag (Ctrl-C, --timeout): at
         every loop back-edge and recursive call, so no run is unstoppable. An
         atomic load, which LLVM never hoists out of the loop."""
-        flag = b.load_atomic(self.mb.interrupt, "monotonic", 8, typ=I64)
+        flag = b.load_atomic(shadow_word(b, self.shadow, rt.SHADOW_INTERRUPT), "monotonic", 8,
+                             typ=I64)
         with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
             self.raise_error(b, rt.INTERRUPTED, pc)
 

@@ -38,16 +38,21 @@ DIVISION_BY_ZERO, INDEX_ERROR, STACK_OVERFLOW, NEGATIVE_LENGTH, TOO_LONG, \
 PRINT_STRING = len(TAGS)
 
 ERROR_FIELDS = 5  # kind, site, depth, a, b
+# Before the shadow stack's first entry, two i64 words that compiled code
+# reads at its calls and loops through the shadow stack pointer it passes
+# along (a register), not through globals: the interrupt flag, set from
+# outside to stop (vmlab.interrupts), and the stack floor, set on each entry
+# from the interpreter (addresses below it are off limits).
+SHADOW_INTERRUPT, SHADOW_FLOOR = -2, -1  # i64 indexes from the shadow stack
+SHADOW_HEADER = 4                        # i32 slots they take
 
 RUNTIME_IR = r"""
 ; The runtime every compiled module links against.
 @rt_jmpbuf = global [64 x i64] zeroinitializer, align 16  ; where errors jump to
 @rt_error = global [5 x i64] zeroinitializer    ; kind, site, depth, a, b of the error
-@rt_shadow = global ptr null                    ; i32 call site per call depth
+@rt_shadow = global ptr null                    ; i32 call site per call depth (SHADOW_HEADER)
 @rt_exit = global ptr null                      ; where a side exit leaves pc, locals, stack
 @rt_stack_budget = global i64 0                 ; native stack bytes compiled code may use
-@rt_stack_floor = global i64 0                  ; set on entry: addresses below are off limits
-@rt_interrupt = global i64 0                    ; set from outside: stop (vmlab.interrupts)
 @rt_work = global i64 0                         ; calls and loop iterations in baseline code
 
 declare void @longjmp(ptr, i32) noreturn
@@ -158,7 +163,8 @@ class Runtime:
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
         self._words, self._out = (ctypes.c_int64 * 16)(), (ctypes.c_int64 * 2)()  # call()'s
         self._line: list[str] = []
-        self._shadow = (ctypes.c_int32 * (max_depth + 2))()
+        self._shadow = (ctypes.c_int32 * (SHADOW_HEADER + max_depth + 2))()
+        self._interrupt = ctypes.c_int64.from_buffer(self._shadow)  # (SHADOW_INTERRUPT)
         global _current
         _current = self  # the callbacks reach the current run through it
         jit = engine.engine()
@@ -166,12 +172,11 @@ class Runtime:
             jit.add(RUNTIME_IR, "runtime", engine.BASELINE)
             jit.runtime_loaded = True
         ctypes.c_void_p.from_address(jit.global_address("rt_shadow")).value = \
-            ctypes.addressof(self._shadow)
+            ctypes.addressof(self._shadow) + 4 * SHADOW_HEADER
         self._exit = ctypes.c_void_p.from_address(jit.global_address("rt_exit"))
         self._error = (ctypes.c_int64 * ERROR_FIELDS).from_address(jit.global_address("rt_error"))
         self._budget = ctypes.c_int64.from_address(jit.global_address("rt_stack_budget"))
         self.use_stack(None)
-        self._interrupt = ctypes.c_int64.from_address(jit.global_address("rt_interrupt"))
         self.work = ctypes.c_int64.from_address(jit.global_address("rt_work"))
         self._interrupt.value = 0
         self._watch = None
@@ -349,7 +354,7 @@ class Runtime:
         else:
             raise MemoryError()  # reported as the interpreter's would be
         place = self.symbols.place
-        frames = [place(self._shadow[d]) for d in range(entry_depth, depth)]
+        frames = [place(self._shadow[SHADOW_HEADER + d]) for d in range(entry_depth, depth)]
         frames.append(place(site))
         raise NativeError(str(error), frames, replaces_current)
 

@@ -80,7 +80,9 @@ def execute(program, args, make_observer=None, stats=None) -> int:
 
     output = Output(sys.stdout.buffer, line_buffered=sys.stdout.isatty())
     if getattr(args, "interp", "python") == "native":
+        from vmlab.native.host import loop
         from vmlab.native.host import run as native_run
+        loop()  # (built or loaded before the run: --timeout times the program)
 
         def runner():
             native_run(program, output, args.max_depth, stats, args.max_steps)

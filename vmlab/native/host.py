@@ -3,6 +3,7 @@ makes room, whenever the compiled loop stops for it."""
 
 from __future__ import annotations
 
+import functools
 import struct
 from array import array
 
@@ -62,14 +63,14 @@ class Machine:
         watch = interrupts.current
         if watch is not None:
             watch.add_flag(lambda: regs.__setitem__(L.R_STOP, 1))
-        loop = _loop()
+        native = loop()
         while True:
             if watch is not None:
                 watch.native += 1
             try:
-                status = loop(self.code, self.fns.reshape(-1), self.slots.reshape(-1),
-                              self.frames, self.heap, self.table.reshape(-1), self.free_ids,
-                              regs, self.counts, self.max_depth)
+                status = native(self.code, self.fns.reshape(-1), self.slots.reshape(-1),
+                                self.frames, self.heap, self.table.reshape(-1), self.free_ids,
+                                regs, self.counts, self.max_depth)
             finally:
                 if watch is not None:
                     watch.native -= 1
@@ -250,12 +251,14 @@ def run(program: Program, output, max_depth: int, stats=None,
             stats.calls[:] = calls[:-1]
 
 
-def _loop():
+@functools.cache
+def loop():
     """The loop: from its shared library (vmlab/native/aot.py: no numba to
-    import), else compiled by numba or loaded from numba's cache."""
+    import), else compiled by numba or loaded from numba's cache; once per
+    process."""
     from vmlab.native import aot
-    loop = aot.loop()
-    if loop is None:
+    found = aot.loop()
+    if found is None:
         from vmlab.native.loop import compiled
-        loop = compiled()
-    return loop
+        found = compiled()
+    return found
