@@ -48,7 +48,13 @@ def source(name: str, n: int) -> str:
 
 @functools.cache
 def _build_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="vmlab-bench-"))
+    """The process's scratch directory (C builds, programs, code caches),
+    removed when it ends."""
+    import atexit
+    import shutil
+    path = tempfile.mkdtemp(prefix="vmlab-bench-")
+    atexit.register(shutil.rmtree, path, True)
+    return Path(path)
 
 
 @functools.cache
@@ -112,7 +118,7 @@ def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float]:
     warm one, and of the C executable: (cold, warm, C), interleaved."""
     program = _build_dir() / f"{name}-{n}.toy"
     program.write_text(source(name, n))
-    warm = tempfile.mkdtemp(prefix="vmlab-bench-cache-")
+    warm = tempfile.mkdtemp(prefix="cache-", dir=_build_dir())
 
     def vmlab(cache: str) -> list[str]:
         return [sys.executable, "-m", "vmlab", "run", "--jit", "--jit-cache", cache,
@@ -122,7 +128,7 @@ def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float]:
     subprocess.run(vmlab(warm), check=True, capture_output=True)  # fills the warm cache
     times = {"cold": [], "warm": [], "c": []}
     for _ in range(rounds):
-        commands = (("cold", vmlab(tempfile.mkdtemp(prefix="vmlab-bench-cache-"))),
+        commands = (("cold", vmlab(tempfile.mkdtemp(prefix="cache-", dir=_build_dir()))),
                     ("warm", vmlab(warm)), ("c", binary))
         for label, command in commands:
             start = time.perf_counter()

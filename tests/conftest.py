@@ -10,10 +10,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config):
-    """The JIT's code cache, for the session: not the user's."""
+    """The JIT's code cache and the native loop's library, for the session:
+    not the user's (removed at the end)."""
     if "VMLAB_CACHE_DIR" not in os.environ:
         import tempfile
-        os.environ["VMLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="vmlab-test-cache-")
+        os.environ["VMLAB_CACHE_DIR"] = config._vmlab_cache = tempfile.mkdtemp(
+            prefix="vmlab-test-cache-")
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_vmlab_cache", None):
+        import shutil
+        shutil.rmtree(config._vmlab_cache, ignore_errors=True)
 
 
 def pytest_addoption(parser):

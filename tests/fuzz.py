@@ -72,9 +72,14 @@ def generate(choices: Choices) -> str:
 
 @functools.cache
 def _cache() -> str:
-    """This worker's JIT code cache (the jit0opt tier runs with one)."""
+    """This worker's JIT code cache (the jit0opt tier runs with one), removed
+    when the worker ends."""
+    import atexit
+    import shutil
     import tempfile
-    return tempfile.mkdtemp(prefix="vmlab-fuzz-cache-")
+    path = tempfile.mkdtemp(prefix="vmlab-fuzz-cache-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def outcome(source: str, tier: str) -> tuple[str, str | None]:
