@@ -70,16 +70,26 @@ def generate(choices: Choices) -> str:
     return Generator(choices).program()
 
 
+_SCRATCH: str | None = None  # the campaign's directory, which it removes at the end
+
+
 @functools.cache
-def _cache() -> str:
-    """This worker's JIT code cache (the jit0opt tier runs with one), removed
-    when the worker ends."""
+def _scratch() -> str:
+    """This process's scratch directory: in the campaign's (forked workers
+    end without running atexit), or, called outside one, removed at exit."""
+    import tempfile
+    if _SCRATCH is not None:
+        return tempfile.mkdtemp(prefix=f"worker-{os.getpid()}-", dir=_SCRATCH)
     import atexit
     import shutil
-    import tempfile
-    path = tempfile.mkdtemp(prefix="vmlab-fuzz-cache-")
+    path = tempfile.mkdtemp(prefix="vmlab-fuzz-")
     atexit.register(shutil.rmtree, path, True)
     return path
+
+
+def _cache() -> str:
+    """This worker's JIT code cache (the jit0opt tier runs with one)."""
+    return os.path.join(_scratch(), "cache")
 
 
 def outcome(source: str, tier: str) -> tuple[str, str | None]:
@@ -268,8 +278,7 @@ def mutants_task(kind: str, seed: int, start: int, count: int) -> dict:
     from vmlab.toyc import dumps
 
     counts = {"ok": 0, "stopped": 0, "failures": []}
-    work = Path(os.environ.get("TMPDIR", "/tmp")) / f"vmlab-fuzz-{os.getpid()}"
-    work.mkdir(exist_ok=True)
+    work = Path(_scratch())
     originals, compiled = seeds(), {}
     for i in range(start, start + count):
         rng = random.Random(f"{kind}:{seed}:{i}")
@@ -304,10 +313,19 @@ def campaign(kind: str, total: int, seed: int, workers: int | None = None,
              progress: bool = False) -> dict:
     """Run `total` items of `kind` over worker processes; the merged counts."""
     import multiprocessing
-    workers = workers or os.cpu_count() or 1
+    import tempfile
+    global _SCRATCH
+    with tempfile.TemporaryDirectory(prefix="vmlab-fuzz-") as _SCRATCH:
+        try:
+            return _campaign(kind, total, seed, workers or os.cpu_count() or 1, progress,
+                             multiprocessing.get_context("fork"))
+        finally:
+            _SCRATCH = None
+
+
+def _campaign(kind, total, seed, workers, progress, context) -> dict:
     starts = range(0, total, CHUNK)
     merged: dict = {}
-    context = multiprocessing.get_context("fork")
     pending, done = list(starts), 0
     while pending:  # fresh workers every TASKS_PER_WORKER chunks each (memory)
         batch, pending = pending[:workers * TASKS_PER_WORKER], pending[workers * TASKS_PER_WORKER:]
