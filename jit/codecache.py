@@ -41,9 +41,10 @@ HOT = ".hot"  # an empty file: this specialization got optimized code in an earl
 
 
 def default_directory() -> Path:
-    """VMLAB_CACHE_DIR, else the platform's user cache directory (platformdirs)."""
+    """`jit` in vmlab's cache directory: $VMLAB_CACHE_DIR, else the
+    platform's user cache directory (platformdirs)."""
     if os.environ.get("VMLAB_CACHE_DIR"):
-        return Path(os.environ["VMLAB_CACHE_DIR"])
+        return Path(os.environ["VMLAB_CACHE_DIR"]) / "jit"
     import platformdirs
     return Path(platformdirs.user_cache_dir("vmlab")) / "jit"
 

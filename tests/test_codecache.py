@@ -156,3 +156,17 @@ def test_cache_commands_on_an_empty_directory(tmp_path):
     result = vmlab("cache", "info", "--dir", str(tmp_path / "none"))
     assert result.returncode == 0 and b"0 entries, 0 bytes" in result.stdout
     assert vmlab("cache", "clear", "--dir", str(tmp_path)).stdout.startswith(b"removed 0 ")
+
+
+def test_the_default_directory(monkeypatch, tmp_path):
+    """jit in $VMLAB_CACHE_DIR (vmlab's cache: the native loop's library is
+    in native there), else in the user cache directory (XDG on Linux)."""
+    from jit import codecache
+    from vmlab.native import aot
+    monkeypatch.setenv("VMLAB_CACHE_DIR", str(tmp_path))
+    assert codecache.default_directory() == tmp_path / "jit"
+    assert aot.directory() == str(tmp_path / "native")
+    monkeypatch.delenv("VMLAB_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert codecache.default_directory() == tmp_path / "xdg" / "vmlab" / "jit"
+    assert aot.directory() == str(tmp_path / "xdg" / "vmlab" / "native")

@@ -348,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "the default), or at once, the same way in every run (off)")
     run.add_argument("--jit-cache", metavar="DIR|off",
                      help="keep compiled machine code in DIR and reuse it in later runs "
-                          "(default: $VMLAB_CACHE_DIR, else the user cache directory; "
-                          "off: none)")
+                          "(default: jit in $VMLAB_CACHE_DIR, else in the user cache "
+                          "directory; off: none)")
     run.add_argument("--jit-log", action="store_true",
                      help="print each compile, on-stack replacement and decline on stderr")
     run.add_argument("--stats", action="store_true",
@@ -409,8 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     cache.set_defaults(handler=cmd_cache)
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--dir", metavar="DIR",
-                       help="the cache directory (default: $VMLAB_CACHE_DIR, else the user "
-                            "cache directory)")
+                       help="the cache directory (default: jit in $VMLAB_CACHE_DIR, else in "
+                            "the user cache directory)")
 
     bench = sub.add_parser(
         "bench", help="benchmark the tiers against C, Python, numba and Lua",
