@@ -66,3 +66,15 @@ def test_the_key_follows_the_loop_source(monkeypatch, tmp_path):
     assert path.startswith(str(tmp_path / "native")) and path == aot.library_path()
     monkeypatch.setattr(aot, "SOURCES", aot.SOURCES[:-1])  # (as if a source changed)
     assert aot.library_path() != path
+
+
+def test_old_libraries_go(tmp_path):
+    from vmlab.native import aot
+    for i in range(aot.KEEP + 3):
+        path = tmp_path / f"libvmlab-loop-{i:016x}.so"
+        path.write_bytes(b"x")
+        os.utime(path, (1000 + i, 1000 + i))
+    (tmp_path / "unrelated").write_bytes(b"y")
+    aot.prune(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"libvmlab-loop-{i:016x}.so" for i in range(3, aot.KEEP + 3)] + ["unrelated"])

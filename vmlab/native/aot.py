@@ -29,6 +29,7 @@ from vmlab.native.layout import ARRAYS
 
 SOURCES = ("loop.py", "layout.py", "encode.py", "aot.py")
 ENTRY = "vmlab_loop"
+KEEP = 4  # libraries kept in the directory (other versions), the newest
 
 
 def directory() -> str:
@@ -145,6 +146,23 @@ def build(path: str) -> None:
         temporary = f"{path}.{os.getpid()}.tmp"
         shutil.copyfile(os.path.join(work, "lib.so"), temporary)
         os.replace(temporary, path)  # (atomically: other runs may be loading it)
+    prune(os.path.dirname(path))
+
+
+def prune(folder: str) -> None:
+    """Keep the KEEP newest libraries (with their .failed notes), not every
+    one an upgrade or an edit ever built. (A run that has one loaded keeps
+    it: the file goes, its mapping stays.)"""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith("libvmlab-loop-")]
+        built = sorted((os.stat(os.path.join(folder, n)).st_mtime, n) for n in names)
+    except OSError:
+        return
+    for _, name in built[:-KEEP]:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
 
 
 def _entry_c(symbol: str, undefined: list[str]) -> str:
