@@ -97,7 +97,6 @@ class Compiler:
         self.compile_times: list[float] = []  # ms per module of functions compiled
         self.tiers: list[int] = []            # ... and the tier of each
         self.wrapper_times: list[float] = []  # ms per entry wrapper (once per process)
-        self.modules = 0
         self.notes: list[str] = []   # --jit-log lines of the jobs since tiering read them
         self.cancelled = False       # the run is over: drop the job under way
 
@@ -174,7 +173,6 @@ class Compiler:
             if symbols[callee.key] is None:  # inference has seen why: `spec` is
                 return self._standalone(spec, tier)  # declined, or leaves at that call
         start = time.perf_counter()
-        self.modules += 1
         # (Names the same in every run of this program: a code cache's hit.)
         module = f"vmlab.{self.digest}.{NAMES[tier]}.{_digest(spec.key)}"
         builder = ModuleBuilder(module, self.runtime.symbols, self.max_depth, tier == BASELINE,
