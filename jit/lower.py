@@ -26,11 +26,14 @@ writes the result back.
 
 from __future__ import annotations
 
+import functools
+
 import llvmlite.ir as ir
 
 from jit import runtime as rt
 from jit.infer import OPERATIONS, Spec, array_literal_type, operand_count, reaches
 from jit.loops import CountedLoop, counted_loops
+from jit.ranges import CheckedLoop, checked_loops
 from jit.types import (
     BOTTOM, TAG, TAGS, UNSET, assigned, element, has_array, is_tagged, members, outcomes,
     result_type,
@@ -127,6 +130,7 @@ class ModuleBuilder:
         self.symbols, self.max_depth = symbols, max_depth
         self.baseline, self.tier_up = baseline, tier_up
         self._refcounts = None
+        self._tbaa: dict[str, object] = {}
         self.functions: dict[tuple, ir.Function] = {}
 
     def __getattr__(self, attr: str):
@@ -145,6 +149,24 @@ class ModuleBuilder:
             raise AttributeError(attr)
         setattr(self, attr, value)
         return value
+
+    def tbaa(self, instruction, kind: str):
+        """Say which memory `instruction` reads or writes (LLVM's type-based
+        alias analysis): "header" (an array's length and data pointer,
+        which compiled code never writes), "refs" (its reference count), or
+        an element type (an array's data). Accesses of different kinds
+        never alias, so stores to elements and counts leave lengths, data
+        pointers and other arrays' elements in registers. (Calls still
+        clobber all memory: the runtime writes headers, and frees.)"""
+        tags = self._tbaa
+        if kind not in tags:
+            if not tags:
+                tags[""] = self.module.add_metadata([ir.MetaDataString(self.module, "vmlab")])
+            node = self.module.add_metadata([ir.MetaDataString(self.module, kind), tags[""],
+                                             const(I64, 0)])
+            tags[kind] = self.module.add_metadata([node, node, const(I64, 0)])
+        instruction.set_metadata("tbaa", tags[kind])
+        return instruction
 
     @property
     def incref(self) -> ir.Function:
@@ -167,8 +189,9 @@ class ModuleBuilder:
             fn.attributes.add("alwaysinline")
             b = ir.IRBuilder(fn.append_basic_block("entry"))
             refs = b.gep(fn.args[0], [const(I32, 0), const(I32, 2)], source_etype=HEADER)
-            count = b.add(b.load(refs, typ=I64), const(I64, delta), name="refs")
-            b.store(count, refs)
+            count = b.add(self.tbaa(b.load(refs, typ=I64), "refs"), const(I64, delta),
+                          name="refs")
+            self.tbaa(b.store(count, refs), "refs")
             if delta < 0:
                 with b.if_then(b.icmp_signed("==", count, const(I64, 0)), likely=False):
                     b.call(self.release_fn, [b.ptrtoint(fn.args[0], I64)])
@@ -441,6 +464,17 @@ class FunctionLowering:
         self.fields: dict[int, tuple] = {}
         self.counts_work = mb.tier_up is not None and copy == 0
         self.counted = counted_loops(self.code, spec)  # by header pc
+        # Range-check elimination (jit.ranges): each versioned loop's copy
+        # without checks, its blocks by pc; while one is lowered, the pairs
+        # (array local, index local) it needs no check for, and the locals
+        # that index values were loaded from.
+        self.checked = {} if mb.baseline else checked_loops(self.code, spec)
+        self.copies = {prep: {pc: fn.append_basic_block(f"pc{pc}.unchecked")
+                              for pc in loop.body if pc in self.blocks}
+                       for prep, loop in self.checked.items()}
+        self.version: int | None = None  # the FOR_PREP of the copy being lowered
+        self.unchecked: frozenset = frozenset()
+        self.index_of: dict[int, tuple] = {}  # id(value) -> (value, local)
 
     def _leaders(self) -> list[int]:
         """The reachable pcs that start a basic block."""
@@ -475,10 +509,12 @@ class FunctionLowering:
         return self.chunk_slots[pc]
 
     def loop_inner(self, pc: int):
-        """The inner loop's header of the strip-mined loop at `pc`."""
-        if pc not in self.inner_blocks:
-            self.inner_blocks[pc] = self.fn.append_basic_block(f"pc{pc}.iter")
-        return self.inner_blocks[pc]
+        """The inner loop's header of the strip-mined loop at `pc` (in the
+        copy being lowered)."""
+        key = (self.version, pc)
+        if key not in self.inner_blocks:
+            self.inner_blocks[key] = self.fn.append_basic_block(f"pc{pc}.iter")
+        return self.inner_blocks[key]
 
     def loop_outer(self, pc: int):
         """The outer loop's header of the counted while loop at `pc`."""
@@ -572,7 +608,19 @@ class FunctionLowering:
         if self.counts_work and not spec.is_osr:
             self.count_work(a)
         a.branch(self.blocks[spec.entry])
-        for pc, state in enumerate(spec.states):
+        self.lower_pcs(range(len(spec.states)))
+        for prep, loop in self.checked.items():
+            original = self.blocks
+            self.blocks = {**original, **self.copies[prep]}
+            self.version, self.unchecked = prep, loop.pairs
+            self.lower_pcs(loop.body)
+            self.blocks, self.version, self.unchecked = original, None, frozenset()
+        self.allocas.branch(self.prologue)
+
+    def lower_pcs(self, pcs) -> None:
+        """Lower the instructions at `pcs`, in order, into `blocks`."""
+        for pc in pcs:
+            state = self.spec.states[pc]
             if state is None:
                 continue
             if pc in self.blocks:
@@ -583,7 +631,6 @@ class FunctionLowering:
                 self.stack = [(self.b.load(self.stack_slot(d, t)), t, owner) for d, (t, owner)
                               in enumerate(zip(state[1], self.owners_at[pc], strict=True))]
             self.instruction(pc)
-        self.allocas.branch(self.prologue)
 
     def poll(self, b, pc: int) -> None:
         """Stop if vmlab.interrupts raised the flag (Ctrl-C, --timeout): at
@@ -802,15 +849,31 @@ class FunctionLowering:
         that may free the array. (Loops read an array local's copies,
         `fields`, which are loop-invariant.)"""
         b = b or self.b
-        return b.load(b.gep(array, [const(I32, 0), const(I32, field)], source_etype=HEADER),
-                      typ=type_, name=name)
+        return self.mb.tbaa(b.load(b.gep(array, [const(I32, 0), const(I32, field)],
+                                         source_etype=HEADER), typ=type_, name=name), "header")
 
     def element_pointer(self, array, owner: int, index, elem: str, pc: int):
         """The address of array[index], after the bounds check."""
         b = self.b
         length, data = self.array_fields(array, owner)
-        self.check(b.icmp_unsigned(">=", index, length), rt.INDEX_ERROR, pc, index, length)
+        loaded = self.index_of.get(id(index))
+        if not (loaded and loaded[0] is index and (owner, loaded[1]) in self.unchecked):
+            self.check(b.icmp_unsigned(">=", index, length), rt.INDEX_ERROR, pc, index, length)
         return b.gep(data, [index], source_etype=_ELEMENT_TYPES[elem])
+
+    def in_bounds(self, loop: CheckedLoop, lo, hi):
+        """True if every access `loop.pairs` names is in bounds in every
+        iteration of `for v in lo..hi` (jit.ranges)."""
+        b = self.b
+        tests = []
+        for array, index in sorted(loop.pairs):
+            length = self.header_field(b.load(self.local_slot(array)), 0, I64, "length")
+            if index == loop.var:
+                tests += [b.icmp_signed(">=", lo, const(I64, 0)), b.icmp_signed("<=", hi, length)]
+            else:
+                tests.append(b.icmp_unsigned("<", b.load(self.local_slot(index)), length))
+        empty = b.icmp_signed(">=", lo, hi)  # (no iteration at all)
+        return b.or_(empty, functools.reduce(b.and_, tests))
 
     def allocate(self, elem: str, n, fill_bits, pc: int):
         b = self.b
@@ -842,7 +905,10 @@ def _load_local(f: FunctionLowering, pc, arg):
         f.push(const(I8, 0), "nil")  # never assigned: nil, as in the interpreter
         return
     t = assigned(here)
-    f.push(f.load_local(arg, t), t, arg if has_array(t) else OWNED)  # arrays: borrowed
+    value = f.load_local(arg, t)
+    if f.unchecked and t == "int":  # (maybe an index whose bounds are proven)
+        f.index_of[id(value)] = (value, arg)
+    f.push(value, t, arg if has_array(t) else OWNED)  # arrays: borrowed
 
 
 def _store_local(f: FunctionLowering, pc, arg):
@@ -957,6 +1023,11 @@ def _for_prep(f: FunctionLowering, pc, arg):
     end = b.add(lo, const(I64, CHUNK))
     first = b.select(b.icmp_signed("<", hi, end), hi, end)
     b.store(b.select(near_max, hi, first), f.chunk_slot(pc + 1))
+    loop = f.checked.get(pc)
+    if loop is not None:  # versioned: the copy without checks where they are proven
+        b.cbranch(f.in_bounds(loop, lo, hi), f.edge(pc + 1, f.copies[pc][pc + 1]),
+                  f.edge(pc + 1)).set_weights([CHUNK, 1])
+        return _ENDS_BLOCK
 
 
 def _for_iter(f: FunctionLowering, pc, arg):
@@ -1106,7 +1177,8 @@ def _emit_simple(f, pc, opcode, values, types, owners):
 def _emit_index(f, pc, opcode, values, types, owners):
     array, i = values
     elem = element(types[0])
-    value = f.b.load(f.element_pointer(array, owners[0], i, elem, pc), typ=_ELEMENT_TYPES[elem])
+    value = f.mb.tbaa(f.b.load(f.element_pointer(array, owners[0], i, elem, pc),
+                               typ=_ELEMENT_TYPES[elem]), elem)
     return (f.b.trunc(value, I1) if elem == "bool" else value), elem
 
 
@@ -1119,7 +1191,7 @@ def _emit_store_index(f, pc, opcode, values, types, owners):
     if types[2] != elem:
         f.type_error(pc, opcode, list(zip(values, types)))
         return None
-    b.store(b.zext(value, I8) if elem == "bool" else value, pointer)
+    f.mb.tbaa(b.store(b.zext(value, I8) if elem == "bool" else value, pointer), elem)
     return const(I8, 0), "nil"
 
 

@@ -629,6 +629,40 @@ class Generator:
         self.leave_loop(entry)
         return lines + [f"{indent}    {counter} = {counter} + {step};", f"{indent}}}"]
 
+    def indexed_for(self, indent: str) -> list[str] | None:
+        """A for loop over an array's indices that reads and writes it with
+        its variable and with an int it does not change; sometimes the range
+        passes an end, or the body changes the variable or the array
+        (jit/ranges.py proves such indices in bounds before the loop, or
+        keeps the checks: an error comes at the same iteration)."""
+        arrays = [(n, t) for t in ARRAYS for n in self.variables(t) if n not in self.frozen]
+        if self.loop_depth >= 2 or not arrays:
+            return None
+        name, type_ = self.pick(arrays)
+        elem, var, inner = element(type_), self.fresh("i"), indent + "    "
+        lo = self.pick(["0", "0", "1", "-1", f"len({name}) - 2"])
+        hi = self.pick([f"len({name})", f"len({name})", "2", f"len({name}) + 1",
+                        f"len({name}) - 1"])
+        entry = self.enter_loop()
+        self.scopes.append({var: "int"})
+        body = [f"{inner}{name}[{var}] = {self.expr(elem, 2)};" if self.choose(2)
+                else f"{inner}print({name}[{var}]);"]
+        ints = self.variables("int")
+        if ints and self.choose(2):
+            k = self.pick(ints)
+            read = f"print({var}, {name}[{k}]);"
+            body.append(f"{inner}{read}" if self.choose(2) else
+                        f"{inner}if {k} >= 0 and {k} < len({name}) {{ {read} }}")
+        if self.choose(4) == 0:
+            body.append(f"{inner}{var} = {var} + {self.pick(['1', '-1'])};")
+        if self.choose(5) == 0:
+            body.append(f"{inner}{name} = {self.array_expr(type_, 2)};")
+        body.append(f"{inner}print({name}[{var}]);")
+        body += self.block(inner, 2)
+        self.scopes.pop()
+        self.leave_loop(entry)
+        return [f"{indent}for {var} in {lo}..{hi} {{"] + body + [f"{indent}}}"]
+
     def array_statement(self, indent: str) -> list[str]:
         elem = self.pick(["int", "float", "bool"])
         name = self.fresh("a")
@@ -1081,5 +1115,5 @@ STATEMENTS = [Generator.let_statement, Generator.assign_statement, Generator.pri
               Generator.if_statement, Generator.for_statement, Generator.while_statement,
               Generator.array_statement, Generator.store_statement, Generator.call_statement,
               Generator.bool_statement, Generator.retype_statement, Generator.return_statement,
-              Generator.pattern_statement, Generator.bad_statement]
+              Generator.pattern_statement, Generator.bad_statement, Generator.indexed_for]
 HOT_STATEMENTS = {0, 1, 3, 6, 7, 9, 10}
