@@ -17,9 +17,12 @@ read is ignored with a one-line warning and deleted, and the module is
 compiled again; files are written to a temporary name and renamed, so
 parallel runs never see half a file. The cache is bounded (LIMIT bytes):
 past it, the least recently used files go (a hit refreshes a file's time).
-An empty `<key>.hot` file says that a specialization of a program got
-optimized code: a later run compiles it for the optimizing tier at once
-(from the cache, normally) instead of starting with baseline code.
+A `<program>.profile` (Profile) says what earlier runs of a program
+compiled: a later run compiles those functions and loops at their first
+call or back-edge, for the optimizing tier at once where it got there
+before, instead of interpreting them up to the threshold and starting with
+baseline code (as JIT replay and HotSpot's AOT method profiles do). It is
+a hint about timing only: what runs is the same code.
 
 The checks catch damage, not an attacker: whoever can write to the cache
 directory can change what runs, as they could change vmlab's own files.
@@ -37,7 +40,8 @@ MAGIC = b"VMLABJIT"
 _HEADER = struct.Struct("<8s32s32sQH")  # magic, key, object's sha256, length, host length
 LIMIT = 256 << 20  # bytes of cache files before the oldest go
 SUFFIX = ".o"
-HOT = ".hot"  # an empty file: this specialization got optimized code in an earlier run
+PROFILE = ".profile"  # lines: what earlier runs of a program compiled (Profile)
+PROFILE_LIMIT = 1 << 16  # bytes: a profile that grows past this is not added to
 
 
 def default_directory() -> Path:
@@ -47,6 +51,17 @@ def default_directory() -> Path:
         return Path(os.environ["VMLAB_CACHE_DIR"]) / "jit"
     import platformdirs
     return Path(platformdirs.user_cache_dir("vmlab")) / "jit"
+
+
+def program_digest(program) -> str:
+    """A short name for a program's bytecode (not its file's name)."""
+    from vmlab.code import Program
+    from vmlab.toyc import BytecodeError, dumps
+    try:
+        data = dumps(Program(program.functions, program.main, ""))
+    except BytecodeError:  # (does not fit the file format: unique, never cached)
+        data = repr(id(program)).encode()
+    return hashlib.sha256(data).hexdigest()[:12]
 
 
 def source_digest() -> str:
@@ -74,20 +89,6 @@ class CodeCache:
 
     def _path(self, key: bytes, suffix: str = SUFFIX) -> Path:
         return self.directory / (key.hex() + suffix)
-
-    def hot_key(self, *identity) -> bytes:
-        return hashlib.sha256(f"{self.host}\n{identity!r}".encode()).digest()
-
-    def was_hot(self, key: bytes) -> bool:
-        """Did an earlier run optimize the specialization of this hot_key?"""
-        return self._path(key, HOT).exists()
-
-    def mark_hot(self, key: bytes) -> None:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._path(key, HOT).touch()
-        except OSError:
-            pass  # (put says why, once)
 
     def get(self, key: bytes) -> bytes | None:
         """The object file kept for `key`, or None (a miss)."""
@@ -168,7 +169,7 @@ class CodeCache:
         except OSError:
             return found
         for entry in entries:
-            if entry.name.endswith((SUFFIX, HOT)):
+            if entry.name.endswith((SUFFIX, PROFILE)):
                 try:
                     stat = entry.stat()
                 except OSError:
@@ -221,7 +222,43 @@ def clear(directory: Path) -> int:
     except OSError:
         return 0
     for entry in entries:
-        if entry.name.endswith((SUFFIX, HOT, ".tmp")):
+        if entry.name.endswith((SUFFIX, PROFILE, ".tmp")):
             CodeCache._remove(Path(entry.path))
             removed += 1
     return removed
+
+
+class Profile:
+    """What earlier runs of one program compiled, one line each (`call F
+    TYPES`, `loop F PC`, `optimized SPEC`): read once, appended to as a run
+    compiles more. Appends are single writes to a file opened for
+    appending, so parallel runs interleave whole lines; a line that is
+    damaged or unknown is simply never asked for."""
+
+    def __init__(self, directory: Path, digest: str):
+        self.path = Path(directory) / f"{digest}{PROFILE}" if directory else None
+        try:
+            self.lines = set(self.path.read_text(errors="replace").splitlines())
+        except (OSError, AttributeError):  # (none, or no directory)
+            self.lines = set()
+        self.calls = {int(line.split(" ", 2)[1]) for line in self.lines
+                      if line.startswith("call ") and line.split(" ", 2)[1].lstrip("-").isdigit()}
+
+    def __contains__(self, line: str) -> bool:
+        return line in self.lines
+
+    def add(self, line: str) -> None:
+        if line in self.lines or self.path is None:
+            return
+        self.lines.add(line)
+        try:
+            if self.path.exists() and self.path.stat().st_size > PROFILE_LIMIT:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+        except OSError:
+            pass  # (a cache it cannot write to: the code cache says so, once)
+
+
+NO_PROFILE = Profile(None, "")  # (no code cache: nothing remembered)

@@ -19,6 +19,7 @@ import hashlib
 import time
 
 from jit import engine, tiering
+from jit.codecache import program_digest
 from jit.infer import Decline, Inferrer, Spec, reaches
 from jit.lower import ModuleBuilder, parameters, signature
 from jit.runtime import Runtime
@@ -82,14 +83,15 @@ class Compiler:
     """A run's native code: what it compiled, for which tier, at what cost."""
 
     def __init__(self, program, output, max_depth: int, tiers: tuple[int, ...], stats,
-                 memcheck: bool | None, stack_bytes: int | None, cache=None):
+                 memcheck: bool | None, stack_bytes: int | None, cache=None, profile=None):
         """`stats`: tiering's FunctionStats per function, which compiles
-        fill in. `cache`: the code cache's directory (Engine.use_cache)."""
+        fill in. `cache`: the code cache's directory (Engine.use_cache);
+        `profile`: the program's jit.codecache.Profile, if it has one."""
         self.max_depth, self.first_tier, self.last_tier = max_depth, tiers[0], tiers[-1]
-        self.stats = stats
+        self.stats, self.profile = stats, profile
         engine.engine().use_cache(cache)
         self.cache = engine.engine().cache
-        self.digest = _digest(program)
+        self.digest = program_digest(program)
         self.runtime = Runtime(program, output, max_depth, memcheck)
         self.runtime.use_stack(stack_bytes)
         self.inferrer = Inferrer(program)
@@ -116,9 +118,8 @@ class Compiler:
         it is declined."""
         tier = tier or self.first_tier
         start = time.perf_counter()
-        hot = self.cache.hot_key(self.digest, self.max_depth, spec.key) if self.cache else None
         symbol = None
-        if tier < self.last_tier and hot is not None and self.cache.was_hot(hot):
+        if tier < self.last_tier and self.profile and _optimized(spec) in self.profile:
             # Optimized in an earlier run: no baseline phase this time.
             symbol = self._symbol(spec.key, self.last_tier) or self._standalone(spec,
                                                                                 self.last_tier)
@@ -130,8 +131,6 @@ class Compiler:
         if not function:  # never call into nothing
             raise RuntimeError(f"JIT: {symbol} is not defined")
         entry = functools.partial(self._wrapper(*signature(spec)), function)
-        if tier == OPTIMIZED and hot is not None:
-            self.cache.mark_hot(hot)
         return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier)
 
     # --- compiling ---
@@ -175,22 +174,26 @@ class Compiler:
         start = time.perf_counter()
         # (Names the same in every run of this program: a code cache's hit.)
         module = f"vmlab.{self.digest}.{NAMES[tier]}.{_digest(spec.key)}"
-        builder = ModuleBuilder(module, self.runtime.symbols, self.max_depth, tier == BASELINE,
-                                tiering.OPTIMIZE_COUNT if tier < self.last_tier else None)
+        tier_up = tiering.OPTIMIZE_COUNT if tier < self.last_tier else None
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:
             symbols[s.key] = f"{module}.{_digest(s.key)}.{s.name()}"
-        for s in others + members:  # name them all before any call refers to one
-            builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
-        try:
+
+        def translate() -> str:
+            builder = ModuleBuilder(module, self.runtime.symbols, self.max_depth,
+                                    tier == BASELINE, tier_up)
+            for s in others + members:  # name them all before any call refers to one
+                builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
             for s in members:
                 builder.define(s, symbols.get(s.key))
+            if self.cancelled:  # (before LLVM's part, the longest)
+                raise Cancelled
+            return str(builder.module)
+        try:
+            opt_ms, codegen_ms, frame, cached = engine.engine().add_measured(
+                translate, module, tier, _identity(spec, module, symbols, tier_up, self.max_depth))
         except Decline as reason:  # found while translating
             return self._decline(spec, str(reason))
-        if self.cancelled:  # (before LLVM's part, the longest)
-            raise Cancelled
-        opt_ms, codegen_ms, frame, cached = engine.engine().add_measured(
-            str(builder.module), builder.module.name, tier)
         if frame is None or frame > self.runtime.frame_limit:
             # (Its code stays unused: nothing refers to it.)
             return self._decline(spec, f"a native frame of {frame or 'unbounded'} bytes: "
@@ -206,6 +209,9 @@ class Compiler:
                 if s.name() not in names:
                     names.append(s.name())
         self.exported.update(((s.key, tier), symbols[s.key]) for s in cycle)
+        if tier == OPTIMIZED and self.profile is not None:
+            for s in members:  # (what ran in optimized code starts there next time)
+                self.profile.add(_optimized(s))
         more = f" with {len(members) - 1} more" if len(members) > 1 else ""
         if spec.exits:
             more += f" and {len(spec.exits)} side exit(s)"
@@ -222,15 +228,29 @@ class Compiler:
         return None
 
 
-def _digest(thing) -> str:
-    """A short name for a program (its bytecode) or a specialization's key."""
-    if isinstance(thing, tuple):
-        data = repr(thing).encode()
-    else:
-        from vmlab.code import Program
-        from vmlab.toyc import BytecodeError, dumps
-        try:  # (its source file's name changes no code)
-            data = dumps(Program(thing.functions, thing.main, ""))
-        except BytecodeError:  # (does not fit the file format: unique, never cached)
-            data = repr(id(thing)).encode()
-    return hashlib.sha256(data).hexdigest()[:12]
+def _digest(key: tuple) -> str:
+    """A short name for a specialization's key."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+
+
+def _identity(spec: Spec, module: str, symbols: dict, tier_up, max_depth: int) -> str:
+    """All that the lowering of `spec`'s module reads, besides the program
+    (named in `module`) and jit's own source (in the code cache's host):
+    the specializations it reaches, what inference found in each, and the
+    symbols it calls. The code cache's key, so that a hit needs no lowering."""
+    parts, seen, work = [], {spec.key}, [spec]
+    while work:
+        s = work.pop()
+        callees = sorted((pc, c.key) for pc, c in s.callees.items())
+        parts.append((s.key, s.ret, s.states, s.local_types, sorted(s.errors.items()),
+                      sorted(s.exits.items()), s.declined, callees))
+        for pc, key in callees:
+            if key not in seen:
+                seen.add(key)
+                work.append(s.callees[pc])
+    return repr((module, max_depth, tier_up, sorted(symbols.items(), key=repr), parts))
+
+
+def _optimized(spec: Spec) -> str:
+    """Its line in a profile: it ran in optimized code."""
+    return f"optimized {_digest(spec.key)}"

@@ -131,17 +131,23 @@ class Engine:
         """Optimize and compile a module for `tier`; (optimize ms, codegen ms)."""
         return self.add_measured(ir_text, name, tier)[:2]
 
-    def add_measured(self, ir_text: str, name: str,
-                     tier: int = OPTIMIZED) -> tuple[float, float, int | None, bool]:
+    def add_measured(self, ir, name: str, tier: int = OPTIMIZED,
+                     identity: str | None = None) -> tuple[float, float, int | None, bool]:
         """Optimize and compile a module for `tier`, or take its object file
         from the code cache; (optimize ms, codegen ms, the largest native
         stack frame of its functions in bytes, or None if one has none that
         is static: jit.frames.max_frame, whether the cache had it). Codegen
-        includes linking the object in and measuring its frames."""
-        start = time.perf_counter()
-        key = self.cache.key(ir_text, tier) if self.cache else None
+        includes linking the object in and measuring its frames. `ir`: the
+        module's IR text, or a function that makes it, called only if the
+        cache has no object for `identity` (which must fix the IR)."""
+        key = None
+        if self.cache:
+            key = self.cache.key(identity if identity is not None else ir, tier)
         code = self.cache.get(key) if self.cache else None
         cached = code is not None
+        if not cached:
+            ir_text = ir() if callable(ir) else ir
+        start = time.perf_counter()
         if not cached:
             module = parse(ir_text, name)
             module.triple, module.data_layout = self.triple, self.data_layout

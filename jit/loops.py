@@ -20,14 +20,13 @@ loop whose step is not positive polls on every iteration, as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vmlab import opcodes as op
 from vmlab.opcodes import OPCODES, Operand
 
 
-@dataclass(frozen=True)
-class CountedLoop:
+class CountedLoop(NamedTuple):  # (dataclasses: 7 ms more to import)
     header: int             # the pc of the loop test's first instruction
     back_edge: int          # the pc of the JUMP back to it
     var: int                # the local that counts: v

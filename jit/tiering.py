@@ -183,6 +183,7 @@ class Tiering:
         self.background, self.memcheck, self.cache = background, memcheck, cache
         self.stack_bytes: int | None = None  # of the thread it runs on (None: the main one)
         self.compiler = None  # a jit.compiler.Compiler once something is hot
+        self.profile = None   # a jit.codecache.Profile once something is called
         self.runtime = None   # ... and its jit.runtime.Runtime
         self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
         self.calls: dict[tuple, object] = {}   # (func, arg types) -> Compiled or None
@@ -211,12 +212,15 @@ class Tiering:
             self._install()
         stats = self.stats[func]
         stats.counter += 1
-        if stats.counter <= self.threshold:
+        if stats.counter <= self.threshold and func not in self.profiled().calls:
             return INTERPRET
         arity = self.program.functions[func].arity
         args = stack[len(stack) - arity:]
         key = (func, tuple(map(type_of, args)))
         compiled = self.calls.get(key, INTERPRET)
+        if (compiled is INTERPRET and stats.counter <= self.threshold
+                and _call_line(key) not in self.profiled()):
+            return INTERPRET
         if compiled is INTERPRET:
             self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
                               self._tier(func)))
@@ -249,7 +253,7 @@ class Tiering:
         stats = self.stats[func]
         stats.counter += 1
         stats.back_edges += 1
-        if stats.counter <= self.threshold:
+        if stats.counter <= self.threshold and f"loop {func} {header}" not in self.profiled():
             return None
         if stats.counter - stats.back_edges > CALLED_OFTEN:
             # A function called again and again: compile it for its calls too
@@ -397,21 +401,36 @@ class Tiering:
             self._say(f"QUEUE  {job.name} ({NAMES[job.tier]})")
         self._queue.put(job)
 
+    def profiled(self):
+        """The program's jit.codecache.Profile: what earlier runs compiled,
+        compiled here at once (read at the first call or back-edge; empty
+        without a code cache)."""
+        if self.profile is None:
+            from jit import codecache
+            if self.cache:
+                directory = (codecache.default_directory() if self.cache is True
+                             else self.cache)
+                self.profile = codecache.Profile(directory, codecache.program_digest(
+                    self.program))
+            else:
+                self.profile = codecache.NO_PROFILE
+        return self.profile
+
     def get_compiler(self):
         """The run's jit.compiler.Compiler, made (llvmlite loaded) on first use."""
         if self.compiler is None:
             from jit.compiler import Compiler
             self.compiler = Compiler(self.program, self.output, self.max_depth,
                                      self.tier_choice, self.stats, self.memcheck,
-                                     self.stack_bytes, self.cache)
+                                     self.stack_bytes, self.cache, self.profiled())
             self.compiler.cancelled = self._closed  # (if the run ended meanwhile)
             self.runtime = self.compiler.runtime
         return self.compiler
 
     def _run(self, job: Job) -> None:
         """Do a job's compile (on whichever thread does them)."""
+        start = time.perf_counter()  # (loading the compiler, llvmlite, included)
         from jit.compiler import Cancelled
-        start = time.perf_counter()
         try:
             compiler = self.get_compiler()
             job.result = job.make(compiler)
@@ -452,6 +471,8 @@ class Tiering:
             self._say(note)
         if job.result is not None:
             job.table[job.key] = job.result
+            self.profiled().add(_call_line(job.key) if job.table is self.calls else
+                                f"loop {job.key[0]} {job.key[1]}")
             if self.log and queued:
                 self._say(f"INSTALL {job.result.name} ({NAMES[job.result.tier]}), "
                           f"{(time.perf_counter() - job.queued) * 1e3:.1f} ms after it was "
@@ -493,3 +514,8 @@ class Tiering:
         self.output.flush()  # the log interleaves with the program's output
         print(f"jit: {text}", file=self.log, flush=True)
 
+
+
+def _call_line(key) -> str:
+    """A call's line in a profile: function key[0] was compiled for key[1]."""
+    return f"call {key[0]} {','.join(key[1])}"

@@ -87,7 +87,7 @@ def test_a_damaged_file_is_ignored_with_a_warning_and_compiled_again(tmp_path, d
 
     cache = tmp_path / "cache"
     _, time1 = run(tmp_path, cache)
-    for path in cache.iterdir():
+    for path in cache.glob("*.o"):
         data = path.read_bytes()
         if damage == "truncate":
             data = data[: len(data) // 2]
@@ -129,7 +129,8 @@ def test_parallel_runs_share_one_cache(tmp_path):
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(one, range(6)))
     assert [(r.stdout, r.stderr, r.returncode) for r in results] == [(WANT, b"", 0)] * 6
-    assert not [p for p in cache.iterdir() if p.suffix != ".o"]  # no temporary left
+    assert not [p for p in cache.iterdir()
+                if p.suffix not in (".o", ".profile")]  # no temporary left
     result, time = run(tmp_path, cache)
     assert result.stderr == b"" and time["cache_misses"] == 0
 
@@ -170,3 +171,45 @@ def test_the_default_directory(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert codecache.default_directory() == tmp_path / "xdg" / "vmlab" / "jit"
     assert aot.directory() == str(tmp_path / "xdg" / "vmlab" / "native")
+
+
+def test_a_later_run_compiles_at_once_what_an_earlier_one_compiled(tmp_path):
+    """The program's profile (jit.codecache.Profile): the second run enters
+    native code at the first call or loop iteration where the first run
+    waited for the threshold (10 here)."""
+    cache = tmp_path / "cache"
+
+    def interpreted():
+        stats = json.loads((tmp_path / "stats.json").read_text())["jit"]["functions"]
+        return stats["<main>"]["interpreted_back_edges"], stats["half"]["interpreted_calls"]
+    run(tmp_path, cache)
+    assert interpreted() == (11, 10)
+    assert [p.suffix for p in cache.glob("*.profile")] == [".profile"]
+    run(tmp_path, cache)
+    assert interpreted() == (1, 0)
+    run(tmp_path, cache, "--jit-cache", "off")  # (no cache: no profile either)
+    assert interpreted() == (11, 10)
+
+
+def test_a_hit_needs_no_lowering(tmp_path, monkeypatch):
+    """The key is what the lowering reads (the specializations inference
+    found), so a run whose code is all in the cache translates nothing."""
+    from jit.lower import ModuleBuilder
+    from jit.tiering import Tiering, run_program
+    from lang import compile_source
+    from vmlab.output import Output
+
+    def once():
+        program = compile_source(PROGRAM, "p.toy")
+        out = Output()
+        jit = Tiering(program, out, 10_000, 10, cache=tmp_path)
+        run_program(program, out, 10_000, None, jit)
+        assert out.getvalue() == WANT.decode()
+        return jit.compiler.cache
+    assert once().misses > 0
+
+    def lowered(*args):
+        raise AssertionError("lowered again")
+    monkeypatch.setattr(ModuleBuilder, "define", lowered)
+    cache = once()
+    assert cache.misses == 0 and cache.hits > 0
