@@ -54,6 +54,7 @@ DEFAULT_THRESHOLD = 1000
 # VMLAB_JIT_OPTIMIZE_AFTER, so that small programs tier up too.)
 OPTIMIZE_COUNT = int(os.environ.get("VMLAB_JIT_OPTIMIZE_AFTER", 1_000_000))
 INTERPRET = object()  # `call`'s answer: no native code for this call
+READ_PROFILE_AFTER = 100  # calls and loop iterations before a run reads its program's profile
 CALLED_OFTEN = 10     # calls after which a hot loop also compiles its function for calls
 # Side exits at one site of an OSR entry before it is made not entrant (as
 # HotSpot says), for BACKOFF loop iterations, doubled at each invalidation;
@@ -183,7 +184,8 @@ class Tiering:
         self.background, self.memcheck, self.cache = background, memcheck, cache
         self.stack_bytes: int | None = None  # of the thread it runs on (None: the main one)
         self.compiler = None  # a jit.compiler.Compiler once something is hot
-        self.profile = None   # a jit.codecache.Profile once something is called
+        self.profile = None   # a jit.codecache.Profile once read (hints)
+        self._events = 0      # calls and back-edges before it was read
         self.runtime = None   # ... and its jit.runtime.Runtime
         self.stats = {i: FunctionStats() for i in range(-1, len(program.functions))}
         self.calls: dict[tuple, object] = {}   # (func, arg types) -> Compiled or None
@@ -212,14 +214,14 @@ class Tiering:
             self._install()
         stats = self.stats[func]
         stats.counter += 1
-        if stats.counter <= self.threshold and func not in self.profiled().calls:
+        if stats.counter <= self.threshold and func not in self.hints().calls:
             return INTERPRET
         arity = self.program.functions[func].arity
         args = stack[len(stack) - arity:]
         key = (func, tuple(map(type_of, args)))
         compiled = self.calls.get(key, INTERPRET)
         if (compiled is INTERPRET and stats.counter <= self.threshold
-                and _call_line(key) not in self.profiled()):
+                and _call_line(key) not in self.hints()):
             return INTERPRET
         if compiled is INTERPRET:
             self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
@@ -253,7 +255,7 @@ class Tiering:
         stats = self.stats[func]
         stats.counter += 1
         stats.back_edges += 1
-        if stats.counter <= self.threshold and f"loop {func} {header}" not in self.profiled():
+        if stats.counter <= self.threshold and f"loop {func} {header}" not in self.hints():
             return None
         if stats.counter - stats.back_edges > CALLED_OFTEN:
             # A function called again and again: compile it for its calls too
@@ -401,10 +403,20 @@ class Tiering:
             self._say(f"QUEUE  {job.name} ({NAMES[job.tier]})")
         self._queue.put(job)
 
+    def hints(self):
+        """What earlier runs compiled (`profiled`), once this run has made
+        READ_PROFILE_AFTER calls and loop iterations; before, nothing: a
+        program that does little never pays for reading it (~15 ms of
+        imports and the program's digest)."""
+        if self.profile is None:
+            self._events += 1
+            if self._events < READ_PROFILE_AFTER:
+                return _NO_HINTS
+        return self.profiled()
+
     def profiled(self):
         """The program's jit.codecache.Profile: what earlier runs compiled,
-        compiled here at once (read at the first call or back-edge; empty
-        without a code cache)."""
+        compiled here at once (empty without a code cache)."""
         if self.profile is None:
             from jit import codecache
             if self.cache:
@@ -519,3 +531,15 @@ class Tiering:
 def _call_line(key) -> str:
     """A call's line in a profile: function key[0] was compiled for key[1]."""
     return f"call {key[0]} {','.join(key[1])}"
+
+
+class _NoHints:
+    """A profile not read yet: it has nothing compiled."""
+
+    calls = frozenset()
+
+    def __contains__(self, line: str) -> bool:
+        return False
+
+
+_NO_HINTS = _NoHints()

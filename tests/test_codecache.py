@@ -174,21 +174,24 @@ def test_the_default_directory(monkeypatch, tmp_path):
 
 
 def test_a_later_run_compiles_at_once_what_an_earlier_one_compiled(tmp_path):
-    """The program's profile (jit.codecache.Profile): the second run enters
-    native code at the first call or loop iteration where the first run
-    waited for the threshold (10 here)."""
-    cache = tmp_path / "cache"
+    """The program's profile (jit.codecache.Profile): where the first run
+    waited for the threshold (500 calls, 500 loop iterations), the second
+    compiles as soon as it has read the profile (after READ_PROFILE_AFTER
+    calls and iterations, 50 of each here)."""
+    from jit.tiering import READ_PROFILE_AFTER
+
+    cache, threshold = tmp_path / "cache", ("--jit-threshold", "500")
 
     def interpreted():
         stats = json.loads((tmp_path / "stats.json").read_text())["jit"]["functions"]
         return stats["<main>"]["interpreted_back_edges"], stats["half"]["interpreted_calls"]
-    run(tmp_path, cache)
-    assert interpreted() == (11, 10)
+    run(tmp_path, cache, *threshold)
+    assert interpreted() == (501, 500)
     assert [p.suffix for p in cache.glob("*.profile")] == [".profile"]
-    run(tmp_path, cache)
-    assert interpreted() == (1, 0)
-    run(tmp_path, cache, "--jit-cache", "off")  # (no cache: no profile either)
-    assert interpreted() == (11, 10)
+    run(tmp_path, cache, *threshold)
+    assert interpreted() == (READ_PROFILE_AFTER // 2, READ_PROFILE_AFTER // 2)
+    run(tmp_path, cache, *threshold, "--jit-cache", "off")  # (no cache: no profile either)
+    assert interpreted() == (501, 500)
 
 
 def test_a_hit_needs_no_lowering(tmp_path, monkeypatch):
