@@ -412,7 +412,11 @@ class Tiering:
             self._events += 1
             if self._events < READ_PROFILE_AFTER:
                 return _NO_HINTS
-        return self.profiled()
+            with self._compiling:  # (imports: Ctrl-C must not stop one halfway)
+                self.profiled()
+            if self._interrupted:
+                raise interrupts.Interrupted()
+        return self.profile
 
     def profiled(self):
         """The program's jit.codecache.Profile: what earlier runs compiled,

@@ -30,6 +30,20 @@ def run(tmp_path, cache, *extra, check=True):
     return result, json.loads(stats.read_text())["time"]
 
 
+def in_process(cache):
+    """PROGRAM run with the JIT in this process; the run's code cache."""
+    from jit.tiering import Tiering, run_program
+    from lang import compile_source
+    from vmlab.output import Output
+
+    program = compile_source(PROGRAM, "p.toy")
+    out = Output()
+    jit = Tiering(program, out, 10_000, 10, cache=cache)
+    run_program(program, out, 10_000, None, jit)
+    assert out.getvalue() == WANT.decode()
+    return jit.compiler.cache
+
+
 def test_a_second_run_takes_its_code_from_the_cache(tmp_path):
     cache = tmp_path / "cache"
     first, time1 = run(tmp_path, cache)
@@ -54,31 +68,20 @@ def test_code_for_another_cpu_or_version_is_never_used(tmp_path, monkeypatch):
     """In-process: the same program, once for this host, once for a host
     whose CPU name differs (as if the cache came from another machine)."""
     from jit import engine
-    from jit.tiering import Tiering, run_program
-    from lang import compile_source
-    from vmlab.output import Output
 
-    def once():
-        program = compile_source(PROGRAM, "p.toy")
-        out = Output()
-        jit = Tiering(program, out, 10_000, 10, cache=tmp_path)
-        run_program(program, out, 10_000, None, jit)
-        assert out.getvalue() == WANT.decode()
-        return jit.compiler.cache
-
-    first = once()
+    first = in_process(tmp_path)
     assert first.misses > 0 and first.hits == 0
-    again = once()  # (this process has the runtime and entry wrappers already)
+    again = in_process(tmp_path)  # (this process has the runtime and entry wrappers already)
     assert again.hits > 0 and again.misses == 0
     real = engine.host()
     for other in (real.replace(engine.llvm.get_host_cpu_name(), "some-other-cpu"),
                   real.replace(" vmlab ", " vmlab 0.0.0+x ")):
         monkeypatch.setattr(engine, "host", lambda other=other: other)
-        cache = once()
+        cache = in_process(tmp_path)
         assert cache.hits == 0 and cache.misses == again.hits, other
     # Each host's files are its own; the real host's are still there.
     monkeypatch.setattr(engine, "host", lambda: real)
-    assert once().hits == again.hits
+    assert in_process(tmp_path).hits == again.hits
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "hostile", "empty"])
@@ -198,21 +201,11 @@ def test_a_hit_needs_no_lowering(tmp_path, monkeypatch):
     """The key is what the lowering reads (the specializations inference
     found), so a run whose code is all in the cache translates nothing."""
     from jit.lower import ModuleBuilder
-    from jit.tiering import Tiering, run_program
-    from lang import compile_source
-    from vmlab.output import Output
 
-    def once():
-        program = compile_source(PROGRAM, "p.toy")
-        out = Output()
-        jit = Tiering(program, out, 10_000, 10, cache=tmp_path)
-        run_program(program, out, 10_000, None, jit)
-        assert out.getvalue() == WANT.decode()
-        return jit.compiler.cache
-    assert once().misses > 0
+    assert in_process(tmp_path).misses > 0
 
     def lowered(*args):
         raise AssertionError("lowered again")
     monkeypatch.setattr(ModuleBuilder, "define", lowered)
-    cache = once()
+    cache = in_process(tmp_path)
     assert cache.misses == 0 and cache.hits > 0
