@@ -236,10 +236,10 @@ class Profile:
     damaged or unknown is simply never asked for."""
 
     def __init__(self, directory: Path, digest: str):
-        self.path = Path(directory) / f"{digest}{PROFILE}" if directory else None
+        self.path = Path(directory) / f"{digest}{PROFILE}"
         try:
             self.lines = set(self.path.read_text(errors="replace").splitlines())
-        except (OSError, AttributeError):  # (none, or no directory)
+        except OSError:  # (none yet)
             self.lines = set()
         self.calls = {int(line.split(" ", 2)[1]) for line in self.lines
                       if line.startswith("call ") and line.split(" ", 2)[1].lstrip("-").isdigit()}
@@ -248,7 +248,7 @@ class Profile:
         return line in self.lines
 
     def add(self, line: str) -> None:
-        if line in self.lines or self.path is None:
+        if line in self.lines:
             return
         self.lines.add(line)
         try:
@@ -259,6 +259,3 @@ class Profile:
                 f.write(line + "\n")
         except OSError:
             pass  # (a cache it cannot write to: the code cache says so, once)
-
-
-NO_PROFILE = Profile(None, "")  # (no code cache: nothing remembered)

@@ -35,13 +35,18 @@ class CountedLoop(NamedTuple):  # (dataclasses: 7 ms more to import)
     inclusive: bool         # the test is v <= n
 
 
-def counted_loops(code, spec) -> dict[int, CountedLoop]:
-    """The counted while loops of one specialization, by header pc."""
-    instrs = code.instrs
+def jump_sources(code) -> dict[int, list[int]]:
+    """The pcs of the jumps into each jump target."""
     into: dict[int, list[int]] = {}
-    for pc, (opcode, arg) in enumerate(instrs):
+    for pc, (opcode, arg) in enumerate(code.instrs):
         if OPCODES[opcode].operand == Operand.JUMP:
             into.setdefault(arg, []).append(pc)
+    return into
+
+
+def counted_loops(code, spec) -> dict[int, CountedLoop]:
+    """The counted while loops of one specialization, by header pc."""
+    instrs, into = code.instrs, jump_sources(code)
     found = {}
     for back, (opcode, header) in enumerate(instrs):
         if opcode == op.JUMP and header < back:

@@ -22,8 +22,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from vmlab import opcodes as op
-from vmlab.opcodes import OPCODES, Flow, Operand
+from vmlab.opcodes import OPCODES, Flow
 
+from jit.loops import jump_sources
 from jit.types import element
 
 
@@ -42,11 +43,7 @@ class CheckedLoop(NamedTuple):
 def checked_loops(code, spec) -> dict[int, CheckedLoop]:
     """The innermost for loops of one specialization worth versioning, by
     the pc of their FOR_PREP."""
-    instrs, states = code.instrs, spec.states
-    into: dict[int, list[int]] = {}
-    for pc, (opcode, arg) in enumerate(instrs):
-        if OPCODES[opcode].operand == Operand.JUMP:
-            into.setdefault(arg, []).append(pc)
+    instrs, states, into = code.instrs, spec.states, jump_sources(code)
     found = {}
     for prep, (opcode, _) in enumerate(instrs[:-1]):
         header = prep + 1

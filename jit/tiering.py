@@ -422,14 +422,14 @@ class Tiering:
         """The program's jit.codecache.Profile: what earlier runs compiled,
         compiled here at once (empty without a code cache)."""
         if self.profile is None:
-            from jit import codecache
             if self.cache:
+                from jit import codecache
                 directory = (codecache.default_directory() if self.cache is True
                              else self.cache)
                 self.profile = codecache.Profile(directory, codecache.program_digest(
                     self.program))
             else:
-                self.profile = codecache.NO_PROFILE
+                self.profile = _NO_HINTS  # (nothing to remember it in)
         return self.profile
 
     def get_compiler(self):
@@ -538,12 +538,16 @@ def _call_line(key) -> str:
 
 
 class _NoHints:
-    """A profile not read yet: it has nothing compiled."""
+    """A profile not read yet, or none (no code cache): nothing compiled,
+    nothing remembered."""
 
     calls = frozenset()
 
     def __contains__(self, line: str) -> bool:
         return False
+
+    def add(self, line: str) -> None:
+        pass
 
 
 _NO_HINTS = _NoHints()
