@@ -39,6 +39,12 @@ def _initialized() -> bool:
     return True
 
 
+# What another target's CPU is assumed to have: the baseline its Linux
+# distributions build for (LLVM's bare default for riscv64 is RV64I: no
+# multiply, no atomics, no floating point; Debian's is RV64GC).
+FEATURES = {"riscv64": "+m,+a,+f,+d,+c"}
+
+
 def target_machine(opt: int = OPT_LEVEL, triple: str | None = None):
     """A target machine for the host (with its CPU's features), or for `triple`."""
     _initialized()
@@ -50,7 +56,8 @@ def target_machine(opt: int = OPT_LEVEL, triple: str | None = None):
     llvm.initialize_all_asmprinters()
     reloc = "static" if triple.startswith("wasm") else "pic"
     return llvm.Target.from_triple(triple).create_target_machine(
-        opt=opt, codemodel="default", reloc=reloc)
+        opt=opt, codemodel="default", reloc=reloc,
+        features=next((f for arch, f in FEATURES.items() if triple.startswith(arch)), ""))
 
 
 def optimize(module, opt: int = OPT_LEVEL, tm=None) -> None:
@@ -192,22 +199,30 @@ def host() -> str:
             f"O{OPT_LEVEL}")
 
 
+def host_triple() -> str:
+    _initialized()
+    return llvm.get_process_triple()
+
+
 def add_symbol(name: str, address: int) -> None:
     """Make a host function (a ctypes callback) callable from JIT code by name."""
     _initialized()
     llvm.add_symbol(name, address)
 
 
-def assembly(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL,
-             tier: int = OPTIMIZED) -> str:
-    """The assembly a module becomes in `tier` on the host, or on another
-    target (`opt`: the optimizing tier's level)."""
+def machine_code(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL,
+                 tier: int = OPTIMIZED) -> tuple[str, int]:
+    """What a module becomes in `tier` on the host, or on another target
+    (`opt`: the optimizing tier's level): its assembly, and the bytes of
+    machine code in its object file (its text sections; wasm: its code
+    section)."""
     module = parse(ir_text, "asm")
     tm = target_machine(0 if tier == BASELINE else opt, triple)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
     run_pipeline(module, tier, opt, tm)
-    return tm.emit_assembly(module)
+    obj = llvm.ObjectFileRef.from_data(tm.emit_object(module))
+    return tm.emit_assembly(module), sum(s.size() for s in obj.sections() if s.is_text())
 
 
 def optimized_ir(ir_text: str, opt: int = OPT_LEVEL, tier: int = OPTIMIZED) -> str:

@@ -1,5 +1,6 @@
 """What a function becomes: its LLVM IR and its assembly, on this machine or
-another (`vmlab ir`, `vmlab asm`).
+others (`vmlab ir`, `vmlab asm`), and how big it is on each beside its
+portable bytecode.
 
 The module shown is the one the JIT would compile for a call with the given
 argument types: the function and the functions it calls.
@@ -15,15 +16,59 @@ from jit.tiering import OPTIMIZE_COUNT
 from vmlab.code import MAIN, MAIN_NAME, Program
 from vmlab.interp import DEFAULT_MAX_DEPTH
 
-# Targets `vmlab asm --target` is tested with; LLVM knows many more.
-TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu",
-           "riscv64-unknown-linux-gnu", "wasm32-unknown-unknown"]
+# `vmlab asm --target NAME`: the targets it is tested with, by name (their
+# triples work too, and so does any LLVM triple arch-vendor-os of an
+# architecture llvmlite's LLVM was built with).
+TARGETS = {"x86-64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu",
+           "riscv64": "riscv64-unknown-linux-gnu", "wasm32": "wasm32-unknown-unknown"}
+HOST = "host"
+
+
+def targets(values: list[str]) -> list[tuple[str, str | None]]:
+    """(name, triple) of each `--target` value (comma-separated names,
+    triples, `host` or `all`); the triple of `host` is None. ValueError
+    naming the first one that is not a target."""
+    found = []
+    for value in (v.strip() for text in values for v in text.split(",") if v.strip()):
+        if value == "all":
+            found += TARGETS.items()
+        elif value == HOST:
+            found.append((HOST, None))
+        elif value in TARGETS:
+            found.append((value, TARGETS[value]))
+        else:
+            found.append((_name(value), _triple(value)))
+    return list(dict.fromkeys(found))
+
+
+def _triple(value: str) -> str:
+    """`value` if it is an LLVM triple (arch-vendor-os[-env]) of a known
+    architecture."""
+    import llvmlite.binding as llvm
+    if value.count("-") >= 2:
+        engine.target_machine(0, TARGETS["x86-64"])  # (initializes every target)
+        try:
+            llvm.Target.from_triple(value)
+            return value
+        except RuntimeError:
+            pass
+    raise ValueError(value)
+
+
+def _name(triple: str) -> str:
+    return next((name for name, t in TARGETS.items() if t == triple), triple)
 
 
 def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
               max_depth: int = DEFAULT_MAX_DEPTH, tier: str = "optimized") -> str:
     """The LLVM IR, before optimization, of `name` specialized for `arg_types`
     (baseline code counts its calls and loop iterations)."""
+    return _module(program, name, arg_types, max_depth, tier)[0]
+
+
+def _module(program: Program, name: str, arg_types: tuple[str, ...],
+            max_depth: int = DEFAULT_MAX_DEPTH, tier: str = "optimized"):
+    """module_ir, and the code objects it was made from."""
     func = MAIN if name == MAIN_NAME else next(
         i for i, f in enumerate(program.functions) if f.name == name)
     code = program.main if func == MAIN else program.functions[func]
@@ -35,9 +80,10 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
     baseline = tier == "baseline"
     builder = ModuleBuilder(spec.name(), Symbols(program), max_depth, baseline=baseline,
                             tier_up=OPTIMIZE_COUNT if baseline else None)
-    for s in Inferrer.closure(spec):  # `name` global, as the JIT's entry calls it
+    closure = Inferrer.closure(spec)
+    for s in closure:  # `name` global, as the JIT's entry calls it
         builder.define(s, spec.name() if s is spec else None)
-    return str(builder.module)
+    return str(builder.module), list({id(s.code): s.code for s in closure}.values())
 
 
 TIERS = {"baseline": engine.BASELINE, "optimized": engine.OPTIMIZED}
@@ -51,5 +97,35 @@ def ir(program: Program, name: str, arg_types, opt: int, optimized: bool,
 
 def asm(program: Program, name: str, arg_types, opt: int, triple: str | None,
         tier: str = "optimized") -> str:
-    return engine.assembly(module_ir(program, name, arg_types, tier=tier), triple, opt,
-                           TIERS[tier])
+    return engine.machine_code(module_ir(program, name, arg_types, tier=tier), triple, opt,
+                               TIERS[tier])[0]
+
+
+def cross(program: Program, name: str, arg_types, opt: int, chosen, tier: str = "optimized"):
+    """The assembly for each chosen (name, triple), then a table of sizes:
+    the machine code's bytes and instructions on each target, beside the
+    .toyc bytes and bytecode instructions of the same functions."""
+    from vmlab.toyc import encoded_size
+    text, codes = _module(program, name, arg_types, tier=tier)
+    parts, rows = [], []
+    for target, triple in chosen:
+        assembly, size = engine.machine_code(text, triple, opt, TIERS[tier])
+        parts.append(f"# ===== {target} ({triple or engine.host_triple()}) =====\n{assembly}")
+        rows.append((target, size, instructions(assembly)))
+    rows.append((".toyc (any machine)", sum(map(encoded_size, codes)),
+                 sum(len(c.instrs) for c in codes)))
+    functions = ", ".join(c.name for c in codes)
+    width = max(len(target) for target, _, _ in rows) + 2
+    table = [f"# {name}({', '.join(arg_types)}) with what it calls ({functions}), "
+             f"{tier} tier:", f"# {'target':<{width}}{'bytes':>8}{'instructions':>14}"]
+    table += [f"# {target:<{width}}{size:>8,}{count:>14,}" for target, size, count in rows]
+    return "".join(parts) + "\n".join(table) + "\n"
+
+
+def instructions(assembly: str) -> int:
+    """The machine instructions in an assembly listing: indented lines that
+    are not directives, labels or comments."""
+    return sum(1 for line in assembly.splitlines()
+               if line[:1] in (" ", "\t") and line.strip()
+               and not line.strip().startswith((".", "#", "//", ";", "@"))
+               and not line.strip().endswith(":"))

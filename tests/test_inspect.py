@@ -61,11 +61,65 @@ def test_baseline_tier():
 @pytest.mark.parametrize("args, message", [
     (["--fn", "nope"], "no function 'nope'"),
     (["--fn", "fib", "--args", "string"], "unknown type 'string' in --args"),
-    (["--fn", "fib", "--target", "nonsense-x"], "cannot generate code for --target"),
+    (["--fn", "fib", "--target", "nonsense-x"], "unknown --target 'nonsense-x' (targets: "
+                                                "x86-64, aarch64, riscv64, wasm32, host, all;"),
+    (["--fn", "fib", "--target", "sparc-foo"], "unknown --target 'sparc-foo'"),  # (no OS)
+    (["--fn", "fib", "--target", "x86-64,foo-bar-baz"], "unknown --target 'foo-bar-baz'"),
+    ([], "asm needs FILE and --fn NAME"),
 ])
 def test_usage_errors(args, message):
     result = vmlab("asm", FIB, *args)
     assert result.returncode == 2 and message in result.stderr.decode()
+    assert result.stdout == b""
+
+
+def test_the_targets_are_listed_without_a_program():
+    result = vmlab("asm", "--target", "list")
+    assert result.returncode == 0 and result.stderr == b""
+    lines = result.stdout.decode().splitlines()
+    assert lines[:4] == ["x86-64    x86_64-unknown-linux-gnu",
+                         "aarch64   aarch64-unknown-linux-gnu",
+                         "riscv64   riscv64-unknown-linux-gnu",
+                         "wasm32    wasm32-unknown-unknown"]
+
+
+def test_one_function_on_every_target_with_its_sizes():
+    """--target all: the four listings in order, then each one's code size
+    beside the .toyc bytes of the same function, which runs on all of them."""
+    from lang import compile_source
+    from vmlab.toyc import encoded_size
+
+    result = vmlab("asm", FIB, "--fn", "fib", "--target", "all")
+    assert result.returncode == 0 and result.stderr == b""
+    text = result.stdout.decode()
+    headers = [line for line in text.splitlines() if line.startswith("# =====")]
+    assert headers == ["# ===== x86-64 (x86_64-unknown-linux-gnu) =====",
+                       "# ===== aarch64 (aarch64-unknown-linux-gnu) =====",
+                       "# ===== riscv64 (riscv64-unknown-linux-gnu) =====",
+                       "# ===== wasm32 (wasm32-unknown-unknown) ====="]
+    assert "retq" in text and "end_function" in text
+    table = text[text.index("# fib(int) with what it calls (fib), optimized tier:"):]
+    rows = {line[2:].rsplit(None, 2)[0].strip(): line.rsplit(None, 2)[1:]
+            for line in table.splitlines()[2:]}
+    assert list(rows) == ["x86-64", "aarch64", "riscv64", "wasm32", ".toyc (any machine)"]
+    fib = compile_source(open(FIB).read(), "fib.toy").function("fib")
+    assert rows[".toyc (any machine)"] == [f"{encoded_size(fib):,}", f"{len(fib.instrs)}"]
+    for target in ("x86-64", "aarch64", "riscv64", "wasm32"):
+        size, count = (int(x.replace(",", "")) for x in rows[target])
+        assert size > encoded_size(fib) and count > len(fib.instrs), target
+
+
+def test_riscv64_code_is_for_rv64gc():
+    """Debian's baseline: multiplies and atomics are instructions, not calls."""
+    text = vmlab("asm", FIB, "--fn", "fib", "--target", "riscv64").stdout.decode()
+    assert "__atomic" not in text and "__mul" not in text and "\tret" in text
+
+
+def test_instructions_are_counted_without_directives_labels_or_comments():
+    from jit.inspect import instructions
+    listing = ('\t.text\n"f(int)":\n\t# %bb.0:\n\tmovq\t%rdi, %rax\n.LBB0_1:\n'
+               "\tlocal.get\t0\n\t// aarch64 comment\n\tretq\n")
+    assert instructions(listing) == 3
 
 
 def test_wrong_argument_count():

@@ -245,13 +245,31 @@ def cmd_asm(args) -> int:
     from jit import inspect
     from jit.infer import Decline
 
+    names = ", ".join([*inspect.TARGETS, inspect.HOST, "all"])
+    if "list" in (args.target or []):
+        for name, triple in inspect.TARGETS.items():
+            print(f"{name:<10}{triple}")
+        print(f"{inspect.HOST:<10}this machine (the default)\n{'all':<10}the four above\n"
+              "Or any LLVM triple arch-vendor-os[-env] of an architecture llvmlite's LLVM "
+              "has (e.g. armv7-unknown-linux-gnueabihf); several: comma-separated or "
+              "--target again.")
+        return EXIT_OK
+    if args.file is None or args.fn is None:
+        raise usage_error("asm needs FILE and --fn NAME (or --target list)")
+    try:
+        chosen = inspect.targets(args.target or [inspect.HOST])
+    except ValueError as e:
+        raise usage_error(f"unknown --target '{e}' (targets: {names}; or an LLVM triple "
+                          "arch-vendor-os: vmlab asm --target list)") from None
     program, name, types = _inspected(args)
     try:
-        sys.stdout.write(inspect.asm(program, name, types, args.opt, args.target, args.tier))
+        if len(chosen) == 1:
+            text = inspect.asm(program, name, types, args.opt, chosen[0][1], args.tier)
+        else:
+            text = inspect.cross(program, name, types, args.opt, chosen, args.tier)
     except Decline as e:
         raise Failure(f"error: {e}\n", EXIT_ERROR) from None
-    except RuntimeError as e:  # llvmlite: an unknown target triple
-        raise usage_error(f"cannot generate code for --target {args.target}: {e}") from None
+    sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -312,11 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    def command(name, handler, help, description):
+    def command(name, handler, help, description, file="a .toy program or a .toyc "
+                "bytecode file (- reads stdin)", optional=False):
         p = sub.add_parser(name, help=help, description=description,
                            formatter_class=_HelpFormatter)
-        p.add_argument("file", metavar="FILE",
-                       help="a .toy program or a .toyc bytecode file (- reads stdin)")
+        p.add_argument("file", metavar="FILE", help=file, nargs="?" if optional else None)
         p.set_defaults(handler=handler)
         return p
 
@@ -370,8 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("--fn", metavar="NAME", help="only this function (<main> for "
                      "the top-level code)")
 
-    def inspected(p):
-        p.add_argument("--fn", metavar="NAME", required=True,
+    def inspected(p, required=True):
+        p.add_argument("--fn", metavar="NAME", required=required,
                        help="the function (<main> for the top-level code)")
         p.add_argument("--args", metavar="TYPES",
                        help="its argument types, comma-separated: int, float, bool, nil, "
@@ -389,12 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
     ir_.add_argument("--unoptimized", action="store_true",
                      help="the IR as translated from the bytecode, before optimization")
     asm = command("asm", cmd_asm, "print the assembly a function becomes",
-                  "Print the machine code of one function, for this machine or another.")
-    inspected(asm)
-    asm.add_argument("--target", metavar="TRIPLE",
-                     help="an LLVM target triple, e.g. aarch64-unknown-linux-gnu, "
-                          "riscv64-unknown-linux-gnu, wasm32-unknown-unknown (default: "
-                          "this machine)")
+                  "Print the machine code of one function, for this machine or others; "
+                  "for several targets, with a table of code sizes beside the bytecode's.",
+                  "a .toy program or a .toyc bytecode file (- reads stdin; not needed "
+                  "for --target list)", optional=True)
+    inspected(asm, required=False)
+    asm.add_argument("--target", metavar="TARGET", action="append",
+                     help="x86-64, aarch64, riscv64, wasm32, host (the default), all, or "
+                          "an LLVM triple such as armv7-unknown-linux-gnueabihf; several "
+                          "comma-separated or repeated; list: what there is")
 
     compile_ = command("compile", cmd_compile, "compile to a portable .toyc file",
                        "Compile a .toy program to a portable bytecode file.")

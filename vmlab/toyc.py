@@ -60,6 +60,13 @@ def dumps(program: Program) -> bytes:
     return bytes(out)
 
 
+def encoded_size(code: Code) -> int:
+    """The bytes one function takes in a .toyc file."""
+    out = bytearray()
+    _put_code(out, code)
+    return len(out)
+
+
 def _put_str(out: bytearray, text: str) -> None:
     data = text.encode("utf-8")
     out += _U32.pack(len(data))
