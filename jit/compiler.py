@@ -238,16 +238,10 @@ def _identity(spec: Spec, module: str, symbols: dict, tier_up, max_depth: int) -
     (named in `module`) and jit's own source (in the code cache's host):
     the specializations it reaches, what inference found in each, and the
     symbols it calls. The code cache's key, so that a hit needs no lowering."""
-    parts, seen, work = [], {spec.key}, [spec]
-    while work:
-        s = work.pop()
-        callees = sorted((pc, c.key) for pc, c in s.callees.items())
-        parts.append((s.key, s.ret, s.states, s.local_types, sorted(s.errors.items()),
-                      sorted(s.exits.items()), s.declined, callees))
-        for pc, key in callees:
-            if key not in seen:
-                seen.add(key)
-                work.append(s.callees[pc])
+    parts = [(s.key, s.ret, s.states, s.local_types, sorted(s.errors.items()),
+              sorted(s.exits.items()), s.declined,
+              sorted((pc, c.key) for pc, c in s.callees.items()))
+             for s in Inferrer.closure(spec)]
     return repr((module, max_depth, tier_up, sorted(symbols.items(), key=repr), parts))
 
 
