@@ -83,12 +83,15 @@ class Compiler:
     """A run's native code: what it compiled, for which tier, at what cost."""
 
     def __init__(self, program, output, max_depth: int, tiers: tuple[int, ...], stats,
-                 memcheck: bool | None, stack_bytes: int | None, cache=None, profile=None):
+                 memcheck: bool | None, stack_bytes: int | None, cache=None, profile=None,
+                 dump=None):
         """`stats`: tiering's FunctionStats per function, which compiles
         fill in. `cache`: the code cache's directory (Engine.use_cache);
-        `profile`: the program's jit.codecache.Profile, if it has one."""
+        `profile`: the program's jit.codecache.Profile, if it has one;
+        `dump`: a jit.dump.Dump for what each compile makes (--jit-dump)."""
         self.max_depth, self.first_tier, self.last_tier = max_depth, tiers[0], tiers[-1]
-        self.stats, self.profile = stats, profile
+        self.stats, self.profile, self.dump, self.program = stats, profile, dump, program
+        self.reason = ""  # why the job under way was asked for (tiering sets it)
         engine.engine().use_cache(cache)
         self.cache = engine.engine().cache
         self.digest = program_digest(program)
@@ -121,10 +124,11 @@ class Compiler:
         symbol = None
         if tier < self.last_tier and self.profile and _optimized(spec) in self.profile:
             # Optimized in an earlier run: no baseline phase this time.
-            symbol = self._symbol(spec.key, self.last_tier) or self._standalone(spec,
-                                                                                self.last_tier)
+            symbol = self._symbol(spec.key, self.last_tier) or self._standalone(
+                spec, self.last_tier, f"{self.reason}; optimized in an earlier run")
             tier = self.last_tier if symbol else tier
-        symbol = symbol or self._symbol(spec.key, tier) or self._standalone(spec, tier)
+        symbol = symbol or self._symbol(spec.key, tier) or self._standalone(spec, tier,
+                                                                            self.reason)
         if symbol is None:
             return None
         function = engine.engine().address(symbol)
@@ -157,7 +161,7 @@ class Compiler:
             _WRAPPERS[key] = Runtime.ENTRY(engine.engine().address(symbol))
         return _WRAPPERS[key]
 
-    def _standalone(self, spec: Spec, tier: int) -> str | None:
+    def _standalone(self, spec: Spec, tier: int, reason: str) -> str | None:
         """Compile `spec` for `tier` in a module of its own (once), with the
         functions it calls in cycles with it and copies of the small ones it
         calls; the others are compiled first (for the same tier), in modules
@@ -168,9 +172,10 @@ class Compiler:
         symbols = {}
         for callee in others:
             symbols[callee.key] = (self._symbol(callee.key, tier)
-                                   or self._standalone(callee, tier))
+                                   or self._standalone(callee, tier,
+                                                       f"called by {spec.name()}"))
             if symbols[callee.key] is None:  # inference has seen why: `spec` is
-                return self._standalone(spec, tier)  # declined, or leaves at that call
+                return self._standalone(spec, tier, reason)  # declined, or leaves there
         start = time.perf_counter()
         # (Names the same in every run of this program: a code cache's hit.)
         module = f"vmlab.{self.digest}.{NAMES[tier]}.{_digest(spec.key)}"
@@ -179,9 +184,9 @@ class Compiler:
         for s in cycle:
             symbols[s.key] = f"{module}.{_digest(s.key)}.{s.name()}"
 
-        def translate() -> str:
+        def translate(debug: str | None = None) -> str:
             builder = ModuleBuilder(module, self.runtime.symbols, self.max_depth,
-                                    tier == BASELINE, tier_up)
+                                    tier == BASELINE, tier_up, debug)
             for s in others + members:  # name them all before any call refers to one
                 builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
             for s in members:
@@ -200,6 +205,9 @@ class Compiler:
                                        f"{self.max_depth:,} calls would not fit in the "
                                        f"{self.runtime.stack_bytes >> 20} MiB native stack")
         ms = (time.perf_counter() - start) * 1e3
+        if self.dump is not None:
+            self._dump(spec, members, tier, reason, ms, cached,
+                       translate(self.program.source_name or "<program>"))
         self.stats[spec.func].compile_ms += ms
         self.compile_times.append(ms)
         self.tiers.append(tier)
@@ -220,6 +228,26 @@ class Compiler:
         self.notes.append(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
                           f"({NAMES[tier]}: {how})")
         return self.exported[(spec.key, tier)]
+
+    def _dump(self, spec: Spec, members: list[Spec], tier: int, reason: str, ms: float,
+              cached: bool, ir_text: str) -> None:
+        """--jit-dump: the module's bytecode, IR (with debug locations),
+        optimized IR and host assembly (made again from `ir_text`: the same
+        code, with the line and offset of each instruction)."""
+        from vmlab.disasm import disassemble_code
+        module, machine = engine.through_pipeline(ir_text, None, engine.OPT_LEVEL, tier)
+        optimized = str(module)  # (before code generation's own passes change it)
+        assembly, size = engine.machine_code(module, machine)
+        codes = list({id(s.code): s.code for s in members}.values())
+        entry = f"# entered at offset {spec.entry} (on-stack replacement)\n" if spec.is_osr else ""
+        self.dump.write(
+            name=spec.name(), kind="osr" if spec.is_osr else "call", tier=NAMES[tier],
+            types=list(spec.entry_locals[: spec.code.arity]) if not spec.is_osr else
+            list(spec.entry_locals), reason=reason, functions=[s.name() for s in members],
+            compile_ms=ms, cached=cached,
+            bytecode=entry + "\n".join(disassemble_code(c, self.program) for c in codes),
+            ir=ir_text, optimized_ir=optimized,
+            assembly=assembly, code_bytes=size)
 
     def _decline(self, spec: Spec, reason: str) -> None:
         self.inferrer.decline(spec, reason)

@@ -210,22 +210,24 @@ def add_symbol(name: str, address: int) -> None:
     llvm.add_symbol(name, address)
 
 
-def machine_code(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL,
-                 tier: int = OPTIMIZED) -> tuple[str, int]:
-    """What a module becomes in `tier` on the host, or on another target
-    (`opt`: the optimizing tier's level): its assembly, and the bytes of
-    machine code in its object file (its text sections; wasm: its code
-    section)."""
+def through_pipeline(ir_text: str, triple: str | None = None, opt: int = OPT_LEVEL,
+                     tier: int = OPTIMIZED):
+    """A module after `tier`'s pipeline for the host or `triple` (`opt`: the
+    optimizing tier's level), and the target machine that generates its code."""
     module = parse(ir_text, "asm")
     tm = target_machine(0 if tier == BASELINE else opt, triple)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
     run_pipeline(module, tier, opt, tm)
+    return module, tm
+
+
+def machine_code(module, tm) -> tuple[str, int]:
+    """A module's assembly, and the bytes of machine code in its object file
+    (its text sections; wasm: its code section)."""
     obj = llvm.ObjectFileRef.from_data(tm.emit_object(module))
     return tm.emit_assembly(module), sum(s.size() for s in obj.sections() if s.is_text())
 
 
 def optimized_ir(ir_text: str, opt: int = OPT_LEVEL, tier: int = OPTIMIZED) -> str:
-    module = parse(ir_text, "ir")
-    run_pipeline(module, tier, opt)
-    return str(module)
+    return str(through_pipeline(ir_text, None, opt, tier)[0])

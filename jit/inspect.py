@@ -97,8 +97,8 @@ def ir(program: Program, name: str, arg_types, opt: int, optimized: bool,
 
 def asm(program: Program, name: str, arg_types, opt: int, triple: str | None,
         tier: str = "optimized") -> str:
-    return engine.machine_code(module_ir(program, name, arg_types, tier=tier), triple, opt,
-                               TIERS[tier])[0]
+    return engine.machine_code(*engine.through_pipeline(
+        module_ir(program, name, arg_types, tier=tier), triple, opt, TIERS[tier]))[0]
 
 
 def cross(program: Program, name: str, arg_types, opt: int, chosen, tier: str = "optimized"):
@@ -109,7 +109,8 @@ def cross(program: Program, name: str, arg_types, opt: int, chosen, tier: str = 
     text, codes = _module(program, name, arg_types, tier=tier)
     parts, rows = [], []
     for target, triple in chosen:
-        assembly, size = engine.machine_code(text, triple, opt, TIERS[tier])
+        assembly, size = engine.machine_code(*engine.through_pipeline(text, triple, opt,
+                                                                      TIERS[tier]))
         parts.append(f"# ===== {target} ({triple or engine.host_triple()}) =====\n{assembly}")
         rows.append((target, size, instructions(assembly)))
     rows.append((".toyc (any machine)", sum(map(encoded_size, codes)),

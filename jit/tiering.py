@@ -156,8 +156,9 @@ class Job:
     """A compile the interpreter asked for: where its result goes, and how
     to make it (`make(compiler)` -> a jit.compiler.Compiled or None)."""
 
-    def __init__(self, table: dict, key, make, name: str, tier: int, old=None):
+    def __init__(self, table: dict, key, make, name: str, tier: int, old=None, reason=""):
         self.table, self.key, self.make, self.name, self.tier = table, key, make, name, tier
+        self.reason = reason      # why it was asked for (--jit-dump's index)
         self.old = old            # the code it replaces (baseline code), if any
         self.queued = time.perf_counter()
         self.result = None
@@ -171,17 +172,23 @@ class Tiering:
 
     def __init__(self, program: Program, output, max_depth: int,
                  threshold: int = DEFAULT_THRESHOLD, log=None, tiers: str = "both",
-                 background: bool = False, memcheck: bool | None = None, cache=None):
+                 background: bool = False, memcheck: bool | None = None, cache=None,
+                 dump=None):
         """`tiers`: a key of jit.tiers.CHOICES. `background`: compile on a
         compiler thread. `memcheck`: jit.runtime.Runtime's memory check.
         `cache`: the directory of a code cache (jit.codecache), True for
-        the default one, or None."""
+        the default one, or None. `dump`: a directory for what each compile
+        makes (jit.dump), or None."""
         self.program, self.output = program, output
         self.threshold, self.max_depth = threshold, max_depth
         self.tier_choice = CHOICES[tiers]
         self.first_tier, self.last_tier = self.tier_choice[0], self.tier_choice[-1]
         self.log = log  # a file (stderr) for --jit-log, or None
         self.background, self.memcheck, self.cache = background, memcheck, cache
+        if dump is not None:
+            from jit.dump import Dump
+            dump = Dump(dump, program.source_name)
+        self.dump = dump
         self.stack_bytes: int | None = None  # of the thread it runs on (None: the main one)
         self.compiler = None  # a jit.compiler.Compiler once something is hot
         self.profile = None   # a jit.codecache.Profile once read (hints)
@@ -225,7 +232,7 @@ class Tiering:
             return INTERPRET
         if compiled is INTERPRET:
             self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
-                              self._tier(func)))
+                              self._tier(func), reason=self._why(stats)))
             compiled = self.calls[key]
         if compiled is None or depth >= self.max_depth:
             return INTERPRET  # the interpreter raises `stack overflow` itself
@@ -264,7 +271,7 @@ class Tiering:
             key = (func, tuple(type_of(x) for x in local[:code.arity]))
             if key not in self.calls:
                 self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
-                                  self._tier(func)))
+                                  self._tier(func), reason="called again while its loop ran"))
         local_types = tuple(UNSET if x is None else type_of(x) for x in local)
         stack_types = tuple(map(type_of, stack))
         key = (func, header, local_types, stack_types)
@@ -274,7 +281,7 @@ class Tiering:
         if key not in self.loops:
             tier = self._tier(func)
             self._request(Job(self.loops, key, lambda c: c.osr(key, tier),
-                              f"{code.name} at offset {header}", tier))
+                              f"{code.name} at offset {header}", tier, reason=self._why(stats)))
         compiled = self.loops[key]
         if compiled is None:
             return None
@@ -377,7 +384,14 @@ class Tiering:
         """Have optimized code made for what `compiled` (baseline code) runs."""
         compiled.upgrading = True
         self._request(Job(table, key, lambda c: c.compile(compiled.spec, self.last_tier),
-                          compiled.name, self.last_tier, compiled))
+                          compiled.name, self.last_tier, compiled,
+                          f"hot: {OPTIMIZE_COUNT:,} calls and loop iterations in baseline code"))
+
+    def _why(self, stats: FunctionStats) -> str:
+        """Why a function's first native code is asked for now."""
+        if stats.counter <= self.threshold:
+            return "compiled in an earlier run (the program's profile)"
+        return f"past the threshold ({self.threshold:,} calls and loop iterations)"
 
     def _request(self, job: Job) -> None:
         """Compile now, or queue the job for the compiler thread (until it is
@@ -438,7 +452,7 @@ class Tiering:
             from jit.compiler import Compiler
             self.compiler = Compiler(self.program, self.output, self.max_depth,
                                      self.tier_choice, self.stats, self.memcheck,
-                                     self.stack_bytes, self.cache, self.profiled())
+                                     self.stack_bytes, self.cache, self.profiled(), self.dump)
             self.compiler.cancelled = self._closed  # (if the run ended meanwhile)
             self.runtime = self.compiler.runtime
         return self.compiler
@@ -449,6 +463,7 @@ class Tiering:
         from jit.compiler import Cancelled
         try:
             compiler = self.get_compiler()
+            compiler.reason = job.reason
             job.result = job.make(compiler)
         except Cancelled:
             pass

@@ -126,3 +126,52 @@ def test_wrong_argument_count():
     result = vmlab("ir", FIB, "--fn", "fib", "--args", "int,int")
     assert result.returncode == 1
     assert result.stderr.decode() == "error: fib takes 1 argument(s), --args gave 2\n"
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.toy"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_jit_dump_has_what_the_log_says_was_compiled(example, tmp_path):
+    """--jit-dump: one set of files per compile, in the order --jit-log gives,
+    with the same names and tiers; each assembly listing names the source
+    line and bytecode offset of its instructions."""
+    import json
+    import re
+
+    dump = tmp_path / "dump"
+    result = vmlab("run", str(example), "--jit", "--jit-threshold", "0", "--jit-background",
+                   "off", "--jit-cache", "off", "--jit-log", "--jit-dump", str(dump))
+    plain = vmlab("run", str(example))
+    assert (result.stdout, result.returncode) == (plain.stdout, plain.returncode)
+    logged = re.findall(r"^jit: COMPILE (.+?) -> .* \((baseline|optimized): ",
+                        result.stderr.decode(), re.M)
+    events = json.loads((dump / "index.json").read_text())["events"]
+    assert [(e["name"], e["tier"]) for e in events] == logged
+    assert events or example.stem == "hello"  # (it calls nothing and has no loop)
+    for e in events:
+        files = {p.name[len(e["files"]):] for p in dump.glob(e["files"] + ".*")}
+        assert files == {".bytecode", ".ll", ".opt.ll", ".s"}
+        assembly = (dump / (e["files"] + ".s")).read_text()
+        assert re.search(r"^\t# line [1-9]\d*, offset \d+$", assembly, re.M), e["files"]
+        assert ".debug_" not in assembly and "!dbg" in (dump / (e["files"] + ".ll")).read_text()
+        assert e["bytes"]["machine_code"] > 0 and e["reason"] and not e["from_cache"]
+
+
+def test_jit_dump_of_a_cached_run_and_its_usage_error(tmp_path):
+    import json
+
+    fib = str(ROOT / "examples" / "fib.toy")
+    for _ in range(2):
+        args = ("run", fib, "--jit", "--jit-threshold", "0", "--jit-cache", str(tmp_path / "c"),
+                "--jit-dump", str(tmp_path / "d"))
+        assert vmlab(*args).returncode == 0
+    events = json.loads((tmp_path / "d" / "index.json").read_text())["events"]
+    assert events and all(e["from_cache"] for e in events)
+    result = vmlab("run", fib, "--jit-dump", str(tmp_path / "e"))
+    assert result.returncode == 2 and b"--jit-dump writes what the JIT compiles" in result.stderr
+    assert not (tmp_path / "e").exists()
+    (tmp_path / "file").write_text("")
+    result = vmlab("run", fib, "--jit", "--jit-dump", str(tmp_path / "file" / "d"))
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode().startswith("vmlab: error: cannot write to --jit-dump ")

@@ -92,11 +92,12 @@ def execute(program, args, make_observer=None, stats=None) -> int:
         jit = None
         if getattr(args, "jit", False):
             from jit.tiering import Tiering, run_program
-            jit = Tiering(program, output, args.max_depth, args.jit_threshold,
+            jit = _tiering(Tiering, program, output, args.max_depth, args.jit_threshold,
                           sys.stderr if args.jit_log else None, args.jit_tiers,
                           background=args.jit_background == "on",
                           cache=True if args.jit_cache is None else
-                          None if args.jit_cache == "off" else args.jit_cache)
+                          None if args.jit_cache == "off" else args.jit_cache,
+                          dump=args.jit_dump)
             run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
         if stats is not None:
             stats.jit, observer = jit, stats.observer()
@@ -121,6 +122,15 @@ def execute(program, args, make_observer=None, stats=None) -> int:
     return EXIT_OK
 
 
+def _tiering(make, *args, **options):
+    """The run's Tiering; a --jit-dump directory it cannot make is a usage error."""
+    try:
+        return make(*args, **options)
+    except OSError as e:
+        raise usage_error(f"cannot write to --jit-dump {options['dump']}: "
+                          f"{e.strerror or e}") from None
+
+
 def cmd_run(args) -> int:
     if args.jit and args.max_steps is not None:
         raise usage_error("--max-steps counts instructions as an interpreter runs them; "
@@ -128,6 +138,8 @@ def cmd_run(args) -> int:
     if args.jit and args.interp == "native":
         raise usage_error("--jit works with the Python interpreter only: it tiers up from "
                           "that loop's counters (use --interp native or --jit, not both)")
+    if args.jit_dump and not args.jit:
+        raise usage_error("--jit-dump writes what the JIT compiles: it needs --jit")
     import time
 
     from vmlab import STARTED
@@ -368,6 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="keep compiled machine code in DIR and reuse it in later runs "
                           "(default: jit in $VMLAB_CACHE_DIR, else in the user cache "
                           "directory; off: none)")
+    run.add_argument("--jit-dump", metavar="DIR",
+                     help="write what each compile made to DIR: bytecode, LLVM IR before "
+                          "and after optimization, host assembly with source lines and "
+                          "bytecode offsets, and index.json of the compiles")
     run.add_argument("--jit-log", action="store_true",
                      help="print each compile, on-stack replacement and decline on stderr")
     run.add_argument("--stats", action="store_true",
