@@ -214,7 +214,7 @@ def through_pipeline(ir_text: str, triple: str | None = None, opt: int = OPT_LEV
                      tier: int = OPTIMIZED):
     """A module after `tier`'s pipeline for the host or `triple` (`opt`: the
     optimizing tier's level), and the target machine that generates its code."""
-    module = parse(ir_text, "asm")
+    module = parse(ir_text, "ir")
     tm = target_machine(0 if tier == BASELINE else opt, triple)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)

@@ -87,6 +87,48 @@ def _module(program: Program, name: str, arg_types: tuple[str, ...],
 
 
 TIERS = {"baseline": engine.BASELINE, "optimized": engine.OPTIMIZED}
+PROFILE_SECONDS = 10.0  # `--profile` runs the program at most this long
+
+
+def observed_types(program: Program, name: str) -> tuple[tuple[str, ...], int] | None:
+    """`--profile`: the argument types `name` was called with most often in
+    a run of the program (in the interpreter, its output thrown away, at
+    most PROFILE_SECONDS; a runtime error ends it), and how many calls had
+    them; None if it was never called."""
+    import collections
+    import os
+
+    from jit.tiering import INTERPRET
+    from jit.types import type_of
+    from vmlab.errors import ToyRuntimeError
+    from vmlab.interp import run
+    from vmlab.interrupts import Interrupted, Watch
+    from vmlab.output import Output
+
+    func = next(i for i, f in enumerate(program.functions) if f.name == name)
+    arity, seen = program.functions[func].arity, collections.Counter()
+
+    class Hooks:  # (the interpreter's JIT hooks, recording instead of compiling)
+        @staticmethod
+        def call(callee, stack, depth):
+            if callee == func:
+                seen[tuple(map(type_of, stack[len(stack) - arity:]))] += 1
+            return INTERPRET
+
+        @staticmethod
+        def loop(*_):
+            return None
+
+        @staticmethod
+        def traceback(error, trace):
+            return trace
+    with open(os.devnull, "wb") as sink:
+        try:
+            with Watch(PROFILE_SECONDS):
+                run(program, Output(sink), DEFAULT_MAX_DEPTH, None, Hooks())
+        except (ToyRuntimeError, Interrupted):
+            pass
+    return seen.most_common(1)[0] if seen else None
 
 
 def ir(program: Program, name: str, arg_types, opt: int, optimized: bool,

@@ -175,3 +175,29 @@ def test_jit_dump_of_a_cached_run_and_its_usage_error(tmp_path):
     result = vmlab("run", fib, "--jit", "--jit-dump", str(tmp_path / "file" / "d"))
     assert (result.returncode, result.stdout) == (2, b"")
     assert result.stderr.decode().startswith("vmlab: error: cannot write to --jit-dump ")
+
+
+MANDEL = str(ROOT / "examples" / "mandelbrot.toy")
+
+
+def test_where_the_types_came_from_and_the_tier_are_stated():
+    guessed = vmlab("asm", MANDEL, "--fn", "escape_time").stdout.decode().splitlines()
+    assert guessed[:2] == [
+        "# escape_time(int, int, int), optimized tier (the default; --tier baseline: the "
+        "first tier)",
+        "# argument types guessed: all int (--args TYPES, or --profile to take them from a run)"]
+    profiled = vmlab("ir", MANDEL, "--fn", "escape_time", "--profile", "--tier", "baseline")
+    lines = profiled.stdout.decode().splitlines()
+    assert lines[0] == "; escape_time(float, float, int), baseline tier"
+    assert lines[1].startswith("; argument types as in a run of the program (")
+    assert '@"escape_time(float, float, int)"(' in profiled.stdout.decode()
+    given = vmlab("asm", FIB, "--fn", "fib", "--args", "int").stdout.decode().splitlines()
+    assert given[0].startswith("# fib(int), optimized tier") and "argument types" not in given[1]
+
+
+def test_profile_of_a_function_never_called(tmp_path):
+    (tmp_path / "p.toy").write_text("fn never(x) { return x; }\nprint(1);\n")
+    result = vmlab("asm", "p.toy", "--fn", "never", "--profile", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert result.stderr.decode() == ("error: never was not called in a run of the program "
+                                      "(at most 10 s): give its types with --args\n")

@@ -225,29 +225,46 @@ def cmd_compile(args) -> int:
     return EXIT_OK
 
 
-def _inspected(args):
-    """(program, function name, argument types) for `ir` and `asm`."""
+def _inspected(args, comment: str):
+    """(program, function name, argument types, a header) for `ir` and
+    `asm`: the header's lines, starting with `comment`, say where the types
+    came from and which tier it is."""
     program = load_program(args.file)
     check_function(program, args.fn)
     code = program.function(args.fn)
-    types = tuple(t.strip() for t in args.args.split(",") if t.strip()) if args.args \
-        else ("int",) * code.arity
+    if args.args:
+        types, source = tuple(t.strip() for t in args.args.split(",") if t.strip()), None
+    elif args.profile and code.arity:
+        from jit.inspect import PROFILE_SECONDS, observed_types
+        seen = observed_types(program, args.fn)
+        if seen is None:
+            raise Failure(f"error: {args.fn} was not called in a run of the program (at most "
+                          f"{PROFILE_SECONDS:g} s): give its types with --args\n", EXIT_ERROR)
+        types, source = seen[0], f"as in a run of the program ({seen[1]:,} calls had them)"
+    else:
+        types = ("int",) * code.arity
+        source = "guessed: all int (--args TYPES, or --profile to take them from a run)"
     allowed = {"int", "float", "bool", "nil", "array<int>", "array<float>", "array<bool>"}
     bad = [t for t in types if t not in allowed]
     if bad:
         raise usage_error(f"unknown type '{bad[0]}' in --args (types: "
                           f"{', '.join(sorted(allowed))})")
-    return program, args.fn, types
+    default = " (the default; --tier baseline: the first tier)" if args.tier == "optimized" \
+        else ""
+    header = f"{comment} {args.fn}({', '.join(types)}), {args.tier} tier{default}\n"
+    if source and code.arity:
+        header += f"{comment} argument types {source}\n"
+    return program, args.fn, types, header
 
 
 def cmd_ir(args) -> int:
     from jit import inspect
     from jit.infer import Decline
 
-    program, name, types = _inspected(args)
+    program, name, types, header = _inspected(args, ";")
     try:
-        sys.stdout.write(inspect.ir(program, name, types, args.opt, not args.unoptimized,
-                                    args.tier))
+        sys.stdout.write(header + inspect.ir(program, name, types, args.opt,
+                                             not args.unoptimized, args.tier))
     except Decline as e:
         raise Failure(f"error: {e}\n", EXIT_ERROR) from None
     return EXIT_OK
@@ -273,7 +290,7 @@ def cmd_asm(args) -> int:
     except ValueError as e:
         raise usage_error(f"unknown --target '{e}' (targets: {names}; or an LLVM triple "
                           "arch-vendor-os: vmlab asm --target list)") from None
-    program, name, types = _inspected(args)
+    program, name, types, header = _inspected(args, "#")
     try:
         if len(chosen) == 1:
             text = inspect.asm(program, name, types, args.opt, chosen[0][1], args.tier)
@@ -281,7 +298,7 @@ def cmd_asm(args) -> int:
             text = inspect.cross(program, name, types, args.opt, chosen, args.tier)
     except Decline as e:
         raise Failure(f"error: {e}\n", EXIT_ERROR) from None
-    sys.stdout.write(text)
+    sys.stdout.write(header + text)
     return EXIT_OK
 
 
@@ -410,6 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--args", metavar="TYPES",
                        help="its argument types, comma-separated: int, float, bool, nil, "
                             "array<int>, array<float>, array<bool> (default: all int)")
+        p.add_argument("--profile", action="store_true",
+                       help="without --args: run the program first (at most 10 s, its output "
+                            "not shown) and take the types the function was called with "
+                            "most")
         p.add_argument("--tier", choices=["baseline", "optimized"], default="optimized",
                        help="the JIT tier whose code to show (default: optimized)")
         p.add_argument("--opt", type=int, choices=range(4), default=2, metavar="0..3",
