@@ -79,3 +79,53 @@ def test_tutorial_code_runs(tmp_path, monkeypatch):
             exec(block, namespace)
     assert namespace["result"].stdout == "5! = 120\n"
     assert namespace["again"].run().stdout == "5! = 120\n"
+
+
+@pytest.mark.parametrize("options", [{}, {"jit": True}, {"interp": "native"}],
+                         ids=["interp", "jit", "native"])
+def test_every_tier_from_the_api_prints_the_same(prog, options):
+    result = prog.run(**options)
+    assert (result.stdout, result.stderr, result.status) == \
+        ("49 [1.5]\n", "error: division by zero\n  at <main> (sq.toy:3)\n", 1)
+
+
+def test_native_stats_and_the_combinations_that_do_not_exist(prog):
+    assert prog.run(interp="native", stats=True).stats.per_function() == [("<main>", 1),
+                                                                          ("sq", 1)]
+    for bad in ({"jit": True, "stats": True}, {"jit": True, "interp": "native"},
+                {"interp": "rust"}):
+        with pytest.raises(ValueError):
+            prog.run(**bad)
+
+
+def test_ir_and_asm_as_the_cli_prints_them(prog, tmp_path):
+    (tmp_path / "sq.toy").write_text(SOURCE)
+    cli = run_cli("ir", "sq.toy", "--fn", "sq", "--args", "float", cwd=tmp_path).stdout.decode()
+    assert cli.split("\n", 1)[1] == prog.ir("sq", ["float"])  # (after the CLI's header line)
+    assert '@"sq(int)"' in prog.ir("sq", optimized=False)
+    assert '"sq(int)":' in prog.asm("sq") and "end_function" in prog.asm("sq", target="wasm32")
+    table = prog.asm("sq", target="all")
+    assert "# x86-64 " in table and "# .toyc (any machine) " in table
+    with pytest.raises(ValueError, match="sparc-foo"):
+        prog.asm("sq", target="sparc-foo")
+
+
+def test_unknown_function_names_are_errors(prog):
+    for call in (lambda: prog.dis("nope"), lambda: prog.trace(fn="nope"),
+                 lambda: prog.ir("nope"), lambda: prog.asm("nope")):
+        with pytest.raises(ValueError, match=r"no function 'nope' in sq.toy \(there is: "
+                                             r"<main>, sq\)"):
+            call()
+
+
+def test_the_trace_has_a_text_and_an_html_form(prog):
+    trace = prog.trace(limit=3)
+    assert trace.startswith("depth function") and "LOAD_CONST" in trace
+    assert trace._repr_html_().startswith("<pre>depth function")
+
+
+def test_dir_lists_the_public_api():
+    names = dir(vmlab)
+    for name in ("compile", "load", "ToyProgram", "Result", "Trace", "CompileError",
+                 "ToyRuntimeError"):
+        assert name in names and getattr(vmlab, name) is not None

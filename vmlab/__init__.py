@@ -10,13 +10,18 @@ STARTED = _time.perf_counter()  # vmlab's first line: where `--stats` start-up b
 
 __version__ = "0.1.0"
 
-__all__ = ["compile", "load"]
+__all__ = ["compile", "load", "ToyProgram", "Result", "Trace", "Listing", "CompileError",
+           "ToyRuntimeError"]
 
 
 def __getattr__(name):
-    """`vmlab.compile` and `vmlab.load` (vmlab.api), imported on first use so
-    that the CLI's start-up does not pay for them."""
+    """The API (vmlab.api), imported on first use so that the CLI's start-up
+    does not pay for it."""
     if name in __all__:
         from vmlab import api
         return getattr(api, name)
     raise AttributeError(f"module 'vmlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

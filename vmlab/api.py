@@ -6,15 +6,19 @@
     result = prog.run(stats=True)
     result.stdout               # '49\\n'
     result.stats.per_opcode()   # [('LOAD_LOCAL', 2), ...]
-    print(prog.trace(limit=10))
+    prog.run(jit=True), prog.run(interp="native")   # the other tiers, same output
+    print(prog.trace(limit=10))  # in Jupyter, shown as HTML
+    print(prog.ir("sq", ["int"]), prog.asm("sq", target="all"))
     prog.save("sq.toyc"); vmlab.load("sq.toyc")
 
 Everything here is a thin layer over the modules the CLI uses, so a notebook
-sees exactly what `vmlab run`, `dis` and `trace` print.
+sees exactly what `vmlab run`, `dis`, `trace`, `ir` and `asm` print. Like the
+CLI, it sits on top of everything (it imports lang and jit, when asked).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 from pathlib import Path
 
@@ -118,6 +122,13 @@ def _stats_table(stats: Stats) -> str:
             f"<table><tr><th>function</th><th>calls</th></tr>{calls}</table>")
 
 
+class Trace(str):
+    """A trace: prints as `vmlab trace` does; in Jupyter, HTML."""
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self)}</pre>"
+
+
 class ToyProgram:
     """A compiled program and what you can do with it."""
 
@@ -128,34 +139,81 @@ class ToyProgram:
     def functions(self) -> list[str]:
         return [f.name for f in self.program.functions]
 
+    def _function(self, fn: str | None) -> str | None:
+        """`fn`, if the program has it (or it is None); else ValueError."""
+        if fn is not None and self.program.function(fn) is None:
+            names = ", ".join(["<main>"] + self.functions)
+            raise ValueError(f"no function '{fn}' in {self.program.source_name} "
+                             f"(there is: {names})")
+        return fn
+
     def dis(self, fn: str | None = None) -> Listing:
         """The bytecode listing (of one function, or `<main>`, if `fn` is given)."""
-        return Listing(self.program, fn)
+        return Listing(self.program, self._function(fn))
 
-    def run(self, stats: bool = False, max_depth: int = DEFAULT_MAX_DEPTH) -> Result:
-        """Run with captured output; a runtime error is returned, not raised."""
+    def run(self, stats: bool = False, max_depth: int = DEFAULT_MAX_DEPTH, jit: bool = False,
+            interp: str = "python", jit_cache=None) -> Result:
+        """Run with captured output; a runtime error is returned, not raised.
+        `jit=True`: with the JIT (`jit_cache`: a code cache directory, or
+        None for none); `interp="native"`: the native interpreter (numba's
+        loop). Every tier prints the same."""
+        if interp not in ("python", "native"):
+            raise ValueError(f"interp is 'python' or 'native', not {interp!r}")
+        if jit and (stats or interp == "native"):
+            raise ValueError("jit=True tiers up from the Python interpreter, without stats")
         output = Output()
-        counts = Stats(self.program) if stats else None
+        counts = Stats(self.program, "native" if interp == "native" else "interp") \
+            if stats else None
         try:
-            if counts is None:
-                run(self.program, output, max_depth)
-            else:
-                with counts.timing():
-                    run(self.program, output, max_depth, counts.observer())
+            with counts.timing() if counts else contextlib.nullcontext():
+                if interp == "native":
+                    from vmlab.native.host import run as native_run
+                    native_run(self.program, output, max_depth, counts)
+                elif jit:
+                    from jit.tiering import Tiering, run_program
+                    tiering = Tiering(self.program, output, max_depth, cache=jit_cache)
+                    run_program(self.program, output, max_depth, None, tiering)
+                else:
+                    run(self.program, output, max_depth, counts.observer() if counts else None)
         except ToyRuntimeError as e:
             return Result(output.getvalue(), e, counts)
         return Result(output.getvalue(), None, counts)
 
     def trace(self, limit: int = DEFAULT_LIMIT, fn: str | None = None,
-              max_depth: int = DEFAULT_MAX_DEPTH) -> str:
+              max_depth: int = DEFAULT_MAX_DEPTH) -> Trace:
         """The trace `vmlab trace` prints, with the program's output in place,
         and the runtime error at the end if there is one."""
         output = Output()
+        tracer = Tracer(self.program, output, limit, self._function(fn))
         try:
-            run(self.program, output, max_depth, Tracer(self.program, output, limit, fn).observer())
+            run(self.program, output, max_depth, tracer.observer())
         except ToyRuntimeError as e:
-            return output.getvalue() + e.render()
-        return output.getvalue()
+            return Trace(output.getvalue() + e.render())
+        return Trace(output.getvalue())
+
+    def ir(self, fn: str, args=None, tier: str = "optimized", optimized: bool = True,
+           opt: int = 2) -> str:
+        """The LLVM IR the JIT makes of `fn` for argument types `args` (a list
+        such as ["int", "array<float>"]; default: all int), as `vmlab ir`."""
+        from jit import inspect
+        return inspect.ir(self.program, self._function(fn), self._types(fn, args), opt,
+                          optimized, tier)
+
+    def asm(self, fn: str, args=None, target: str | None = None, tier: str = "optimized",
+            opt: int = 2) -> str:
+        """The assembly `fn` becomes, as `vmlab asm`: for this machine, or a
+        target (x86-64, aarch64, riscv64, wasm32, an LLVM triple), or several
+        (comma-separated, or "all": with the table of sizes)."""
+        from jit import inspect
+        types = self._types(fn, args)
+        chosen = inspect.targets([target or inspect.HOST])  # (ValueError: not a target)
+        if len(chosen) == 1:
+            return inspect.asm(self.program, fn, types, opt, chosen[0][1], tier)
+        return inspect.cross(self.program, fn, types, opt, chosen, tier)
+
+    def _types(self, fn: str, args) -> tuple[str, ...]:
+        code = self.program.function(self._function(fn))
+        return tuple(args) if args is not None else ("int",) * code.arity
 
     def to_bytes(self) -> bytes:
         """The program as a portable .toyc file."""
