@@ -15,10 +15,14 @@ venv:
 	@$(BIN)/python -m compileall -q vmlab lang jit bench
 
 demo: venv
-	$(BIN)/vmlab run examples/mandelbrot.toy
-	@echo '--- the same bytecode, tiered: hot functions compiled to machine code'
-	$(BIN)/vmlab run examples/mandelbrot.toy --jit --jit-log > /dev/null
-	$(BIN)/vmlab run examples/fib.toy
+	@mkdir -p build
+	$(BIN)/vmlab compile examples/mandelbrot.toy -o build/mandelbrot.toyc
+	$(BIN)/vmlab run build/mandelbrot.toyc | tee build/mandelbrot.out
+	@echo '--- the same .toyc file in the native interpreter and tiered by the JIT:'
+	$(BIN)/vmlab run build/mandelbrot.toyc --interp native | cmp - build/mandelbrot.out && echo 'native interpreter: the same output'
+	$(BIN)/vmlab run build/mandelbrot.toyc --jit --jit-log | cmp - build/mandelbrot.out && echo 'JIT: the same output'
+	@echo '--- what the JIT makes of escape_time, here and on two other CPUs, beside its bytecode:'
+	$(BIN)/vmlab asm build/mandelbrot.toyc --fn escape_time --profile --target host,aarch64,riscv64 | tail -6
 	$(BIN)/vmlab dis examples/fib.toy --fn fib
 
 test: venv

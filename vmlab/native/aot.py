@@ -97,9 +97,13 @@ def loop():
 
 
 def _build(path: str) -> None:
-    """Build the library in a child process; quietly nothing if it fails."""
+    """Build the library in a child process; quietly nothing if it fails
+    (on a terminal, a line says what the wait is for)."""
     import subprocess
     import tempfile
+    if sys.stderr.isatty():  # (not where stderr is compared: tests, pipes)
+        print("vmlab: building the native interpreter's loop with numba, once "
+              "(10-30 s) ...", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="vmlab-aot-") as work:
         env = {**os.environ, "NUMBA_CACHE_DIR": work}  # (a fresh compile keeps its object)
         try:
