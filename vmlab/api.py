@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import io
 from pathlib import Path
 
 from vmlab import disasm
@@ -87,8 +88,10 @@ def _code_table(code, program: Program) -> str:
 class Result:
     """What a run produced: its output, its runtime error if any, its stats."""
 
-    def __init__(self, stdout: str, error: ToyRuntimeError | None, stats: Stats | None):
+    def __init__(self, stdout: str, error: ToyRuntimeError | None, stats: Stats | None,
+                 jit_log: str | None = None):
         self.stdout, self.error, self.stats = stdout, error, stats
+        self.jit_log = jit_log  # what `--jit-log` prints, with jit_log=True
 
     @property
     def status(self) -> int:
@@ -152,16 +155,17 @@ class ToyProgram:
         return Listing(self.program, self._function(fn))
 
     def run(self, stats: bool = False, max_depth: int = DEFAULT_MAX_DEPTH, jit: bool = False,
-            interp: str = "python", jit_cache=None) -> Result:
+            interp: str = "python", jit_cache=None, jit_log: bool = False) -> Result:
         """Run with captured output; a runtime error is returned, not raised.
         `jit=True`: with the JIT (`jit_cache`: a code cache directory, or
-        None for none); `interp="native"`: the native interpreter (numba's
-        loop). Every tier prints the same."""
+        None for none; `jit_log`: keep what --jit-log prints in the result's
+        `jit_log`); `interp="native"`: the native interpreter (numba's loop).
+        Every tier prints the same."""
         if interp not in ("python", "native"):
             raise ValueError(f"interp is 'python' or 'native', not {interp!r}")
         if jit and (stats or interp == "native"):
             raise ValueError("jit=True tiers up from the Python interpreter, without stats")
-        output = Output()
+        output, log = Output(), io.StringIO() if jit and jit_log else None
         counts = Stats(self.program, "native" if interp == "native" else "interp") \
             if stats else None
         try:
@@ -171,13 +175,14 @@ class ToyProgram:
                     native_run(self.program, output, max_depth, counts)
                 elif jit:
                     from jit.tiering import Tiering, run_program
-                    tiering = Tiering(self.program, output, max_depth, cache=jit_cache)
+                    tiering = Tiering(self.program, output, max_depth, log=log,
+                                      cache=jit_cache)
                     run_program(self.program, output, max_depth, None, tiering)
                 else:
                     run(self.program, output, max_depth, counts.observer() if counts else None)
         except ToyRuntimeError as e:
-            return Result(output.getvalue(), e, counts)
-        return Result(output.getvalue(), None, counts)
+            return Result(output.getvalue(), e, counts, log and log.getvalue())
+        return Result(output.getvalue(), None, counts, log and log.getvalue())
 
     def trace(self, limit: int = DEFAULT_LIMIT, fn: str | None = None,
               max_depth: int = DEFAULT_MAX_DEPTH) -> Trace:
