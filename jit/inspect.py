@@ -67,8 +67,9 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
 
 
 def _module(program: Program, name: str, arg_types: tuple[str, ...],
-            max_depth: int = DEFAULT_MAX_DEPTH, tier: str = "optimized"):
-    """module_ir, and the code objects it was made from."""
+            max_depth: int = DEFAULT_MAX_DEPTH, tier: str = "optimized", debug=None):
+    """module_ir (with debug locations naming the file `debug`, if given),
+    and the code objects it was made from."""
     func = MAIN if name == MAIN_NAME else next(
         i for i, f in enumerate(program.functions) if f.name == name)
     code = program.main if func == MAIN else program.functions[func]
@@ -79,7 +80,7 @@ def _module(program: Program, name: str, arg_types: tuple[str, ...],
         raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
     baseline = tier == "baseline"
     builder = ModuleBuilder(spec.name(), Symbols(program), max_depth, baseline=baseline,
-                            tier_up=OPTIMIZE_COUNT if baseline else None)
+                            tier_up=OPTIMIZE_COUNT if baseline else None, debug=debug)
     closure = Inferrer.closure(spec)
     for s in closure:  # `name` global, as the JIT's entry calls it
         builder.define(s, spec.name() if s is spec else None)
@@ -138,9 +139,16 @@ def ir(program: Program, name: str, arg_types, opt: int, optimized: bool,
 
 
 def asm(program: Program, name: str, arg_types, opt: int, triple: str | None,
-        tier: str = "optimized") -> str:
-    return engine.machine_code(*engine.through_pipeline(
-        module_ir(program, name, arg_types, tier=tier), triple, opt, TIERS[tier]))[0]
+        tier: str = "optimized", lines: bool = False) -> str:
+    """The assembly; with `lines`, each instruction's source line and
+    bytecode offset as comments (jit.dump.annotated)."""
+    text = _module(program, name, arg_types, tier=tier,
+                   debug=program.source_name or "<program>" if lines else None)[0]
+    listing = engine.machine_code(*engine.through_pipeline(text, triple, opt, TIERS[tier]))[0]
+    if lines:
+        from jit.dump import annotated
+        listing = annotated(listing)
+    return listing
 
 
 def cross(program: Program, name: str, arg_types, opt: int, chosen, tier: str = "optimized"):

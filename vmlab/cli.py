@@ -189,6 +189,46 @@ def cmd_dis(args) -> int:
     return EXIT_OK
 
 
+def cmd_explore(args) -> int:
+    import os
+
+    from lang import decode_source
+    from vmlab import explore
+    from vmlab.errors import CompileError
+
+    data, name = read_source(args.file)
+    if data.startswith(b"TOYC"):
+        raise usage_error("explore shows a program's source: give the .toy file")
+    name = os.path.basename(name) if name != "<stdin>" else "program.toy"
+    try:
+        source = decode_source(data)
+    except CompileError as e:
+        raise Failure(e.render(name, data.decode("utf-8", "replace")), EXIT_ERROR) from None
+    if args.export:
+        try:
+            with open(args.export, "w") as f:
+                f.write(explore.export(source, name))
+        except OSError as e:
+            raise usage_error(f"cannot write '{args.export}': {e.strerror or e}") from None
+        print(f"wrote {args.export}: the views of {name}, no server needed")
+        return EXIT_OK
+    try:
+        server = explore.Server(source, name, args.port)
+    except OSError as e:
+        raise usage_error(f"cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}") from None
+    print(f"vmlab explore: {server.url}  (Ctrl-C stops it)", flush=True)
+    if not args.no_browser:
+        import webbrowser
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
 def cmd_cache(args) -> int:
     from pathlib import Path
 
@@ -458,6 +498,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "Compile a .toy program to a portable bytecode file.")
     compile_.add_argument("-o", "--output", metavar="OUT",
                           help="the output file (default: FILE with the suffix .toyc)")
+
+    explore_ = command("explore", cmd_explore, "see a program's every stage in the browser",
+                       "A local web page: the source (editable), its bytecode, the IR and "
+                       "assembly of what a --jit run compiled, another CPU's assembly, the "
+                       "output; hovering a line highlights the matching ones. It listens on "
+                       "127.0.0.1 only, with a token in its URL.", "a .toy program")
+    explore_.add_argument("--port", type=int, default=0, metavar="N",
+                          help="the port (default: a free one)")
+    explore_.add_argument("--no-browser", action="store_true",
+                          help="print the URL only; do not open a browser")
+    explore_.add_argument("--export", metavar="PAGE",
+                          help="write the views as one self-contained HTML file instead "
+                               "(no server, no network)")
 
     cache = sub.add_parser(
         "cache", help="show or clear the JIT's code cache", formatter_class=_HelpFormatter,
