@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 MAX_BODY = 256 << 10        # bytes of a request body
+TARGETS = ["aarch64", "riscv64", "wasm32", "x86-64"]  # the page's other CPUs
 RUN_SECONDS = 10            # --timeout of every run
 RUN_STEPS = 50_000_000      # --max-steps of the interpreter's run
 PAGE = Path(__file__).with_name("explore.html")
@@ -213,4 +214,11 @@ def export(source: str, name: str) -> str:
     data = {"compile": compile_view(source, name)}
     if "error" not in data["compile"]:
         data["run"] = run_view(source, name)
+        data["target"] = {}
+        for event in data["run"]["compiles"]:
+            if event["kind"] == "call":
+                function = event["name"].split("(")[0]
+                for target in TARGETS:
+                    data["target"][f"{function}|{','.join(event['types'])}|{target}"] = \
+                        target_view(source, name, function, event["types"], target)
     return page(source, name, "", data)
