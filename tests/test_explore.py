@@ -86,6 +86,8 @@ def test_the_views(server):
     assert json.loads(text)["error"]["line"] == 1 and json.loads(text)["error"]["col"] == 10
     run = json.loads(request(server, "POST", "/api/run", {"source": FIB})[1])
     assert run["stdout"].startswith("fib 0 = 0\n") and run["status"] == 0
+    assert run["jit_log"][0].startswith("jit: COMPILE fib(int) -> int in ")
+    assert run["jit_functions"]["fib"]["native_entries"] > 0
     fib = next(c for c in run["compiles"] if c["name"] == "fib(int)")
     assert "# line 6, offset 9" in fib["s"]
     assert "!DILocation(column: 10, line: 6, scope: " in fib["ll"]  # (llvmlite's order)

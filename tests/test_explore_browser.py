@@ -69,7 +69,9 @@ def test_collatz_panels_and_links(browser, shots):
         loaded(browser)
         assert "CALL 0 steps" in " ".join(" ".join(texts(browser, "#bytecode .row")).split())
         assert "longest chain below 10000" in browser.find_element(By.ID, "output").text
-        assert "steps(int)" in browser.find_element(By.ID, "output").text
+        output = browser.find_element(By.ID, "output").text
+        assert "steps(int)" in output and "jit: OSR    <main> at offset 7" in output
+        assert "per function" in output and "native entries" in output
         assert any("# line" in t for t in texts(browser, "#asm .row"))
         # Line 6 of the source (`while n != 1 {`): its bytecode and machine code light up.
         line = browser.find_element(By.CSS_SELECTOR, '#source-view .row[data-line="6"]')
@@ -116,3 +118,49 @@ def test_the_exported_page_from_disk(browser, shots, tmp_path):
     assert texts(browser, "#bytecode .hl") and texts(browser, "#asm .hl")
     WebDriverWait(browser, 30).until(lambda d: any("# line" in t for t in texts(d, "#target-asm .row")))
     browser.save_screenshot(str(shots / "explore-exported.png"))
+
+
+def stepper(driver) -> None:
+    WebDriverWait(driver, 120).until(
+        lambda d: "instruction 1 of" in d.find_element(By.ID, "step-pos").text)
+
+
+def test_the_stepper_forward_back_and_to_a_line(browser, shots):
+    server = serve((ROOT / "examples" / "collatz.toy").read_text(), "collatz.toy")
+    try:
+        browser.get(server.url)
+        loaded(browser)
+        stepper(browser)
+        now = lambda: browser.find_element(By.ID, "step-now").text  # noqa: E731
+        frames = lambda: browser.find_element(By.ID, "step-frames").text  # noqa: E731
+        assert now().startswith("next: <main>, offset 0, line 17")
+        for _ in range(3):
+            browser.find_element(By.ID, "forward").click()
+        assert "offset 3, line 18" in now() and "best = 1" in frames()
+        browser.find_element(By.ID, "back").click()
+        assert "offset 2, line 18" in now() and "operand stack: []" in now()
+        # Run to line 5 (`let count = 0;` in steps): inside the first call.
+        browser.find_element(By.CSS_SELECTOR, '#source-view .row[data-line="5"]').click()
+        browser.find_element(By.ID, "to-line").click()
+        assert now().startswith("next: steps, offset 0, line 5")
+        assert frames().splitlines()[-2:] == ["steps (line 5)", "    n = 1"]
+        assert "<main> (line 20)" in frames()
+        current = browser.find_elements(By.CSS_SELECTOR, "#bytecode .current")
+        assert [c.text.split()[:2] for c in current] == [["0", "5"]]
+        browser.save_screenshot(str(shots / "explore-stepper.png"))
+    finally:
+        server.shutdown()
+
+
+def test_the_stepper_ends_with_the_error(browser):
+    server = serve(ERROR_PROGRAM, "oops.toy")
+    try:
+        browser.get(server.url)
+        loaded(browser)
+        stepper(browser)
+        browser.find_element(By.ID, "last").click()
+        text = browser.find_element(By.ID, "step-now").text
+        assert "then: error: index 3 out of bounds for length 2" in text
+        assert "printed so far:\nbefore" in browser.find_element(By.ID, "step-output").text
+    finally:
+        server.shutdown()

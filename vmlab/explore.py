@@ -67,10 +67,16 @@ def run_view(source: str, name: str) -> dict:
         view = {"stdout": interp.stdout.decode(errors="replace"),
                 "stderr": interp.stderr.decode(errors="replace"), "status": interp.returncode,
                 "compiles": []}
+        stats = Path(work) / "stats.json"
         jit = subprocess.run(command + ["--jit", "--jit-threshold", "0", "--jit-background",
-                                        "off", "--jit-cache", "off", "--jit-dump", str(dump)],
+                                        "off", "--jit-cache", "off", "--jit-dump", str(dump),
+                                        "--jit-log", "--stats-json", str(stats)],
                              cwd=work, capture_output=True, timeout=RUN_SECONDS + 60)
         view["jit_status"] = jit.returncode
+        view["jit_log"] = [line for line in jit.stderr.decode(errors="replace").splitlines()
+                           if line.startswith("jit: ")]
+        view["jit_functions"] = (json.loads(stats.read_text()).get("jit", {})
+                                 .get("functions", {}) if stats.exists() else {})
         index = dump / "index.json"
         events = json.loads(index.read_text())["events"] if index.exists() else []
         for event in events:
@@ -78,6 +84,67 @@ def run_view(source: str, name: str) -> dict:
                 event[part] = (dump / f"{event['files']}.{part}").read_text()
             view["compiles"].append(event)
     return view
+
+
+STEPS = 5000  # the stepper's instructions, at most
+
+
+def steps_view(source: str, name: str) -> dict:
+    """The stepper's data: the program run in the interpreter in a child
+    process (`python -m vmlab.explore`, with a timeout), a snapshot before
+    each of its first STEPS instructions."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "vmlab.explore"], capture_output=True,
+                              input=json.dumps({"source": source, "name": name}).encode(),
+                              timeout=RUN_SECONDS)
+        return json.loads(done.stdout)
+    except (subprocess.TimeoutExpired, ValueError):
+        return {"error": f"the stepper stopped: more than {RUN_SECONDS} s"}
+
+
+def record_steps(source: str, name: str, limit: int = STEPS) -> dict:
+    """Run the program, keeping before each instruction the running
+    function, offset, line and instruction, every frame's locals (callers
+    first), the operand stack and how much had been printed. The frames
+    are read from the interpreter loop's own (`sys._getframe`, as a
+    debugger does): recording costs nothing when nobody steps."""
+    from lang import compile_source
+    from vmlab.disasm import instruction
+    from vmlab.errors import CompileError, ToyRuntimeError
+    from vmlab.interp import DEFAULT_MAX_DEPTH, run
+    from vmlab.interrupts import Interrupted
+    from vmlab.output import Output
+    from vmlab.trace import stack_text
+
+    try:
+        program = compile_source(source, name)
+    except CompileError as e:
+        return {"error": e.render(name, source)}
+    output, steps = Output(), []
+
+    def frame(code, local) -> dict:
+        return {"function": code.name,
+                "locals": {n: stack_text([v])[1:-1] for n, v in zip(code.local_names, local)
+                           if v is not None}}
+
+    def observe(code, pc, stack, depth):
+        if len(steps) == limit:
+            raise Interrupted(f"the stepper keeps the first {limit} instructions")
+        loop = sys._getframe(1).f_locals
+        callers = [dict(frame(c, saved_local), line=c.lines[saved_pc - 1])
+                   for c, _, _, saved_pc, saved_local, _ in loop["frames"]]
+        steps.append({"function": code.name, "offset": pc, "line": code.lines[pc],
+                      "instruction": instruction(code, program, pc), "stack": stack_text(stack),
+                      "frames": callers + [dict(frame(code, loop["local"]), line=code.lines[pc])],
+                      "printed": len(output.getvalue())})
+    ended = "the end"
+    try:
+        run(program, output, DEFAULT_MAX_DEPTH, observe)
+    except ToyRuntimeError as e:
+        ended = e.render()
+    except Interrupted as e:
+        ended = str(e)
+    return {"steps": steps, "output": output.getvalue(), "ended": ended}
 
 
 _LLVM = threading.Lock()  # (one compile at a time in this process)
@@ -178,6 +245,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             answer = compile_view(source, name)
         elif call == "/api/run":
             answer = run_view(source, name)
+        elif call == "/api/steps":
+            answer = steps_view(source, name)
         elif call == "/api/target":
             answer = target_view(source, name, str(request.get("function", "")),
                                  [str(t) for t in request.get("types", [])],
@@ -214,6 +283,7 @@ def export(source: str, name: str) -> str:
     data = {"compile": compile_view(source, name)}
     if "error" not in data["compile"]:
         data["run"] = run_view(source, name)
+        data["steps"] = steps_view(source, name)
         data["target"] = {}
         for event in data["run"]["compiles"]:
             if event["kind"] == "call":
@@ -222,3 +292,8 @@ def export(source: str, name: str) -> str:
                     data["target"][f"{function}|{','.join(event['types'])}|{target}"] = \
                         target_view(source, name, function, event["types"], target)
     return page(source, name, "", data)
+
+
+if __name__ == "__main__":  # (steps_view's child process)
+    request = json.load(sys.stdin)
+    json.dump(record_steps(request["source"], request["name"]), sys.stdout)
