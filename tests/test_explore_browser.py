@@ -117,6 +117,13 @@ def test_the_exported_page_from_disk(browser, shots, tmp_path):
     browser.find_element(By.CSS_SELECTOR, '#source-view .row[data-line="12"]').click()
     assert texts(browser, "#bytecode .hl") and texts(browser, "#asm .hl")
     WebDriverWait(browser, 30).until(lambda d: any("# line" in t for t in texts(d, "#target-asm .row")))
+    stepper(browser)
+    browser.find_element(By.ID, "forward").click()
+    browser.find_element(By.ID, "forward").click()
+    browser.find_element(By.ID, "back").click()
+    now = browser.find_element(By.ID, "step-now").text
+    assert now.startswith("next: <main>, offset 1, line 17") and "operand stack: [1]" in now
+    assert browser.find_element(By.ID, "edit").get_attribute("disabled")  # (nothing to run)
     browser.save_screenshot(str(shots / "explore-exported.png"))
 
 
