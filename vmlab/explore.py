@@ -58,6 +58,7 @@ def run_view(source: str, name: str) -> dict:
     JIT at threshold 0 (with --timeout), in child processes: output, errors,
     and what the JIT compiled (jit.dump's files and index)."""
     with tempfile.TemporaryDirectory(prefix="vmlab-explore-") as work:
+        name = Path(name).name or "program.toy"
         program = Path(work) / name  # (so that messages name the file, as vmlab run's do)
         program.write_text(source)
         dump = Path(work) / "dump"
