@@ -68,7 +68,7 @@ def test_ctrl_c_stops_every_tier(mode, forever):
     finally:
         proc.kill()
         os.close(leader)
-    assert (proc.returncode, err) == (1, b"error: interrupted\n")
+    assert (proc.returncode, err) == (130, b"error: interrupted\n")
 
 
 def test_max_steps_stops_both_interpreters_at_the_same_instruction(tmp_path):
@@ -99,6 +99,14 @@ def test_a_program_within_its_limits_is_unaffected():
     (["--timeout", "soon"], "expected a positive number of seconds, got 'soon'"),
     (["--max-steps", "-3"], "expected a positive integer, got '-3'"),
     (["--max-steps", "10", "--jit"], "--max-steps counts instructions as an interpreter"),
+    (["--jit-log"], "--jit-log is an option of the JIT: add --jit (or drop it)"),
+    (["--jit-threshold", "5"], "--jit-threshold is an option of the JIT: add --jit"),
+    (["--jit-tiers", "optimized"], "--jit-tiers is an option of the JIT"),
+    (["--jit-background", "off"], "--jit-background is an option of the JIT"),
+    (["--jit-cache", "off"], "--jit-cache is an option of the JIT"),
+    (["--jit-dump", "d"], "--jit-dump is an option of the JIT"),
+    (["--interp", "native", "--jit-log"], "--jit-log is an option of the JIT"),
+    (["--interp", "native", "--jit"], "--jit works with the Python interpreter only"),
 ])
 def test_limit_usage_errors(args, message):
     result = vmlab("run", "examples/hello.toy", *args)

@@ -17,6 +17,7 @@ import sys
 from vmlab import __version__
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and CPython give for Ctrl-C
 
 
 class Failure(Exception):
@@ -75,7 +76,7 @@ def execute(program, args, make_observer=None, stats=None) -> int:
     `make_observer(output)`, if given, returns the interpreter observer;
     `stats`, if given, counts the run (and sees the JIT's work)."""
     from vmlab.errors import ToyRuntimeError
-    from vmlab.interrupts import Interrupted, Watch, step_limiter
+    from vmlab.interrupts import CTRL_C, Interrupted, Watch, step_limiter
     from vmlab.output import Output
 
     output = Output(sys.stdout.buffer, line_buffered=sys.stdout.isatty())
@@ -91,13 +92,14 @@ def execute(program, args, make_observer=None, stats=None) -> int:
         observer = make_observer(output) if make_observer else None
         jit = None
         if getattr(args, "jit", False):
-            from jit.tiering import Tiering, run_program
-            jit = _tiering(Tiering, program, output, args.max_depth, args.jit_threshold,
-                          sys.stderr if args.jit_log else None, args.jit_tiers,
-                          background=args.jit_background == "on",
-                          cache=True if args.jit_cache is None else
-                          None if args.jit_cache == "off" else args.jit_cache,
-                          dump=args.jit_dump)
+            from jit.tiering import DEFAULT_THRESHOLD, Tiering, run_program
+            threshold = DEFAULT_THRESHOLD if args.jit_threshold is None else args.jit_threshold
+            jit = _tiering(Tiering, program, output, args.max_depth, threshold,
+                           sys.stderr if args.jit_log else None, args.jit_tiers or "both",
+                           background=args.jit_background != "off",
+                           cache=True if args.jit_cache is None else
+                           None if args.jit_cache == "off" else args.jit_cache,
+                           dump=args.jit_dump)
             run = run_program  # noqa: F811 (the interpreter, on a stack native code fits)
         if stats is not None:
             stats.jit, observer = jit, stats.observer()
@@ -115,11 +117,16 @@ def execute(program, args, make_observer=None, stats=None) -> int:
                     runner()
     except ToyRuntimeError as e:
         raise Failure(e.render(), EXIT_ERROR) from None
-    except Interrupted as e:  # Ctrl-C, --timeout, --max-steps
-        raise Failure(f"error: {e.reason}\n", EXIT_ERROR) from None
+    except Interrupted as e:  # Ctrl-C (130), --timeout, --max-steps (1: limits it was given)
+        raise Failure(f"error: {e.reason}\n",
+                      EXIT_INTERRUPTED if e.reason == CTRL_C else EXIT_ERROR) from None
     finally:
         output.flush()  # all output printed before an error comes first
     return EXIT_OK
+
+
+JIT_OPTIONS = ("jit_threshold", "jit_tiers", "jit_background", "jit_cache", "jit_dump",
+               "jit_log")
 
 
 def _tiering(make, *args, **options):
@@ -138,8 +145,10 @@ def cmd_run(args) -> int:
     if args.jit and args.interp == "native":
         raise usage_error("--jit works with the Python interpreter only: it tiers up from "
                           "that loop's counters (use --interp native or --jit, not both)")
-    if args.jit_dump and not args.jit:
-        raise usage_error("--jit-dump writes what the JIT compiles: it needs --jit")
+    given = [f"--{name.replace('_', '-')}" for name in JIT_OPTIONS
+             if getattr(args, name) not in (None, False)]
+    if given and not args.jit:
+        raise usage_error(f"{given[0]} is an option of the JIT: add --jit (or drop it)")
     import time
 
     from vmlab import STARTED
@@ -289,6 +298,8 @@ def _inspected(args, comment: str):
     if bad:
         raise usage_error(f"unknown type '{bad[0]}' in --args (types: "
                           f"{', '.join(sorted(allowed))})")
+    if len(types) != code.arity:
+        raise usage_error(f"{args.fn} takes {code.arity} argument(s), --args gave {len(types)}")
     default = " (the default; --tier baseline: the first tier)" if args.tier == "optimized" \
         else ""
     header = f"{comment} {args.fn}({', '.join(types)}), {args.tier} tier{default}\n"
@@ -424,13 +435,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "loop compiled by numba")
     run.add_argument("--jit", action="store_true",
                      help="compile hot functions and loops to native code (llvmlite)")
-    run.add_argument("--jit-threshold", type=_count, default=1000, metavar="N",
+    # (JIT options default to None, "not given": without --jit they are refused.)
+    run.add_argument("--jit-threshold", type=_count, metavar="N",
                      help="calls plus loop iterations before a function is compiled "
                           "(default 1000; 0 compiles every function before its first call)")
-    run.add_argument("--jit-tiers", choices=["both", "baseline", "optimized"], default="both",
+    run.add_argument("--jit-tiers", choices=["both", "baseline", "optimized"],
                      help="compile quickly to baseline code, then optimize what stays hot "
                           "(both, the default), or use one tier alone")
-    run.add_argument("--jit-background", choices=["on", "off"], default="on",
+    run.add_argument("--jit-background", choices=["on", "off"],
                      help="compile on a compiler thread while the program runs on (on, "
                           "the default), or at once, the same way in every run (off)")
     run.add_argument("--jit-cache", metavar="DIR|off",
@@ -581,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         return e.status
     except KeyboardInterrupt:  # outside a run (a run's Ctrl-C is vmlab.interrupts')
         sys.stderr.write("error: interrupted\n")
-        return EXIT_ERROR
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`vmlab run x | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

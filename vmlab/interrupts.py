@@ -20,12 +20,15 @@ import os
 import _signal as signal  # (not signal: its enums cost ~1 ms of every start-up)
 
 
+CTRL_C = "interrupted"  # the reason of a stop by SIGINT (the CLI exits 130 for it)
+
+
 class Interrupted(BaseException):
     """The run was stopped from outside. (Not an Exception: nothing on the
     way up may mistake it for an error of the program or of vmlab.)"""
 
     def __init__(self, reason: str | None = None):
-        reason = reason or (current and current.reason) or "interrupted"
+        reason = reason or (current and current.reason) or CTRL_C
         super().__init__(reason)
         self.reason = reason
 
@@ -94,7 +97,7 @@ class Watch:
     # --- the mechanism ---
     def _stop(self, signum: int) -> None:
         if self.reason is None:
-            self.reason = ("interrupted" if signum == signal.SIGINT else
+            self.reason = (CTRL_C if signum == signal.SIGINT else
                            f"time limit exceeded (--timeout {self.timeout:g})")
         for raise_flag in self._flags:
             raise_flag()
