@@ -6,6 +6,7 @@ import math
 import random
 import struct
 import traceback
+import zlib
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,7 @@ def test_layout_byte_by_byte():
     """`print("hi");` spelled out as docs/bytecode-format.md lays it out."""
     program = compile_source('print("hi");\n', "h.toy")
     expected = bytes.fromhex(
-        "544f5943" "0100" "0000"                 # magic, version 1, flags 0
+        "544f5943" "0200" "0000"                 # magic, version 2, flags 0
         "05000000" "682e746f79"                  # source name "h.toy"
         "00000000"                               # 0 functions
         "06000000" "3c6d61696e3e"                # main: name "<main>"
@@ -114,6 +115,7 @@ def test_layout_byte_by_byte():
         "04000000"                               # 4 instructions
         "0000000000" "1e01000000" "0001000000" "1d00000000"
         "01000000" "01000000" "01000000" "01000000")  # their lines
+    expected += struct.pack("<I", zlib.crc32(expected))  # the checksum of all before it
     assert dumps(program) == expected
     assert_same_program(program, loads(expected))
 
@@ -126,7 +128,7 @@ def test_constant_tags():
         main.lines = [1, 1]
         return dumps(Program([], main, ""))
 
-    tail = 4 + 2 * 5 + 2 * 4   # instruction count, instructions, lines
+    tail = 4 + 2 * 5 + 2 * 4 + 4   # instruction count, instructions, lines, checksum
     assert main_with(False)[-tail - 1:-tail] == b"\x01"
     assert main_with(True)[-tail - 1:-tail] == b"\x02"
     assert main_with(-2)[-tail - 9:-tail] == b"\x03" + b"\xfe" + b"\xff" * 7
@@ -159,57 +161,83 @@ def test_dumps_refuses_what_the_format_cannot_hold():
 # --- rejected files -------------------------------------------------------------
 
 GOOD = dumps(compile_source("fn f(a) { return a + 1; }\nprint(\"x\", f(1));", "g.toy"))
+BODY = GOOD[:-4]  # (before its checksum)
 
 
-def rejected(data) -> str:
+def seal(body: bytes) -> bytes:
+    """`body` with the checksum that makes it whole: so that a test reaches
+    the check after the checksum's."""
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def rejected(data, sealed: bool = True) -> str:
+    """Why `data` (sealed first, unless told not to) is rejected."""
     with pytest.raises(BytecodeError) as info:
-        loads(data)
+        loads(seal(data) if sealed and isinstance(data, bytes) else data)
     return str(info.value)
 
 
 def test_bad_headers():
-    assert rejected(b"") == "not a .toyc file (it does not start with 'TOYC')"
+    assert rejected(b"", sealed=False) == "not a .toyc file (it does not start with 'TOYC')"
     assert rejected(b"\x7fELF") == "not a .toyc file (it does not start with 'TOYC')"
-    assert rejected(MAGIC) == "truncated at byte 0: 8 bytes needed for the header, 4 left"
-    assert rejected(MAGIC + b"\x02\x00\x00\x00" + GOOD[8:]) == \
-        f"unsupported format version 2 (this vmlab reads version {VERSION})"
-    assert rejected(GOOD[:6] + b"\x04\x00" + GOOD[8:]) == "unknown flags 0x0004 (must be 0)"
+    assert rejected(MAGIC, sealed=False) == \
+        "truncated at byte 0: 8 bytes needed for the header, 4 left"
+    for version in (1, 3):  # (1: the format before the checksum)
+        assert rejected(MAGIC + bytes([version, 0, 0, 0]) + BODY[8:]) == \
+            f"unsupported format version {version} (this vmlab reads version {VERSION}: " \
+            "compile the program again)"
+    assert rejected(BODY[:6] + b"\x04\x00" + BODY[8:]) == "unknown flags 0x0004 (must be 0)"
+    assert rejected(BODY[:8], sealed=False) == \
+        "truncated at byte 8: 4 bytes needed for the checksum, 0 left"
     assert rejected("TOYC") == "expected bytes, not str"
+
+
+def test_a_changed_byte_is_caught_by_the_checksum():
+    """A flipped bit in a constant would pass every other check and run a
+    different program: the checksum refuses it."""
+    at = BODY.index(b"\x03\x01\x00\x00\x00\x00\x00\x00\x00")  # the int constant 1
+    changed = GOOD[:at + 1] + b"\x02" + GOOD[at + 2:]
+    assert loads(seal(changed[:-4]))  # (a valid program: f(2) instead of f(1))
+    message = rejected(changed, sealed=False)
+    assert message.startswith("checksum mismatch: the file was changed or damaged (CRC-32 0x")
 
 
 def test_truncated_and_trailing_bytes():
     for end in range(len(GOOD)):
-        assert rejected(GOOD[:end])
-    assert rejected(GOOD[:-1]) == ("truncated at byte 142: 54 bytes needed for 6 instructions "
+        assert rejected(GOOD[:end], sealed=False)  # (the checksum, or the header)
+    for end in range(len(BODY)):
+        assert rejected(BODY[:end])  # (sealed: what the parser says)
+    assert rejected(BODY[:-1]) == ("truncated at byte 142: 54 bytes needed for 6 instructions "
                                    "of the main code (<main>), 53 left")
-    assert rejected(GOOD + b"\x00") == f"1 bytes of garbage after the main code (at byte {len(GOOD)})"
+    assert rejected(BODY + b"\x00") == \
+        f"1 bytes of garbage after the main code (at byte {len(BODY)})"
     assert loads(bytearray(GOOD)) and loads(memoryview(GOOD))
 
 
 def test_counts_are_checked_before_allocating():
-    huge = GOOD[:8] + b"\x00\x00\x00\xff"
+    huge = BODY[:8] + b"\x00\x00\x00\xff"
     assert rejected(huge) == "4278190080 bytes in the source name exceed the limit of 16777215 (at byte 8)"
-    huge = GOOD[:8] + b"\xff\xff\xff\x00"
+    huge = BODY[:8] + b"\xff\xff\xff\x00"
     assert rejected(huge) == ("truncated at byte 12: 16777215 bytes needed for 16777215 bytes "
                               "in the source name, 0 left")
     n = 8 + 4 + 5  # the header, the source name "g.toy": then the function count
-    assert rejected(GOOD[:n] + b"\xff\xff\xff\x00" + GOOD[n + 4:]) == (
+    assert rejected(BODY[:n] + b"\xff\xff\xff\x00" + BODY[n + 4:]) == (
         f"truncated at byte {n + 4}: 402653160 bytes needed for 16777215 functions, "
-        f"{len(GOOD) - n - 4} left")
+        f"{len(BODY) - n - 4} left")
 
 
 def test_bad_strings_and_tags():
-    bad_utf8 = GOOD[:12] + b"\xff" + GOOD[13:]
+    bad_utf8 = BODY[:12] + b"\xff" + BODY[13:]
     assert rejected(bad_utf8) == "the source name is not valid UTF-8 (byte 12)"
-    at = GOOD.index(b"\x05\x01\x00\x00\x00x")   # the string constant "x"
-    assert rejected(GOOD[:at] + b"\x09" + GOOD[at + 1:]) == \
+    at = BODY.index(b"\x05\x01\x00\x00\x00x")   # the string constant "x"
+    assert rejected(BODY[:at] + b"\x09" + BODY[at + 1:]) == \
         f"constant 0 of the main code (<main>): unknown constant tag 9 (at byte {at})"
 
 
 def test_loads_runs_the_verifier():
     program = compile_source("print(1);")
     program.main.instrs[0] = (200, 0)
-    assert rejected(dumps(program)) == "function <main>, offset 0: unknown opcode 200"
+    assert rejected(dumps(program), sealed=False) == "function <main>, offset 0: unknown opcode 200"
 
 
 # --- running from bytecode gives the same result as from source ------------------------
@@ -288,6 +316,13 @@ OTHER_CONSTANTS = [None, True, False, 0, -1, 2**63 - 1, -2**63, 0.0, -0.0, math.
 
 
 def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
+    """A mutant of a .toyc file's program bytes, sealed again with its
+    checksum nine times in ten (so that the checks after it are reached)."""
+    mutant = _mutated(data[:-4], rng)
+    return seal(mutant) if rng.random() < 0.9 else mutant + data[-4:]
+
+
+def _mutated(data: bytes, rng: random.Random) -> bytes:
     b = bytearray(data)
     n = len(b)
     kind = rng.randrange(8)

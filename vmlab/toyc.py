@@ -3,8 +3,9 @@
 The layout is in docs/bytecode-format.md. In short: every field has a fixed
 width and little-endian byte order (explicit `<` struct formats), strings are
 a u32 byte count and UTF-8, constants carry a one-byte tag, floats are their
-IEEE binary64 bits. Nothing in the file depends on the machine or the Python
-that wrote it.
+IEEE binary64 bits, and the file ends with the CRC-32 of all that comes
+before it (a damaged file is rejected, not run as another program). Nothing
+in the file depends on the machine or the Python that wrote it.
 
 `loads` trusts nothing: every count is checked against the bytes that remain
 before anything is allocated, every string must be valid UTF-8, and the
@@ -15,6 +16,7 @@ input, it returns a Program that is safe to run or raises BytecodeError.
 from __future__ import annotations
 
 import struct
+import zlib
 
 from vmlab.code import Code, Program
 from vmlab.verify import MAX_ITEMS, MAX_LOCALS, MAX_STRING, BytecodeError, shown, verify
@@ -22,7 +24,7 @@ from vmlab.verify import MAX_ITEMS, MAX_LOCALS, MAX_STRING, BytecodeError, shown
 __all__ = ["MAGIC", "VERSION", "BytecodeError", "dumps", "is_toyc", "loads"]
 
 MAGIC = b"TOYC"
-VERSION = 1
+VERSION = 2  # 2: the CRC-32 trailer
 
 # Constant tags.
 TAG_NIL, TAG_FALSE, TAG_TRUE, TAG_INT, TAG_FLOAT, TAG_STR = range(6)
@@ -57,7 +59,7 @@ def dumps(program: Program) -> bytes:
         _put_code(out, program.main)
     except (struct.error, UnicodeError, TypeError, AttributeError) as e:
         raise BytecodeError(f"cannot encode the program: {e}") from None
-    return bytes(out)
+    return bytes(out + _U32.pack(zlib.crc32(out)))
 
 
 def encoded_size(code: Code) -> int:
@@ -122,15 +124,22 @@ def loads(data: bytes) -> Program:
     valid, safe program."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise BytecodeError(f"expected bytes, not {type(data).__name__}")
-    reader = _Reader(bytes(data))
+    data = bytes(data)
+    reader = _Reader(data)
     if not is_toyc(reader.data):
         raise BytecodeError("not a .toyc file (it does not start with 'TOYC')")
     _magic, version, flags = reader.unpack(_HEADER, "the header")
     if version != VERSION:
         raise BytecodeError(f"unsupported format version {version} (this vmlab reads "
-                            f"version {VERSION})")
+                            f"version {VERSION}: compile the program again)")
     if flags != 0:
         raise BytecodeError(f"unknown flags 0x{flags:04x} (must be 0)")
+    reader.need(_U32.size, "the checksum")
+    stored, computed = _U32.unpack(data[-4:])[0], zlib.crc32(data[:-4])
+    if stored != computed:
+        raise BytecodeError(f"checksum mismatch: the file was changed or damaged (CRC-32 "
+                            f"0x{stored:08x} stored, 0x{computed:08x} computed)")
+    reader.data = data[:-4]  # (the checksum checked: then the program's bytes)
     source_name = reader.string("the source name")
     count = reader.count("functions", _MIN_CODE, MAX_ITEMS)
     functions = [reader.code(f"function {i}") for i in range(count)]
