@@ -201,3 +201,19 @@ def test_profile_of_a_function_never_called(tmp_path):
     assert (result.returncode, result.stdout) == (1, b"")
     assert result.stderr.decode() == ("error: never was not called in a run of the program "
                                       "(at most 10 s): give its types with --args\n")
+
+
+def test_the_tutorials_instruction_counts():
+    """docs/tutorial.md quotes the sizes of collatz's steps: they are the tool's."""
+    import re
+    tutorial = " ".join((ROOT / "docs" / "tutorial.md").read_text().split())
+    collatz = str(ROOT / "examples" / "collatz.toy")
+    counts = {}
+    for tier in ("baseline", "optimized"):
+        table = vmlab("asm", collatz, "--fn", "steps", "--tier", tier, "--target",
+                      "x86-64,aarch64").stdout.decode()
+        counts[tier] = {m[1]: int(m[2]) for m in re.finditer(r"^# (\S+) +[\d,]+ +(\d+)$",
+                                                             table, re.M)}
+    assert (f"the baseline's code is {counts['baseline']['x86-64']} instructions and the "
+            f"optimized code {counts['optimized']['x86-64']}; aarch64's are "
+            f"{counts['baseline']['aarch64']} and {counts['optimized']['aarch64']}") in tutorial
