@@ -99,7 +99,7 @@ def observed_types(program: Program, name: str) -> tuple[tuple[str, ...], int] |
     import collections
     import os
 
-    from jit.tiering import INTERPRET
+    from jit import tiering
     from jit.types import type_of
     from vmlab.errors import ToyRuntimeError
     from vmlab.interp import run
@@ -110,11 +110,13 @@ def observed_types(program: Program, name: str) -> tuple[tuple[str, ...], int] |
     arity, seen = program.functions[func].arity, collections.Counter()
 
     class Hooks:  # (the interpreter's JIT hooks, recording instead of compiling)
+        INTERPRET = tiering.INTERPRET
+
         @staticmethod
         def call(callee, stack, depth):
             if callee == func:
                 seen[tuple(map(type_of, stack[len(stack) - arity:]))] += 1
-            return INTERPRET
+            return tiering.INTERPRET
 
         @staticmethod
         def loop(*_):

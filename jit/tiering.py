@@ -170,6 +170,8 @@ class Job:
 class Tiering:
     """The JIT's state for one run."""
 
+    INTERPRET = INTERPRET  # (for the interpreter's JIT build, which imports nothing of jit)
+
     def __init__(self, program: Program, output, max_depth: int,
                  threshold: int = DEFAULT_THRESHOLD, log=None, tiers: str = "both",
                  background: bool = False, memcheck: bool | None = None, cache=None,

@@ -33,8 +33,6 @@ from vmlab.opcodes import (
 )
 from vmlab.output import Output
 
-# JIT: from jit.tiering import INTERPRET
-
 DEFAULT_MAX_DEPTH = 10_000  # active calls, not counting the main code
 
 # Opcodes whose whole effect is "pop b, a; push f(a, b)" or "replace the top
@@ -122,6 +120,7 @@ def _compiled(source: str, name: str):
 
 
 def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> None:
+    # JIT: INTERPRET = jit.INTERPRET  # (`call`'s "no native code": vmlab imports no jit)
     # Per function: what a call needs, unpacked in one step.
     calls = [(f, f.instrs, f.consts, f.arity, [None] * (f.nlocals - f.arity))
              for f in program.functions]
