@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from vmlab import opcodes as op
-from vmlab.opcodes import OPCODES, Operand
+from vmlab.code import jump_sources
 
 
 class CountedLoop(NamedTuple):  # (dataclasses: 7 ms more to import)
@@ -33,15 +33,6 @@ class CountedLoop(NamedTuple):  # (dataclasses: 7 ms more to import)
     bound: tuple[str, int]  # ("local", slot) or ("const", value): n
     step: tuple[str, int]   # the same for s
     inclusive: bool         # the test is v <= n
-
-
-def jump_sources(code) -> dict[int, list[int]]:
-    """The pcs of the jumps into each jump target."""
-    into: dict[int, list[int]] = {}
-    for pc, (opcode, arg) in enumerate(code.instrs):
-        if OPCODES[opcode].operand == Operand.JUMP:
-            into.setdefault(arg, []).append(pc)
-    return into
 
 
 def counted_loops(code, spec) -> dict[int, CountedLoop]:

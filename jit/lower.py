@@ -39,7 +39,7 @@ from jit.types import (
     result_type,
 )
 from vmlab import opcodes as op
-from vmlab.disasm import jump_targets
+from vmlab.code import jump_sources
 from vmlab.opcodes import ARG, OPCODES, Flow
 from vmlab.values import MAX_ARRAY_LENGTH
 
@@ -509,7 +509,7 @@ class FunctionLowering:
     def _leaders(self) -> list[int]:
         """The reachable pcs that start a basic block."""
         spec, instrs = self.spec, self.code.instrs
-        targets = jump_targets(self.code)
+        targets = jump_sources(self.code)
         leaders = []
         for pc, state in enumerate(spec.states):
             if state is None:

@@ -22,9 +22,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from vmlab import opcodes as op
+from vmlab.code import jump_sources
 from vmlab.opcodes import OPCODES, Flow
 
-from jit.loops import jump_sources
 from jit.types import element
 
 

@@ -24,7 +24,7 @@ import io
 from pathlib import Path
 
 from vmlab import disasm
-from vmlab.code import Program
+from vmlab.code import Program, jump_sources
 from vmlab.errors import CompileError, ToyRuntimeError
 from vmlab.interp import DEFAULT_MAX_DEPTH, run
 from vmlab.opcodes import OPCODES, Operand
@@ -70,7 +70,7 @@ class Listing(str):
 
 
 def _code_table(code, program: Program) -> str:
-    targets = disasm.jump_targets(code)
+    targets = jump_sources(code)
     rows = []
     for offset, ((opcode, arg), line) in enumerate(zip(code.instrs, code.lines, strict=True)):
         info = OPCODES[opcode]

@@ -9,8 +9,20 @@ dataclasses alone would cost a third of `vmlab run`'s start-up budget.)
 
 from __future__ import annotations
 
+from vmlab.opcodes import OPCODES, Operand
+
 MAIN_NAME = "<main>"
 MAIN = -1  # the main code's number where functions are numbered (JIT, stats)
+
+
+def jump_sources(code: Code) -> dict[int, list[int]]:
+    """The offsets some jump can reach (`>>` in listings), each with the
+    offsets of the jumps into it."""
+    into: dict[int, list[int]] = {}
+    for pc, (opcode, arg) in enumerate(code.instrs):
+        if OPCODES[opcode].operand == Operand.JUMP:
+            into.setdefault(arg, []).append(pc)
+    return into
 
 
 class Code:

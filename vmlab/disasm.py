@@ -16,7 +16,7 @@ column resolves the argument through the opcode table's operand kind.
 
 from __future__ import annotations
 
-from vmlab.code import MAIN_NAME, Code, Program
+from vmlab.code import MAIN_NAME, Code, Program, jump_sources
 from vmlab.opcodes import OPCODES, Operand
 
 _ESCAPES = {"\n": "\\n", "\t": "\\t", "\\": "\\\\", '"': '\\"'}
@@ -68,13 +68,8 @@ def instruction(code: Code, program: Program, offset: int) -> str:
     return f"{info.name:<16}{arg:>5}  {meaning(code, program, opcode, arg)}".rstrip()
 
 
-def jump_targets(code: Code) -> set[int]:
-    """The offsets some jump can reach (marked `>>`)."""
-    return {arg for opcode, arg in code.instrs if OPCODES[opcode].operand == Operand.JUMP}
-
-
 def disassemble_code(code: Code, program: Program) -> str:
-    targets = jump_targets(code)
+    targets = jump_sources(code)
     rows = [header(code, program), "  offset  line  opcode             arg  meaning"]
     previous_line = None
     for offset, line in enumerate(code.lines):

@@ -51,8 +51,7 @@ import struct
 import numpy as np
 
 from vmlab import opcodes as op
-from vmlab.code import Program
-from vmlab.disasm import jump_targets
+from vmlab.code import Program, jump_sources
 from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
 from vmlab.verify import MAX_LOCALS, MAX_STACK
 
@@ -277,7 +276,7 @@ class Encoded:
             rows = _translate(c, starts[-1], kbase, depth, arities)
             plain += rows
             fused_rows = [row[:] for row in rows]
-            _fold(fused_rows, c.nlocals, set(jump_targets(c)))
+            _fold(fused_rows, c.nlocals, set(jump_sources(c)))
             fused += fused_rows
         self.konst = len(tags)  # constants occupy the stack's first slots
         self.const_tag = np.array(tags, dtype=np.int8)
