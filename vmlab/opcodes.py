@@ -127,3 +127,13 @@ BUILTINS: dict[str, OpInfo] = {i.symbol: i for i in OPCODES if i.kind == "builti
 
 # Opcode numbers as plain module attributes: `opcodes.ADD == 4`.
 globals().update({info.name: info.number for info in OPCODES})
+
+# ORDER (as Lua's lopcodes.h marks its ORDER OP): the binary operators, then
+# the comparisons, are consecutive numbers, in this order. Encoders rely on
+# it (vmlab/native/encode.py numbers a constant form and a branch per
+# operator from ADD and from EQ; jit and the native host test ranges): put a
+# new opcode outside the run, or change them with it.
+ORDER_BINARY = ("ADD", "SUB", "MUL", "DIV", "MOD", "SHL", "SHR", "BIT_AND", "BIT_OR", "BIT_XOR",
+                "EQ", "NE", "LT", "LE", "GT", "GE")
+assert [BY_NAME[n].number for n in ORDER_BINARY] == \
+    list(range(BY_NAME["ADD"].number, BY_NAME["ADD"].number + len(ORDER_BINARY))), "ORDER"
