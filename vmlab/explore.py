@@ -57,6 +57,14 @@ def run_view(source: str, name: str) -> dict:
     """The program run in the interpreter (with both limits) and with the
     JIT at threshold 0 (with --timeout), in child processes: output, errors,
     and what the JIT compiled (jit.dump's files and index)."""
+    try:
+        return _runs(source, name)
+    except subprocess.TimeoutExpired:  # (a child that ignored its own limits)
+        return {"stdout": "", "stderr": "error: the run did not stop in time\n",
+                "status": 1, "compiles": []}
+
+
+def _runs(source: str, name: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="vmlab-explore-") as work:
         name = Path(name).name or "program.toy"
         program = Path(work) / name  # (so that messages name the file, as vmlab run's do)
