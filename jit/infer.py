@@ -29,34 +29,10 @@ from jit.types import ANY, BOTTOM, UNSET, assigned, members, result_type, show, 
 from vmlab import opcodes as op
 from vmlab import values as v
 from vmlab.code import MAIN, Code, Program
-from vmlab.interp import BINARY, COMPARISONS, UNARY
-from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
+from vmlab.opcodes import OPCODES, Flow, stack_effect
+from vmlab.values import OPERATIONS
 
 MAX_SPECIALIZATIONS = 4  # per function and per loop header, before the generic one
-
-
-def _condition(value):
-    if type(value) is not bool:
-        raise v.condition_error(value)
-    return value
-
-
-def _array_pair(first, item):
-    """The check `[first, ..., item, ...]` makes of one more element."""
-    return v.array_literal([first, item])
-
-
-# Opcodes whose typing rule is the reference semantics in vmlab.values. (A
-# literal array checks each element against the first: `_array_pair`.)
-OPERATIONS = {**BINARY, **COMPARISONS, **UNARY, op.INDEX: v.index,
-              op.STORE_INDEX: v.store_index, op.ARRAY_FILL: v.array_fill,
-              op.FOR_PREP: v.check_range, op.JUMP_IF_FALSE: _condition,
-              op.JUMP_IF_TRUE: _condition, op.ARRAY: _array_pair}
-
-
-def operand_count(opcode: int) -> int:
-    """How many operands OPERATIONS[opcode] takes."""
-    return 2 if opcode == op.ARRAY else OPCODES[opcode].pops
 
 
 class Decline(Exception):
@@ -104,6 +80,7 @@ class Inferrer:
 
     def __init__(self, program: Program):
         self.program = program
+        self.arities = [f.arity for f in program.functions]
         self.specs: dict[tuple, Spec] = {}
         self.counts: dict[tuple, int] = {}  # (func, entry pc) -> specializations
         self._pending: list[Spec] = []
@@ -204,8 +181,7 @@ class Inferrer:
             spec.exits.pop(pc, None)
             opcode, arg = instrs[pc]
             info = OPCODES[opcode]
-            pops = arg if info.pops == ARG else (
-                self.code(arg).arity if info.pops == ARITY else info.pops)
+            pops, _ = stack_effect(opcode, arg, self.arities)
             operands = stack[len(stack) - pops:]
             below = stack[: len(stack) - pops]
             pushed: tuple = ()

@@ -31,7 +31,7 @@ import functools
 import llvmlite.ir as ir
 
 from jit import runtime as rt
-from jit.infer import OPERATIONS, Spec, array_literal_type, operand_count, reaches
+from jit.infer import Spec, array_literal_type, reaches
 from jit.loops import CountedLoop, counted_loops
 from jit.ranges import CheckedLoop, checked_loops
 from jit.types import (
@@ -40,8 +40,8 @@ from jit.types import (
 )
 from vmlab import opcodes as op
 from vmlab.code import jump_sources
-from vmlab.opcodes import ARG, OPCODES, Flow
-from vmlab.values import MAX_ARRAY_LENGTH
+from vmlab.opcodes import OPCODES, Flow, stack_effect
+from vmlab.values import MAX_ARRAY_LENGTH, OPERATIONS, operand_count
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 F64 = ir.DoubleType()
@@ -441,8 +441,8 @@ def ownership(spec: Spec) -> list:
             callee = spec.callees[pc]
             after = stack[: len(stack) - callee.code.arity] + (OWNED,)
         else:
-            pops = arg if info.pops == ARG else info.pops
-            after = stack[: len(stack) - pops] + (OWNED,) * info.pushes
+            pops, pushes = stack_effect(opcode, arg)
+            after = stack[: len(stack) - pops] + (OWNED,) * pushes
         if opcode == op.FOR_ITER:
             flow(arg, stack[:-2])
         elif info.flow in (Flow.JUMP, Flow.BRANCH):

@@ -24,7 +24,6 @@ import sys
 from array import array
 
 from jit import engine
-from jit.infer import OPERATIONS, operand_count
 from jit.tiering import STACK_RESERVE
 from jit.types import ELEMENTS, TAGS, apply, element, is_tagged, type_of
 from vmlab import interrupts
@@ -347,8 +346,8 @@ class Runtime:
         elif kind == TOO_LONG:
             error = v.too_long(a)
         elif kind == TYPE_ERROR:  # the operation a, on operands of the tags packed in b
-            types = tuple(TAGS[(b >> 3 * i) & 7] for i in range(operand_count(a)))
-            error = v.ToyError(apply(OPERATIONS[a], types)[1])
+            types = tuple(TAGS[(b >> 3 * i) & 7] for i in range(v.operand_count(a)))
+            error = v.ToyError(apply(v.OPERATIONS[a], types)[1])
         elif kind == INTERRUPTED:
             raise interrupts.Interrupted()  # (the watch knows why)
         else:

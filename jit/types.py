@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-from array import array
 
 from vmlab import values as v
 
@@ -94,16 +93,7 @@ def show(types) -> str:
     return ", ".join(types)
 
 
-def representative(type_: str):
-    """A value of the type that no operation rejects for its value alone
-    (1, not 0, so that division tells type errors from division by zero)."""
-    if type_ == "str":
-        return "s"
-    elem = element(type_)
-    if elem is not None:
-        python_type = ELEMENTS[elem]
-        return v.ToyArray(array(v.TYPECODES[python_type], [python_type(1)] * 2), python_type)
-    return {"int": 1, "float": 1.0, "bool": True, "nil": None}[type_]
+representative = v.representative
 
 
 def apply(operation, operand_types: tuple[str, ...]) -> tuple[str | None, str | None]:

@@ -26,24 +26,17 @@ from vmlab import values as v
 from vmlab.code import Program
 from vmlab.errors import ToyRuntimeError
 from vmlab.opcodes import (
-    ABS, ADD, ARRAY, ARRAY_FILL, BIT_AND, BIT_NOT, BIT_OR, BIT_XOR, CALL, DIV, EQ,
-    FOR_ITER, FOR_PREP, GE, GT, INDEX, JUMP, JUMP_IF_FALSE, JUMP_IF_TRUE, LE, LEN,
-    LOAD_CONST, LOAD_LOCAL, LT, MOD, MUL, NE, NEG, NOT, POP, PRINT, RETURN, SHL, SHR,
-    SQRT, STORE_INDEX, STORE_LOCAL, SUB, TO_FLOAT, TO_INT,
+    ADD, ARRAY, ARRAY_FILL, CALL, EQ, FOR_ITER, FOR_PREP, GE, GT, INDEX, JUMP,
+    JUMP_IF_FALSE, JUMP_IF_TRUE, LE, LOAD_CONST, LOAD_LOCAL, LT, NE, POP, PRINT,
+    RETURN, STORE_INDEX, STORE_LOCAL, SUB,
 )
 from vmlab.output import Output
 
 DEFAULT_MAX_DEPTH = 10_000  # active calls, not counting the main code
 
-# Opcodes whose whole effect is "pop b, a; push f(a, b)" or "replace the top
-# with f(top)". (ADD and SUB are also handled inline for speed below.)
-BINARY = {ADD: v.add, SUB: v.sub, MUL: v.mul, DIV: v.div, MOD: v.mod,
-          SHL: v.shl, SHR: v.shr, BIT_AND: v.bit_and, BIT_OR: v.bit_or,
-          BIT_XOR: v.bit_xor}
-UNARY = {NEG: v.neg, BIT_NOT: v.bit_not, NOT: v.not_, LEN: v.length,
-         TO_FLOAT: v.to_float, TO_INT: v.to_int, SQRT: v.sqrt, ABS: v.abs_}
-
-COMPARISONS = {EQ: v.eq, NE: v.ne, LT: v.lt, LE: v.le, GT: v.gt, GE: v.ge}
+# What each opcode computes (vmlab.values): "pop b, a; push f(a, b)",
+# "replace the top with f(top)". (ADD and SUB are also inline, for speed.)
+BINARY, UNARY, COMPARISONS = v.BINARY, v.UNARY, v.COMPARISONS
 # On two ints (the common case) a comparison needs no type check.
 INT_COMPARISONS = {EQ: operator.eq, NE: operator.ne, LT: operator.lt, LE: operator.le,
                    GT: operator.gt, GE: operator.ge}

@@ -137,3 +137,14 @@ ORDER_BINARY = ("ADD", "SUB", "MUL", "DIV", "MOD", "SHL", "SHR", "BIT_AND", "BIT
                 "EQ", "NE", "LT", "LE", "GT", "GE")
 assert [BY_NAME[n].number for n in ORDER_BINARY] == \
     list(range(BY_NAME["ADD"].number, BY_NAME["ADD"].number + len(ORDER_BINARY))), "ORDER"
+
+
+def stack_effect(opcode: int, arg: int, arities=(), taken: bool = False) -> tuple[int, int]:
+    """(pops, pushes) of one instruction, as CPython's `dis.stack_effect`:
+    `arities[f]` is function f's parameter count (what CALL f pops);
+    `taken`, the effect of a branch that jumps."""
+    info = OPCODES[opcode]
+    if taken and info.taken is not None:
+        return info.taken
+    pops = arg if info.pops == ARG else arities[arg] if info.pops == ARITY else info.pops
+    return pops, info.pushes

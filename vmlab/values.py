@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from array import array
 
+from vmlab import opcodes as op
+
 INT_MIN = -(1 << 63)
 INT_MAX = (1 << 63) - 1
 MAX_ARRAY_LENGTH = 100_000_000  # see docs/language.md: "Limits"
@@ -367,3 +369,55 @@ def store_index(a, i, v) -> None:
         raise ToyError(f"type error: cannot store {type_name(v)} in array of "
                        f"{_TYPE_NAMES[a.elem]}")
     a.items[i] = v
+
+
+# --- what a value of a type looks like ----------------------------------------
+
+def representative(type_: str):
+    """A value of the type (a name as type_name gives, `array<int>`, or
+    "str") that no operation rejects for its value alone: 1, not 0, so that
+    division tells type errors from division by zero. Other tiers learn an
+    operation's result type and its type errors by running it on these."""
+    if type_ == "str":
+        return "s"
+    if type_.startswith("array<"):
+        elem = {"int": int, "float": float, "bool": bool}[type_[6:-1]]
+        return ToyArray(array(TYPECODES[elem], [elem(1)] * 2), elem)
+    return {"int": 1, "float": 1.0, "bool": True, "nil": None}[type_]
+
+
+# --- each opcode's semantics ----------------------------------------------------
+# One table, by opcode: the interpreter runs these, the JIT infers its types
+# from them, and the native tiers ask them for their error messages.
+
+def condition(value) -> bool:
+    """The test of a conditional jump."""
+    if type(value) is not bool:
+        raise condition_error(value)
+    return value
+
+
+def array_pair(first, item) -> ToyArray:
+    """The check `[first, ..., item, ...]` makes of one more element (ARRAY,
+    whose operand count varies, has this two-operand form here)."""
+    return array_literal([first, item])
+
+
+# Two operands, one result: `pop b, a; push f(a, b)`.
+BINARY = {op.ADD: add, op.SUB: sub, op.MUL: mul, op.DIV: div, op.MOD: mod,
+          op.SHL: shl, op.SHR: shr, op.BIT_AND: bit_and, op.BIT_OR: bit_or,
+          op.BIT_XOR: bit_xor}
+COMPARISONS = {op.EQ: eq, op.NE: ne, op.LT: lt, op.LE: le, op.GT: gt, op.GE: ge}
+# One operand: `replace the top with f(top)`.
+UNARY = {op.NEG: neg, op.BIT_NOT: bit_not, op.NOT: not_, op.LEN: length,
+         op.TO_FLOAT: to_float, op.TO_INT: to_int, op.SQRT: sqrt, op.ABS: abs_}
+# Every opcode that computes on values or checks them.
+OPERATIONS = {**BINARY, **COMPARISONS, **UNARY, op.INDEX: index,
+              op.STORE_INDEX: store_index, op.ARRAY_FILL: array_fill,
+              op.FOR_PREP: check_range, op.JUMP_IF_FALSE: condition,
+              op.JUMP_IF_TRUE: condition, op.ARRAY: array_pair}
+
+
+def operand_count(opcode: int) -> int:
+    """How many operands OPERATIONS[opcode] takes."""
+    return 2 if opcode == op.ARRAY else op.OPCODES[opcode].pops

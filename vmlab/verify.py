@@ -29,8 +29,6 @@ from __future__ import annotations
 
 from vmlab.code import MAIN_NAME, Code, Program
 from vmlab.opcodes import (
-    ARG,
-    ARITY,
     ARRAY,
     FOR_ITER,
     FOR_PREP,
@@ -40,6 +38,7 @@ from vmlab.opcodes import (
     PRINT,
     Flow,
     Operand,
+    stack_effect,
 )
 
 # --- limits (docs/bytecode-format.md, "Limits") -------------------------------
@@ -258,11 +257,7 @@ def _check_code(code: Code, arities: list[int], stacks: _Stacks) -> None:
         d = depth[s]
         op, arg = instrs[pc]
         info = OPCODES[op]
-        pops = info.pops
-        if pops == ARG:
-            pops = arg
-        elif pops == ARITY:
-            pops = arities[arg]
+        pops, pushes = stack_effect(op, arg, arities)
         if pops > d:
             raise BytecodeError(f"{where} {pc}: stack underflow ({info.name} takes {pops}, "
                                 f"the stack holds {d})")
@@ -290,7 +285,7 @@ def _check_code(code: Code, arities: list[int], stacks: _Stacks) -> None:
             after = stacks.push(base, STRING)
         else:
             after = base
-            for _ in range(info.pushes):
+            for _ in range(pushes):
                 after = stacks.push(after, VALUE)
         if depth[after] > MAX_STACK:
             raise BytecodeError(f"{where} {pc}: stack depth exceeds the limit of {MAX_STACK}")
@@ -304,7 +299,7 @@ def _check_code(code: Code, arities: list[int], stacks: _Stacks) -> None:
         if flow == Flow.BRANCH:
             taken = after
             if info.taken is not None:
-                taken_pops, taken_pushes = info.taken
+                taken_pops, taken_pushes = stack_effect(op, arg, arities, taken=True)
                 taken = stacks.ancestor(s, d - taken_pops)
                 for _ in range(taken_pushes):
                     taken = stacks.push(taken, VALUE)

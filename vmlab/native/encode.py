@@ -52,7 +52,7 @@ import numpy as np
 
 from vmlab import opcodes as op
 from vmlab.code import Program, jump_sources
-from vmlab.opcodes import ARG, ARITY, OPCODES, Flow
+from vmlab.opcodes import OPCODES, Flow, stack_effect
 from vmlab.verify import MAX_LOCALS, MAX_STACK
 
 # Value tags: what the 64-bit payload beside each stack slot means.
@@ -114,12 +114,12 @@ def depths(code, arities: list[int]) -> list[int]:
         pc = work.pop()
         opcode, arg = code.instrs[pc]
         info = OPCODES[opcode]
-        pops = arg if info.pops == ARG else arities[arg] if info.pops == ARITY else info.pops
-        after = depth[pc] - pops + info.pushes
+        pops, pushes = stack_effect(opcode, arg, arities)
+        after = depth[pc] - pops + pushes
         targets = []
         if info.flow in (Flow.JUMP, Flow.BRANCH):
-            taken = after if info.taken is None else depth[pc] - info.taken[0] + info.taken[1]
-            targets.append((arg, taken))
+            pops, pushes = stack_effect(opcode, arg, arities, taken=True)
+            targets.append((arg, depth[pc] - pops + pushes))
         if info.flow in (Flow.NEXT, Flow.BRANCH):
             targets.append((pc + 1, after))
         for target, d in targets:

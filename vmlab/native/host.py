@@ -197,44 +197,20 @@ class Machine:
         regs[L.R_FREE] = len(dead)
 
 
-def _representative(code: int):
-    """A value of the type a tag (or 10 + an array's element tag) stands for."""
-    if code >= 10:
-        python_type = _PYTHON_TYPES[code - 10]
-        return v.ToyArray(array(v.TYPECODES[python_type], [python_type(1)] * 2), python_type)
-    if code == ARRAY:
-        return _representative(10 + INT)
-    return {NIL: None, BOOL: True, INT: 1, FLOAT: 1.0}[code]
+_TYPE_NAMES = {NIL: "nil", BOOL: "bool", INT: "int", FLOAT: "float", ARRAY: "array<int>",
+               10 + INT: "array<int>", 10 + FLOAT: "array<float>", 10 + BOOL: "array<bool>"}
 
 
 def _type_error(op: int, a: int, b: int, c: int) -> str:
     """The message of a type error: the reference semantics' own, for
-    operands of the types the loop reported."""
-    from vmlab.interp import BINARY, COMPARISONS, UNARY
-    from vmlab import opcodes as o
-
-    info = OPCODES[op]
-    rep = _representative
+    operands of the types the loop reported (a tag, or 10 + an array's
+    element tag)."""
+    operands = (v.representative(_TYPE_NAMES[t]) for t in (a, b, c)[:v.operand_count(op)])
     try:
-        if op in BINARY or op in COMPARISONS:
-            ({**BINARY, **COMPARISONS})[op](rep(a), rep(b))
-        elif op in UNARY:
-            UNARY[op](rep(a))
-        elif op in (o.JUMP_IF_FALSE, o.JUMP_IF_TRUE):
-            raise v.condition_error(rep(a))
-        elif op == o.FOR_PREP:
-            v.check_range(rep(a), rep(b))
-        elif op == o.INDEX:
-            v.index(rep(a), rep(b))
-        elif op == o.STORE_INDEX:
-            v.store_index(rep(a), rep(b), rep(c))
-        elif op == o.ARRAY_FILL:
-            v.array_fill(rep(a), rep(b))
-        elif op == o.ARRAY:
-            v.array_literal([rep(a), rep(b)])
+        v.OPERATIONS[op](*operands)
     except v.ToyError as error:
         return str(error)
-    raise AssertionError(f"no type error for {info.name}")  # pragma: no cover
+    raise AssertionError(f"no type error for {OPCODES[op].name}")  # pragma: no cover
 
 
 def run(program: Program, output, max_depth: int, stats=None,
