@@ -28,6 +28,7 @@ from vmlab.code import jump_sources
 
 class CountedLoop(NamedTuple):  # (dataclasses: 7 ms more to import)
     header: int             # the pc of the loop test's first instruction
+    test: int               # the pc of its JUMP_IF_FALSE
     back_edge: int          # the pc of the JUMP back to it
     var: int                # the local that counts: v
     bound: tuple[str, int]  # ("local", slot) or ("const", value): n
@@ -74,7 +75,7 @@ def _counted(code, spec, header: int, back: int, into) -> CountedLoop | None:
     if any(pc in spec.errors or pc in spec.exits
            for pc in (*range(header, header + 4), *range(step_at, back + 1))):
         return None
-    return CountedLoop(header, back, v, bound, step, compare == op.LE)
+    return CountedLoop(header, header + 3, back, v, bound, step, compare == op.LE)
 
 
 def _operand(code, spec, opcode: int, arg: int):

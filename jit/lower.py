@@ -64,28 +64,31 @@ CHUNK = 1 << 16
 
 
 VOID = ir.VoidType()
-# ModuleBuilder attribute: (symbol, return type, parameter types, attributes).
-_FUNCTIONS = {
-    "raise_fn": ("rt_raise", VOID, [I64] * 5, ("noreturn", "cold")),
-    "exit_fn": ("rt_exit_jump", VOID, [], ("noreturn",)),
-    "print_fn": ("rt_print", VOID, [I64, I64], ()),
-    "print_end": ("rt_print_end", VOID, [], ()),
-    "alloc_fn": ("rt_alloc", I64, [I64, I64, I64], ()),
-    "release_fn": ("rt_release", VOID, [I64], ()),
-    "setjmp": ("_setjmp", I32, [PTR], ("returns_twice",)),
-    "sqrt": ("llvm.sqrt.f64", F64, [F64], ()),
-    "fabs": ("llvm.fabs.f64", F64, [F64], ()),
-    "to_int": ("llvm.fptosi.sat.i64.f64", I64, [F64], ()),
-    "frame_address": ("llvm.frameaddress.p0", PTR, [I32], ()),
-    "stack_pointer": ("llvm.stacksave.p0", PTR, [], ()),
+# What compiled code calls and reads outside itself, declared in a module on
+# its first use (ModuleBuilder.runtime): the runtime's functions and globals
+# (jit/runtime.py defines them), the C library's and LLVM's intrinsics.
+# Functions: symbol -> (return type, parameter types, attributes).
+RUNTIME_FUNCTIONS = {
+    "rt_raise": (VOID, [I64] * 5, ("noreturn", "cold")),
+    "rt_exit_jump": (VOID, [], ("noreturn",)),
+    "rt_print": (VOID, [I64, I64], ()),
+    "rt_print_end": (VOID, [], ()),
+    "rt_alloc": (I64, [I64, I64, I64], ()),
+    "rt_release": (VOID, [I64], ()),
+    "_setjmp": (I32, [PTR], ("returns_twice",)),
+    "llvm.sqrt.f64": (F64, [F64], ()),
+    "llvm.fabs.f64": (F64, [F64], ()),
+    "llvm.fptosi.sat.i64.f64": (I64, [F64], ()),
+    "llvm.frameaddress.p0": (PTR, [I32], ()),
+    "llvm.stacksave.p0": (PTR, [], ()),
 }
-# ModuleBuilder attribute: (symbol, type) of the runtime's globals.
-_GLOBALS = {
-    "jmpbuf": ("rt_jmpbuf", ir.ArrayType(I64, 64)),
-    "shadow": ("rt_shadow", PTR),
-    "budget": ("rt_stack_budget", I64),
-    "exit_buffer": ("rt_exit", PTR),
-    "work": ("rt_work", I64),
+# Globals: symbol -> type.
+RUNTIME_GLOBALS = {
+    "rt_jmpbuf": ir.ArrayType(I64, 64),
+    "rt_shadow": PTR,
+    "rt_stack_budget": I64,
+    "rt_exit": PTR,
+    "rt_work": I64,
 }
 
 
@@ -139,21 +142,21 @@ class ModuleBuilder:
         self.debug, self._unit = debug, None
         self.functions: dict[tuple, ir.Function] = {}
 
-    def __getattr__(self, attr: str):
-        """The runtime's functions and globals, and intrinsics, are declared
-        on first use: most modules need few, and every declaration costs
-        time to print and parse."""
-        if attr in _FUNCTIONS:
-            name, ret, params, attributes = _FUNCTIONS[attr]
-            value = ir.Function(self.module, ir.FunctionType(ret, params), name)
+    def runtime(self, symbol: str):
+        """The function or global `symbol` of RUNTIME_FUNCTIONS or
+        RUNTIME_GLOBALS, declared in this module on first use: most modules
+        need few, and every declaration costs time to print and parse."""
+        value = self.module.globals.get(symbol)
+        if value is not None:
+            return value
+        if symbol in RUNTIME_FUNCTIONS:
+            ret, params, attributes = RUNTIME_FUNCTIONS[symbol]
+            value = ir.Function(self.module, ir.FunctionType(ret, params), symbol)
             for attribute in attributes:
                 value.attributes.add(attribute)
-        elif attr in _GLOBALS:
-            value = ir.GlobalVariable(self.module, _GLOBALS[attr][1], _GLOBALS[attr][0])
-            value.linkage = "external"
         else:
-            raise AttributeError(attr)
-        setattr(self, attr, value)
+            value = ir.GlobalVariable(self.module, RUNTIME_GLOBALS[symbol], symbol)
+            value.linkage = "external"
         return value
 
     def subprogram(self, fn: ir.Function, line: int):
@@ -223,7 +226,7 @@ class ModuleBuilder:
             self.tbaa(b.store(count, refs), "refs")
             if delta < 0:
                 with b.if_then(b.icmp_signed("==", count, const(I64, 0)), likely=False):
-                    b.call(self.release_fn, [b.ptrtoint(fn.args[0], I64)])
+                    b.call(self.runtime("rt_release"), [b.ptrtoint(fn.args[0], I64)])
             b.ret_void()
             helpers.append(fn)
         self._refcounts = helpers
@@ -302,15 +305,16 @@ class ModuleBuilder:
                          symbol)
         function, args, out = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
-        first = b.call(self.setjmp, [self.jmpbuf], name="setjmp")
+        first = b.call(self.runtime("_setjmp"), [self.runtime("rt_jmpbuf")], name="setjmp")
         run, fail = fn.append_basic_block("run"), fn.append_basic_block("error")
         b.cbranch(b.icmp_signed("==", first, const(I32, 0)), run, fail)
         b.position_at_end(fail)
         b.ret(b.zext(first, I64))  # longjmp's value: RAISED or EXITED
         b.position_at_end(run)
-        here = b.ptrtoint(b.call(self.frame_address, [const(I32, 0)]), I64)
-        shadow = b.load(self.shadow, typ=PTR)
-        b.store(b.sub(here, b.load(self.budget, typ=I64)), shadow_word(b, shadow, rt.SHADOW_FLOOR))
+        here = b.ptrtoint(b.call(self.runtime("llvm.frameaddress.p0"), [const(I32, 0)]), I64)
+        shadow = b.load(self.runtime("rt_shadow"), typ=PTR)
+        budget = b.load(self.runtime("rt_stack_budget"), typ=I64)
+        b.store(b.sub(here, budget), shadow_word(b, shadow, rt.SHADOW_FLOOR))
         words = iter(range(1 + 2 * len(params)))
 
         def word():
@@ -493,6 +497,7 @@ class FunctionLowering:
         self.fields: dict[int, tuple] = {}
         self.counts_work = mb.tier_up is not None and copy == 0
         self.counted = counted_loops(self.code, spec)  # by header pc
+        self.counted_tests = {loop.test: loop for loop in self.counted.values()}
         # Range-check elimination (jit.ranges): each versioned loop's copy
         # without checks, its blocks by pc; while one is lowered, the pairs
         # (array local, index local) it needs no check for, and the locals
@@ -629,7 +634,7 @@ class FunctionLowering:
         if reaches(spec, spec) and self.copy == 0:
             # Deep native recursion must end in `stack overflow`, never a crash.
             # (Recursion copies are inlined: they grow no native stack.)
-            here = a.ptrtoint(a.call(self.mb.stack_pointer, []), I64)
+            here = a.ptrtoint(a.call(self.mb.runtime("llvm.stacksave.p0"), []), I64)
             floor = a.load(shadow_word(a, self.shadow, rt.SHADOW_FLOOR), typ=I64)
             low = a.icmp_unsigned("<", here, floor)
             with a.if_then(low, likely=False):
@@ -673,13 +678,13 @@ class FunctionLowering:
 
     def count_work(self, b):
         """One more call or loop iteration in baseline code; the count."""
-        count = b.add(b.load(self.mb.work, typ=I64), const(I64, 1))
-        b.store(count, self.mb.work)
+        count = b.add(b.load(self.mb.runtime("rt_work"), typ=I64), const(I64, 1))
+        b.store(count, self.mb.runtime("rt_work"))
         return count
 
     def raise_error(self, b, kind: int, pc: int, x=None, y=None) -> None:
         site = self.mb.symbols.site(self.spec.func, pc)
-        b.call(self.mb.raise_fn, [const(I64, kind), const(I64, site), self.depth,
+        b.call(self.mb.runtime("rt_raise"), [const(I64, kind), const(I64, site), self.depth,
                                   x if x is not None else const(I64, 0),
                                   y if y is not None else const(I64, 0)])
         b.unreachable()
@@ -693,7 +698,7 @@ class FunctionLowering:
         """Leave the frame's state in rt_exit (pc, then a tag and a payload
         word per local and stack entry) for the interpreter, and jump out."""
         b = self.b
-        buffer = b.load(self.mb.exit_buffer, typ=PTR)
+        buffer = b.load(self.mb.runtime("rt_exit"), typ=PTR)
 
         def put(index: int, value, type_: str) -> None:
             for i, word in enumerate(tag_and_word(b, value, type_)):
@@ -707,7 +712,7 @@ class FunctionLowering:
         for depth, (value, t, owner) in enumerate(self.stack):
             self.own(value, t, owner)  # the interpreter gets a reference of its own
             put(len(locals_) + depth, value, t)
-        b.call(self.mb.exit_fn, [])
+        b.call(self.mb.runtime("rt_exit_jump"), [])
         b.unreachable()
 
     def check(self, failed, kind: int, pc: int, x=None, y=None) -> None:
@@ -813,53 +818,6 @@ class FunctionLowering:
         if info.flow == Flow.NEXT and pc + 1 in self.blocks:
             self.goto(pc + 1)
 
-    def binary(self, opcode, x, y, t: str, pc: int):
-        b = self.b
-        if opcode in _COMPARE:
-            predicate = _COMPARE[opcode]
-            if t == "float":
-                ordered = "o" if predicate != "!=" else "u"
-                return (b.fcmp_ordered(predicate, x, y) if ordered == "o"
-                        else b.fcmp_unordered(predicate, x, y)), "bool"
-            if t == "nil":
-                return const(I1, predicate == "=="), "bool"
-            return b.icmp_signed(predicate, x, y), "bool"
-        if t == "float":
-            return _FLOAT_OPS[opcode](b, x, y), "float"
-        if opcode in (op.DIV, op.MOD):
-            self.check(b.icmp_signed("==", y, const(I64, 0)), rt.DIVISION_BY_ZERO, pc)
-            minus_one = b.icmp_signed("==", y, const(I64, -1))
-            safe = b.select(minus_one, const(I64, 1), y)  # MIN / -1 would trap
-            if opcode == op.DIV:
-                return b.select(minus_one, b.neg(x), b.sdiv(x, safe)), "int"
-            return b.select(minus_one, const(I64, 0), b.srem(x, safe)), "int"
-        if opcode in (op.SHL, op.SHR):
-            count = b.and_(y, const(I64, 63))
-            return (b.shl(x, count) if opcode == op.SHL else b.ashr(x, count)), "int"
-        return _INT_OPS[opcode](b, x, y), "int"
-
-    def unary(self, opcode, x, t: str, owner: int):
-        b, mb = self.b, self.mb
-        if opcode == op.LEN:
-            return self.array_fields(x, owner)[0], "int"
-        if opcode == op.NEG:
-            return (b.fneg(x) if t == "float" else b.neg(x)), t
-        if opcode == op.BIT_NOT:
-            return b.not_(x), "int"
-        if opcode == op.NOT:
-            return b.not_(x), "bool"
-        if opcode == op.TO_FLOAT:
-            return (x if t == "float" else b.sitofp(x, F64)), "float"
-        if opcode == op.TO_INT:
-            return (x if t == "int" else b.call(mb.to_int, [x])), "int"
-        if opcode == op.SQRT:
-            return b.call(mb.sqrt, [x]), "float"
-        if opcode == op.ABS:
-            if t == "float":
-                return b.call(mb.fabs, [x]), "float"
-            return b.select(b.icmp_signed("<", x, const(I64, 0)), b.neg(x), x), "int"
-        raise AssertionError(opcode)
-
     def remember_fields(self, b, slot: int, header) -> None:
         """Keep the length and data pointer of the array now in `slot`."""
         if slot not in self.fields:
@@ -911,7 +869,7 @@ class FunctionLowering:
 
     def allocate(self, elem: str, n, fill_bits, pc: int):
         b = self.b
-        address = b.call(self.mb.alloc_fn, [const(I64, rt.ELEMENT_KINDS[elem]), n, fill_bits])
+        address = b.call(self.mb.runtime("rt_alloc"), [const(I64, rt.ELEMENT_KINDS[elem]), n, fill_bits])
         self.check(b.icmp_signed("==", address, const(I64, 0)), rt.OUT_OF_MEMORY, pc)
         return b.inttoptr(address, PTR)
 
@@ -997,8 +955,8 @@ def _jump_if(f: FunctionLowering, pc, arg):
     if cond is None:
         return _ENDS_BLOCK
     taken, fallthrough = f.edge(arg), f.edge(pc + 1)
-    if pc - 3 in f.counted:  # (the strip tests v itself: cond goes unused)
-        _strip(f, f.counted[pc - 3], fallthrough, taken)
+    if pc in f.counted_tests:  # (the strip tests v itself: cond goes unused)
+        _strip(f, f.counted_tests[pc], fallthrough, taken)
         return _ENDS_BLOCK
     if opcode == op.JUMP_IF_FALSE:
         f.b.cbranch(cond, fallthrough, taken)
@@ -1139,8 +1097,8 @@ def _print(f: FunctionLowering, pc, arg):
     for value, t, _ in items:
         kind, word = ((const(I64, rt.PRINT_STRING), value) if t == "str" else
                       tag_and_word(b, value, t))
-        b.call(mb.print_fn, [kind, word])
-    b.call(mb.print_end, [])
+        b.call(mb.runtime("rt_print"), [kind, word])
+    b.call(mb.runtime("rt_print_end"), [])
     for item in items:
         f.release(*item)
 
@@ -1187,13 +1145,12 @@ def _operation(f: FunctionLowering, pc, arg):
     del f.stack[len(f.stack) - n:]
     values = [(value, t) for value, t, _ in items]
     owners = [owner for _, _, owner in items]
-    emit, handles = _EMITTERS.get(opcode, (_emit_simple, None))
 
     def run(combo, unboxed):
         kept = [o if t == c else OWNED for o, (_, t), c in zip(owners, values, combo,
                                                               strict=True)]
-        return emit(f, pc, opcode, unboxed, combo, kept)
-    result = f.operation(pc, opcode, values, run, handles)
+        return LOWERINGS[opcode, _kind(combo[0])](f, pc, opcode, unboxed, combo, kept)
+    result = f.operation(pc, opcode, values, run, TAKES_FAILING.get(opcode))
     if result is None:
         return _ENDS_BLOCK
     for item in items:
@@ -1202,13 +1159,136 @@ def _operation(f: FunctionLowering, pc, arg):
         f.push(result, result_type(OPERATIONS[opcode], tuple(t for _, t in values)))
 
 
-def _emit_simple(f, pc, opcode, values, types, owners):
-    if len(values) == 2:
-        return f.binary(opcode, values[0], values[1], types[0], pc)
-    return f.unary(opcode, values[0], types[0], owners[0])
+# --- the operators and builtins: one lowering per opcode and operand type ---
+# LOWERINGS[opcode, kind] lowers OPERATIONS[opcode] for operands whose first
+# is of `kind` (its type; "array" for every array type), the others of the
+# types vmlab.values accepts with it: lower(f, pc, opcode, values, types,
+# owners) gives (value, result type), or None if it ended the block.
+LOWERINGS: dict[tuple[int, str], object] = {}
 
 
-def _emit_index(f, pc, opcode, values, types, owners):
+def _kind(type_: str) -> str:
+    return "array" if element(type_) is not None else type_
+
+
+def lowering(opcodes, kinds):
+    """Register the decorated function as the lowering of each opcode for
+    each operand kind."""
+    def register(lower):
+        for opcode in opcodes:
+            for kind in kinds:
+                LOWERINGS[opcode, kind] = lower
+        return lower
+    return register
+
+
+def _instruction(method: str):
+    """A lowering that is one IRBuilder instruction on the operands, of the
+    operands' type."""
+    def lower(f, pc, opcode, values, types, owners):
+        return getattr(f.b, method)(*values), types[0]
+    return lower
+
+
+for _opcode, _on_int, _on_float in ((op.ADD, "add", "fadd"), (op.SUB, "sub", "fsub"),
+                                    (op.MUL, "mul", "fmul"), (op.NEG, "neg", "fneg"),
+                                    (op.DIV, None, "fdiv"), (op.MOD, None, "frem")):
+    LOWERINGS[_opcode, "float"] = _instruction(_on_float)
+    if _on_int:
+        LOWERINGS[_opcode, "int"] = _instruction(_on_int)
+for _opcode, _method in ((op.BIT_AND, "and_"), (op.BIT_OR, "or_"), (op.BIT_XOR, "xor"),
+                         (op.BIT_NOT, "not_")):
+    LOWERINGS[_opcode, "int"] = _instruction(_method)
+LOWERINGS[op.NOT, "bool"] = _instruction("not_")
+
+
+@lowering([op.DIV, op.MOD], ["int"])
+def _int_division(f, pc, opcode, values, types, owners):
+    """Truncating, with the dividend's sign; MIN / -1 is MIN (no trap)."""
+    b, (x, y) = f.b, values
+    f.check(b.icmp_signed("==", y, const(I64, 0)), rt.DIVISION_BY_ZERO, pc)
+    minus_one = b.icmp_signed("==", y, const(I64, -1))
+    safe = b.select(minus_one, const(I64, 1), y)
+    if opcode == op.DIV:
+        return b.select(minus_one, b.neg(x), b.sdiv(x, safe)), "int"
+    return b.select(minus_one, const(I64, 0), b.srem(x, safe)), "int"
+
+
+@lowering([op.SHL, op.SHR], ["int"])
+def _shift(f, pc, opcode, values, types, owners):
+    b, (x, y) = f.b, values
+    count = b.and_(y, const(I64, 63))
+    return (b.shl(x, count) if opcode == op.SHL else b.ashr(x, count)), "int"
+
+
+_COMPARISONS = range(op.EQ, op.GE + 1)  # (vmlab.opcodes.ORDER_BINARY)
+
+
+@lowering(_COMPARISONS, ["int"])
+@lowering([op.EQ, op.NE], ["bool", "array"])
+def _compare(f, pc, opcode, values, types, owners):
+    return f.b.icmp_signed(OPCODES[opcode].symbol, *values), "bool"
+
+
+@lowering(_COMPARISONS, ["float"])
+def _compare_floats(f, pc, opcode, values, types, owners):
+    """IEEE: every comparison with a nan is false, but !=, which is true."""
+    symbol = OPCODES[opcode].symbol
+    if opcode == op.NE:
+        return f.b.fcmp_unordered(symbol, *values), "bool"
+    return f.b.fcmp_ordered(symbol, *values), "bool"
+
+
+@lowering([op.EQ, op.NE], ["nil"])
+def _compare_nils(f, pc, opcode, values, types, owners):
+    return const(I1, opcode == op.EQ), "bool"
+
+
+@lowering([op.TO_FLOAT, op.TO_INT], ["int", "float"])
+def _convert(f, pc, opcode, values, types, owners):
+    x, t = values[0], types[0]
+    if opcode == op.TO_INT and t == "float":
+        return f.b.call(f.mb.runtime("llvm.fptosi.sat.i64.f64"), [x]), "int"
+    if opcode == op.TO_FLOAT and t == "int":
+        return f.b.sitofp(x, F64), "float"
+    return x, t  # (the identity on its own type)
+
+
+@lowering([op.SQRT], ["float"])
+def _sqrt(f, pc, opcode, values, types, owners):
+    return f.b.call(f.mb.runtime("llvm.sqrt.f64"), values), "float"
+
+
+@lowering([op.ABS], ["int", "float"])
+def _abs(f, pc, opcode, values, types, owners):
+    b, x = f.b, values[0]
+    if types[0] == "float":
+        return b.call(f.mb.runtime("llvm.fabs.f64"), [x]), "float"
+    return b.select(b.icmp_signed("<", x, const(I64, 0)), b.neg(x), x), "int"
+
+
+@lowering([op.MIN, op.MAX], ["int", "float"])
+def _extreme(f, pc, opcode, values, types, owners):
+    """min and max (vmlab.values): of floats, nan if either is nan, and of
+    0.0 and -0.0, min has the sign bit of either, max of both."""
+    b, (x, y) = f.b, values
+    smaller = opcode == op.MIN
+    if types[0] == "int":
+        return b.select(b.icmp_signed("<=" if smaller else ">=", x, y), x, y), "int"
+    first, second = (x, y) if smaller else (y, x)  # first < second: the smaller first
+    bits = (b.or_ if smaller else b.and_)(b.bitcast(x, I64), b.bitcast(y, I64))
+    equal = b.select(b.fcmp_ordered("==", x, y), b.bitcast(bits, F64), b.fadd(x, y))
+    return b.select(b.fcmp_ordered("<", x, y), first,
+                    b.select(b.fcmp_ordered("<", y, x), second, equal)), "float"
+
+
+@lowering([op.LEN], ["array"])
+def _length(f, pc, opcode, values, types, owners):
+    return f.array_fields(values[0], owners[0])[0], "int"
+
+
+@lowering([op.INDEX], ["array"])
+def _index(f, pc, opcode, values, types, owners):
     array, i = values
     elem = element(types[0])
     value = f.mb.tbaa(f.b.load(f.element_pointer(array, owners[0], i, elem, pc),
@@ -1216,7 +1296,8 @@ def _emit_index(f, pc, opcode, values, types, owners):
     return (f.b.trunc(value, I1) if elem == "bool" else value), elem
 
 
-def _emit_store_index(f, pc, opcode, values, types, owners):
+@lowering([op.STORE_INDEX], ["array"])
+def _store_index(f, pc, opcode, values, types, owners):
     """a[i] = v: the bounds first, then the element type (vmlab.values)."""
     b = f.b
     array, i, value = values
@@ -1229,7 +1310,8 @@ def _emit_store_index(f, pc, opcode, values, types, owners):
     return const(I8, 0), "nil"
 
 
-def _emit_fill(f, pc, opcode, values, types, owners):
+@lowering([op.ARRAY_FILL], ["int"])
+def _fill(f, pc, opcode, values, types, owners):
     b = f.b
     n, fill = values
     f.check(b.icmp_signed("<", n, const(I64, 0)), rt.NEGATIVE_LENGTH, pc, n)
@@ -1239,23 +1321,16 @@ def _emit_fill(f, pc, opcode, values, types, owners):
 
 def _store_checks_bounds(combo) -> bool:
     """A store of the wrong element type into an array still checks its
-    bounds first: `_emit_store_index` takes it."""
+    bounds first: `_store_index` takes it."""
     return element(combo[0]) is not None and combo[1] == "int"
 
 
-# opcode -> (emit(f, pc, opcode, values, types, owners), which failing
-# combinations of types it takes too); the others: _emit_simple.
-_EMITTERS = {op.INDEX: (_emit_index, None),
-             op.STORE_INDEX: (_emit_store_index, _store_checks_bounds),
-             op.ARRAY_FILL: (_emit_fill, None)}
+# Failing combinations of types a lowering takes too, by opcode.
+TAKES_FAILING = {op.STORE_INDEX: _store_checks_bounds}
+
+# The other instructions: the stack, the locals, control flow, calls.
 _HANDLERS = {op.LOAD_CONST: _load_const, op.LOAD_LOCAL: _load_local,
              op.STORE_LOCAL: _store_local, op.POP: _pop, op.JUMP: _jump,
              op.JUMP_IF_FALSE: _jump_if, op.JUMP_IF_TRUE: _jump_if, op.FOR_PREP: _for_prep,
              op.FOR_ITER: _for_iter, op.CALL: _call, op.RETURN: _return, op.PRINT: _print,
              op.ARRAY: _array}
-_COMPARE = {op.EQ: "==", op.NE: "!=", op.LT: "<", op.LE: "<=", op.GT: ">", op.GE: ">="}
-_INT_OPS = {op.ADD: ir.IRBuilder.add, op.SUB: ir.IRBuilder.sub, op.MUL: ir.IRBuilder.mul,
-            op.BIT_AND: ir.IRBuilder.and_, op.BIT_OR: ir.IRBuilder.or_,
-            op.BIT_XOR: ir.IRBuilder.xor}
-_FLOAT_OPS = {op.ADD: ir.IRBuilder.fadd, op.SUB: ir.IRBuilder.fsub, op.MUL: ir.IRBuilder.fmul,
-              op.DIV: ir.IRBuilder.fdiv, op.MOD: ir.IRBuilder.frem}

@@ -1,6 +1,6 @@
 """Tiered execution: when to compile, what to compile, and entering native code.
 
-The interpreter's JIT build (the `# JIT:` lines of vmlab/interp.py) calls
+The interpreter's JIT build (the `# JIT` blocks of vmlab/interp.py) calls
 `call` before every CALL and `loop` at every backward JUMP. Each counts, per
 function, calls and loop back-edges together; past the threshold:
 

@@ -277,7 +277,9 @@ class Generator:
             convert = "int" if type_ == "int" else "float"
             inner = self.expr(other, depth + 1)
             return self.pick([f"{convert}({inner})", f"abs({self.expr(type_, depth + 1)})",
-                              f"-{self.expr(type_, depth + 1)}"] +
+                              f"-{self.expr(type_, depth + 1)}",
+                              f"{self.pick(['min', 'max'])}({self.expr(type_, depth + 1)}, "
+                              f"{self.expr(type_, depth + 1)})"] +
                              ([f"~{self.expr('int', depth + 1)}"] if type_ == "int" else
                               [f"sqrt(abs({self.expr('float', depth + 1)}))"]))
         if kind == 4:
@@ -371,11 +373,14 @@ class Generator:
         return self.expr(self.pick(members(type_)), depth)
 
     def number_op(self, type_: str, depth: int) -> str:
-        """`-x`, `abs(x)`, `x + x`: valid for an int and for a float, and of x's type."""
-        form = self.choose(3)
+        """`-x`, `abs(x)`, `x + x`, `min(x, x)`: valid for an int and for a
+        float, and of x's type."""
+        form = self.choose(4)
         names = self.variables_within(type_)
-        if form == 2 and names:
+        if form >= 2 and names:
             name = self.pick(names)
+            if form == 3:
+                return f"{self.pick(['min', 'max'])}({name}, -{name})"
             return f"({name} {self.pick(['+', '-', '*'])} {name})"
         value = self.expr(type_, depth + 1)
         return f"-{value}" if form == 0 else f"abs({value})"
@@ -910,9 +915,11 @@ class Generator:
         the bounds, then the element type are checked: vmlab/values.py)."""
         if self.choose(5) < 4:
             return None
-        line = self.pick([self.bad_store, self.bad_index, self.bad_array, self.bad_operator,
-                          self.bad_unary, self.bad_condition, self.bad_helper,
-                          self.misused_union, self.bad_evaluation])()
+        # (Stores and new arrays twice: each has several orders of checks to show.)
+        line = self.pick([self.bad_store, self.bad_store, self.bad_index, self.bad_array,
+                          self.bad_array, self.bad_operator, self.bad_unary,
+                          self.bad_condition, self.bad_helper, self.misused_union,
+                          self.bad_evaluation])()
         return [indent + line] if line else None
 
     def other(self, type_: str) -> str:
@@ -978,6 +985,9 @@ class Generator:
                                      ("abs({})", NUMBER), ("float({})", NUMBER),
                                      ("int({})", NUMBER)])
         t = self.pick([t for t in TYPES if t not in members(valid)])
+        if self.choose(4) == 0:  # min and max: two operands, both int or both float
+            other = self.pick(TYPES) if t not in members(NUMBER) else self.other(t)
+            return f"print({self.pick(['min', 'max'])}({self.expr(t, 2)}, {self.expr(other, 2)}));"
         return f"print({template.format(self.expr(t, 2))});"
 
     def bad_condition(self) -> str:

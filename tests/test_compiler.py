@@ -25,7 +25,19 @@ def test_opcode_table_is_consistent():
         if info.kind == "binary":
             assert (info.pops, info.pushes, info.operand) == (2, 1, Operand.NONE)
     assert op.BINARY_OPS["+"] == op.ADD and op.UNARY_OPS["not"] == op.NOT
-    assert set(op.BUILTINS) == {"print", "len", "array", "float", "int", "sqrt", "abs"}
+    assert set(op.BUILTINS) == {"print", "len", "array", "float", "int", "sqrt", "abs",
+                                "min", "max"}
+
+
+def test_every_operator_and_builtin_has_its_semantics_in_values():
+    """vmlab.values is the one reference: each opcode that computes on
+    values has its function there, with the table's operand count."""
+    from vmlab import values as v
+    computing = {i.number for i in OPCODES if i.kind in ("binary", "unary", "builtin")
+                 and i.pushes == 1}
+    assert computing <= v.OPERATIONS.keys()
+    for opcode in computing:
+        assert v.operand_count(opcode) == OPCODES[opcode].pops
 
 
 def test_while_loop_shape():

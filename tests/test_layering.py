@@ -1,11 +1,10 @@
 """The layering docs/architecture.md draws: `lang` (source to bytecode) and
 vmlab's core (bytecode, runtime, interpreters) import nothing of `jit` or
 `bench`, and vmlab's core nothing of `lang`; only the tools on top (the CLI,
-the Python API, `vmlab explore`) import upwards. The interpreter's `# JIT:`
-and `# OBSERVE:` lines are code in its builds, so they are read as code."""
+the Python API, `vmlab explore`) import upwards. The interpreter's
+`if False:  # JIT` blocks are code in its JIT build, and are read as code."""
 
 import ast
-import re
 
 from conftest import ROOT
 
@@ -14,7 +13,7 @@ TOOLS = {"vmlab/cli.py", "vmlab/api.py", "vmlab/explore.py", "vmlab/__main__.py"
 
 
 def imports(path) -> set[str]:
-    source = re.sub(r"^(\s*)# (JIT|OBSERVE): ", r"\1", path.read_text(), flags=re.M)
+    source = path.read_text()
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):

@@ -135,7 +135,7 @@ def test_swapped_operands_report_errors_in_source_order(source):
 ])
 def test_unary_operators_behave_as_the_interpreter(source, names):
     """`-` has a loop opcode of its own; ~, float, int, sqrt and abs share
-    UNARY, which carries the bytecode opcode (encode.LOOP)."""
+    RARE, which carries the bytecode opcode (encode.LOOP)."""
     program = compile_source(source, "u.toy")
     assert {row[0] for row in decode(Encoded(program).fused)} >= names
     assert outcome(program, run_native) == outcome(program, interpret)

@@ -12,8 +12,9 @@ CPython compares the opcode against each case in turn.
 
 Tracing and statistics watch every instruction, yet cost nothing when they are
 off: like clox's `#ifdef DEBUG_TRACE_EXECUTION`, they run a second build of
-this same loop in which each comment starting with `# OBSERVE:` is live code.
-The JIT tier's build makes the `# JIT:` comments live: its hooks count calls
+this same loop in which each block under `if False:  # OBSERVE` runs (the
+plain build's compiler drops those blocks: only a NOP is left of each).
+The JIT tier's build runs the `# JIT` blocks: its hooks count calls
 and loop back-edges and enter native code (jit/tiering.py).
 """
 
@@ -65,14 +66,15 @@ def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH,
 
 @functools.cache
 def _build(features: tuple[str, ...]):
-    """`_loop` compiled again from this file with its `# OBSERVE:` and/or
-    `# JIT:` lines live."""
+    """`_loop` compiled again from this file with its `if False:  # OBSERVE`
+    and/or `# JIT` blocks made `if True:`."""
     import re  # (not at the top: `vmlab run` start-up does not need it)
 
     with open(__file__, encoding="utf-8") as f:
         source = f.read()
     for feature in features:
-        source = re.sub(rf"^(\s*)# {feature}: ", r"\1", source, flags=re.MULTILINE)
+        source = re.sub(rf"^(\s*)if False:  # {feature} ", r"\1if True:  # {feature} ",
+                        source, flags=re.MULTILINE)
     name = "+".join(features)
     namespace = {"__name__": f"{__name__}[{name}]"}
     exec(_compiled(source, name), namespace)
@@ -113,7 +115,8 @@ def _compiled(source: str, name: str):
 
 
 def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> None:
-    # JIT: INTERPRET = jit.INTERPRET  # (`call`'s "no native code": vmlab imports no jit)
+    if False:  # JIT (its build: True)
+        INTERPRET = jit.INTERPRET  # (`call`'s "no native code": vmlab imports no jit)
     # Per function: what a call needs, unpacked in one step.
     calls = [(f, f.instrs, f.consts, f.arity, [None] * (f.nlocals - f.arity))
              for f in program.functions]
@@ -126,7 +129,8 @@ def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> No
     try:
         while True:
             op, arg = instrs[pc]   # fetch and decode
-            # OBSERVE: observer(code, pc, stack, len(frames))
+            if False:  # OBSERVE (its build: True)
+                observer(code, pc, stack, len(frames))
             pc += 1
             if op == LOAD_LOCAL:
                 stack.append(local[arg])
@@ -135,10 +139,11 @@ def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> No
             elif op == STORE_LOCAL:
                 local[arg] = stack.pop()
             elif op == CALL:
-                # JIT: result = jit.call(arg, stack, len(frames))
-                # JIT: if result is not INTERPRET:
-                # JIT:     stack.append(result)
-                # JIT:     continue
+                if False:  # JIT (its build: True)
+                    result = jit.call(arg, stack, len(frames))
+                    if result is not INTERPRET:
+                        stack.append(result)
+                        continue
                 if len(frames) == max_depth:
                     raise v.stack_overflow()
                 frames.append((code, instrs, consts, pc, local, stack))
@@ -191,7 +196,8 @@ def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> No
                 # that jump here saves a trip round the loop (CPython's
                 # interpreter once did the same with its PREDICT macro).
                 next_op, target = instrs[pc]
-                # OBSERVE: next_op = None  # observers see the jump run on its own
+                if False:  # OBSERVE (its build: True)
+                    next_op = None  # observers see the jump run on its own
                 if next_op == JUMP_IF_FALSE:
                     stack.pop()
                     pc = pc + 1 if result else target
@@ -206,17 +212,18 @@ def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> No
                     del stack[-2:]
                     pc = arg
             elif op == JUMP:
-                # JIT: if arg < pc:  # a loop's back-edge
-                # JIT:     native = jit.loop(code, arg, local, stack, len(frames))
-                # JIT:     if native is not None and native[0] == "exit":
-                # JIT:         pc = native[1]  # native code gave the frame back here
-                # JIT:         continue
-                # JIT:     if native is not None:  # native code ran the frame to its RETURN
-                # JIT:         if not frames:
-                # JIT:             return
-                # JIT:         code, instrs, consts, pc, local, stack = frames.pop()
-                # JIT:         stack.append(native[1])
-                # JIT:         continue
+                if False:  # JIT (its build: True)
+                    if arg < pc:  # a loop's back-edge
+                        native = jit.loop(code, arg, local, stack, len(frames))
+                        if native is not None and native[0] == "exit":
+                            pc = native[1]  # native code gave the frame back here
+                            continue
+                        if native is not None:  # native code ran the frame to its RETURN
+                            if not frames:
+                                return
+                            code, instrs, consts, pc, local, stack = frames.pop()
+                            stack.append(native[1])
+                            continue
                 pc = arg
             elif op in BINARY:
                 b = stack.pop()
@@ -256,5 +263,6 @@ def _loop(program: Program, output: Output, max_depth: int, observer, jit) -> No
     except v.ToyError as error:
         trace = [(c.name, c.lines[p - 1]) for c, _, _, p, _, _ in frames]
         trace.append((code.name, code.lines[pc - 1]))
-        # JIT: trace = jit.traceback(error, trace)
+        if False:  # JIT (its build: True)
+            trace = jit.traceback(error, trace)
         raise ToyRuntimeError(str(error), trace, program.source_name) from None

@@ -111,6 +111,8 @@ _ROWS = [
     ("TO_INT",        N, 1,     1, NEXT,    "builtin", "int",   "Truncate the top float to an int (NaN -> 0, saturating)."),
     ("SQRT",          N, 1,     1, NEXT,    "builtin", "sqrt",  "Replace the top float with its square root."),
     ("ABS",           N, 1,     1, NEXT,    "builtin", "abs",   "Replace the top int or float with its absolute value."),
+    ("MIN",           N, 2,     1, NEXT,    "builtin", "min",   "Pop b, a (two ints or two floats); push the smaller (nan if either is)."),
+    ("MAX",           N, 2,     1, NEXT,    "builtin", "max",   "Pop b, a (two ints or two floats); push the larger (nan if either is)."),
 ]
 
 # Stack effect of a taken branch where it differs from falling through.

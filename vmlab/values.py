@@ -314,6 +314,29 @@ def abs_(a):
     raise type_error("abs", a)
 
 
+def _extreme(symbol: str, smaller: bool):
+    """min or max: of two ints, or of two floats as IEEE 754-2019's minimum
+    and maximum (JavaScript's Math.min and Math.max): nan if either operand
+    is nan, and -0.0 below 0.0."""
+    def extreme(a, b):
+        kind = type(a)
+        if kind is type(b) and (kind is int or kind is float):
+            if a < b:
+                return a if smaller else b
+            if b < a:
+                return b if smaller else a
+            if a == b:  # (the same number, or 0.0 and -0.0)
+                return a if (kind is int or math.copysign(1.0, a) < 0) == smaller else b
+            return _NAN
+        raise type_error(symbol, a, b)
+    extreme.__name__ = extreme.__qualname__ = symbol
+    return extreme
+
+
+min_ = _extreme("min", True)
+max_ = _extreme("max", False)
+
+
 def length(a):
     if type(a) is not ToyArray:
         raise type_error("len", a)
@@ -406,7 +429,7 @@ def array_pair(first, item) -> ToyArray:
 # Two operands, one result: `pop b, a; push f(a, b)`.
 BINARY = {op.ADD: add, op.SUB: sub, op.MUL: mul, op.DIV: div, op.MOD: mod,
           op.SHL: shl, op.SHR: shr, op.BIT_AND: bit_and, op.BIT_OR: bit_or,
-          op.BIT_XOR: bit_xor}
+          op.BIT_XOR: bit_xor, op.MIN: min_, op.MAX: max_}
 COMPARISONS = {op.EQ: eq, op.NE: ne, op.LT: lt, op.LE: le, op.GT: gt, op.GE: ge}
 # One operand: `replace the top with f(top)`.
 UNARY = {op.NEG: neg, op.BIT_NOT: bit_not, op.NOT: not_, op.LEN: length,

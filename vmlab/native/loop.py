@@ -214,10 +214,10 @@ def _ge(tb, tc, p, q):
 
 
 @njit
-def _unary(kind, t, p):
-    """(tag, payload) of <kind> b, kind a bytecode opcode: NEG or one that
-    UNARY runs (encode.py); the tag is -TYPE_ERROR if the operand's type
-    does not allow it."""
+def _rare(kind, t, p, tc, q):
+    """(tag, payload) of <kind> b, or <kind>(b, c) for two operands: kind
+    is a bytecode opcode, NEG or one that RARE runs (encode.py); the tag is
+    -TYPE_ERROR if the operands' types do not allow it."""
     if kind == bytecode.NEG and t == INT:
         return INT, -p
     if kind == bytecode.NEG and t == FLOAT:
@@ -245,6 +245,17 @@ def _unary(kind, t, p):
         return INT, -p if p < 0 else p
     if kind == bytecode.ABS and t == FLOAT:
         return FLOAT, _bits(abs(_float(p)))
+    if (kind == bytecode.MIN or kind == bytecode.MAX) and t == INT and tc == INT:
+        return INT, p if (p <= q if kind == bytecode.MIN else p >= q) else q
+    if (kind == bytecode.MIN or kind == bytecode.MAX) and t == FLOAT and tc == FLOAT:
+        x, y = _float(p), _float(q)
+        if x < y:
+            return FLOAT, p if kind == bytecode.MIN else q
+        if y < x:
+            return FLOAT, q if kind == bytecode.MIN else p
+        if x == y:  # 0.0 and -0.0: min has the sign bit of either, max of both
+            return FLOAT, p | q if kind == bytecode.MIN else p & q
+        return FLOAT, _bits(x + y)  # nan
     return -TYPE_ERROR, 0
 
 
@@ -255,13 +266,20 @@ def _fail(regs, kind, e1, e2, e3):
     return ERROR
 
 
+@njit(inline="always")
+def _tag(vals, table, s):
+    """Slot s's tag, or 10 + the element tag if it holds an array (for
+    messages that name the array's type)."""
+    t = vals[U(s + 1)]
+    return 10 + table[U(3 * vals[U(s)] + A_KIND)] if t == ARRAY else t
+
+
 @njit
-def _run_unary(vals, table, regs, a, b, kind):
-    """a = <kind> b (see _unary): DONE, or ERROR."""
-    t, r = _unary(kind, vals[U(b + 1)], vals[U(b)])
+def _run_rare(vals, table, regs, a, b, c, kind):
+    """a = <kind> b or <kind>(b, c) (see _rare): DONE, or ERROR."""
+    t, r = _rare(kind, vals[U(b + 1)], vals[U(b)], vals[U(c + 1)], vals[U(c)])
     if t < 0:
-        return _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                     10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
+        return _fail(regs, TYPE_ERROR, _tag(vals, table, b), _tag(vals, table, c), 0)
     vals[U(a)] = r
     vals[U(a + 1)] = t
     return DONE
@@ -344,27 +362,18 @@ def _new_array(vals, heap, table, free_ids, regs, a, b, c, k, fill):
     return DONE
 
 
-# The register opcodes, by the loop's numbers (encode.LOOP).
-ADD, SUB, MUL, DIV, MOD, SHL, SHR, BIT_AND, BIT_OR, BIT_XOR, EQ, NE, LT, LE, GT, GE, \
-    ADD_K, SUB_K, MUL_K, DIV_K, MOD_K, SHL_K, SHR_K, BIT_AND_K, BIT_OR_K, BIT_XOR_K, \
-    EQ_K, NE_K, LT_K, LE_K, GT_K, GE_K, \
-    BRANCH_EQ, BRANCH_NE, BRANCH_LT, BRANCH_LE, BRANCH_GT, BRANCH_GE, \
-    BRANCH_EQ_K, BRANCH_NE_K, BRANCH_LT_K, BRANCH_LE_K, BRANCH_GT_K, BRANCH_GE_K, \
-    MOVE, LOADK, NEG, NOT, UNARY, JUMP, JUMP_IF_FALSE, JUMP_FOR, FOR_PREP, FOR_ITER, \
-    CALL, RETURN, PRINT, MAKE_ARRAY, ARRAY_FILL, INDEX, STORE_INDEX, STORE_INDEX_K, LEN, \
-    COUNT = (LOOP[name] for name in """
-    ADD SUB MUL DIV MOD SHL SHR BIT_AND BIT_OR BIT_XOR EQ NE LT LE GT GE
-    ADD_K SUB_K MUL_K DIV_K MOD_K SHL_K SHR_K BIT_AND_K BIT_OR_K BIT_XOR_K
-    EQ_K NE_K LT_K LE_K GT_K GE_K
-    BRANCH_EQ BRANCH_NE BRANCH_LT BRANCH_LE BRANCH_GT BRANCH_GE
-    BRANCH_EQ_K BRANCH_NE_K BRANCH_LT_K BRANCH_LE_K BRANCH_GT_K BRANCH_GE_K
-    MOVE LOADK NEG NOT UNARY JUMP JUMP_IF_FALSE JUMP_FOR FOR_PREP FOR_ITER
-    CALL RETURN PRINT ARRAY ARRAY_FILL INDEX STORE_INDEX STORE_INDEX_K LEN COUNT""".split())
+# The register opcodes, by the loop's numbers (encode.LOOP); the
+# operators' own are in the branches _operator_branches writes.
+MOVE, LOADK, NEG, NOT, RARE, JUMP, JUMP_IF_FALSE, JUMP_FOR, FOR_PREP, FOR_ITER, CALL, RETURN, \
+    PRINT, MAKE_ARRAY, ARRAY_FILL, INDEX, STORE_INDEX, STORE_INDEX_K, LEN, COUNT = (
+        LOOP[name] for name in """MOVE LOADK NEG NOT RARE JUMP JUMP_IF_FALSE JUMP_FOR
+        FOR_PREP FOR_ITER CALL RETURN PRINT ARRAY ARRAY_FILL INDEX STORE_INDEX
+        STORE_INDEX_K LEN COUNT""".split())
 
 
-@njit(cache=True, error_model="numpy", nogil=True)  # nogil: vmlab.interrupts' thread
 def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth):
-    """Run from the registers' state until the host is needed; the status."""
+    """Run from the registers' state until the host is needed; the status.
+    (As written here, without the operators' branches: see below.)"""
     pc, fp, func, depth = regs[R_PC], regs[R_FP], regs[R_FUNC], regs[R_DEPTH]
     status = DONE
     while True:
@@ -388,314 +397,7 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
         elif op == LOADK:
             vals[U(a)] = vals[U(k)]
             vals[U(a + 1)] = vals[U(k + 1)]
-        elif op == ADD:
-            t, r = _add(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == ADD_K:
-            t, r = _add(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == SUB:
-            t, r = _sub(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == SUB_K:
-            t, r = _sub(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == MUL:
-            t, r = _mul(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == MUL_K:
-            t, r = _mul(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == DIV:
-            t, r = _div(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == DIV_K:
-            t, r = _div(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == MOD:
-            t, r = _mod(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == MOD_K:
-            t, r = _mod(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == SHL:
-            t, r = _shl(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == SHL_K:
-            t, r = _shl(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == SHR:
-            t, r = _shr(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == SHR_K:
-            t, r = _shr(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BIT_AND:
-            t, r = _bit_and(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BIT_AND_K:
-            t, r = _bit_and(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BIT_OR:
-            t, r = _bit_or(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BIT_OR_K:
-            t, r = _bit_or(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BIT_XOR:
-            t, r = _bit_xor(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BIT_XOR_K:
-            t, r = _bit_xor(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == EQ:
-            t, r = _eq(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == EQ_K:
-            t, r = _eq(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == NE:
-            t, r = _ne(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == NE_K:
-            t, r = _ne(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == LT:
-            t, r = _lt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == LT_K:
-            t, r = _lt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == LE:
-            t, r = _le(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == LE_K:
-            t, r = _le(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == GT:
-            t, r = _gt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == GT_K:
-            t, r = _gt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == GE:
-            t, r = _ge(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == GE_K:
-            t, r = _ge(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            vals[U(a)] = r
-            vals[U(a + 1)] = t
-        elif op == BRANCH_EQ:  # (the sense: bit 10)
-            t, r = _eq(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_EQ_K:  # (the sense: bit 10)
-            t, r = _eq(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_NE:  # (the sense: bit 10)
-            t, r = _ne(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_NE_K:  # (the sense: bit 10)
-            t, r = _ne(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_LT:  # (the sense: bit 10)
-            t, r = _lt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_LT_K:  # (the sense: bit 10)
-            t, r = _lt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_LE:  # (the sense: bit 10)
-            t, r = _le(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_LE_K:  # (the sense: bit 10)
-            t, r = _le(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_GT:  # (the sense: bit 10)
-            t, r = _gt(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_GT_K:  # (the sense: bit 10)
-            t, r = _gt(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_GE:  # (the sense: bit 10)
-            t, r = _ge(vals[U(b + 1)], vals[U(c + 1)], vals[U(b)], vals[U(c)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(c + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
-        elif op == BRANCH_GE_K:  # (the sense: bit 10)
-            t, r = _ge(vals[U(b + 1)], vals[U(k + 1)], vals[U(b)], vals[U(k)])
-            if t < 0:
-                status = _fail(regs, -t, vals[U(b + 1)], vals[U(k + 1)], 0)
-                break
-            if r == (w >> 10) & 1:
-                pc = target
+        # OPERATORS: each binary operator's branches go here (_operator_branches)
         elif op == JUMP_FOR:  # a for loop's JUMP back, and its FOR_ITER
             if regs[R_STOP] != 0:
                 pc -= 1
@@ -789,8 +491,7 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
             vals[U(a + 1)] = INT
         elif op == NOT:  # a = not b
             if vals[U(b + 1)] != BOOL:
-                status = _fail(regs, TYPE_ERROR, vals[U(b + 1)] if vals[U(b + 1)] != ARRAY else
-                               10 + table[U(3 * vals[U(b)] + A_KIND)], 0, 0)
+                status = _fail(regs, TYPE_ERROR, _tag(vals, table, b), 0, 0)
                 break
             vals[U(a)] = 1 - vals[U(b)]
             vals[U(a + 1)] = BOOL
@@ -809,11 +510,11 @@ def run(code, fns, vals, frames, heap, table, free_ids, regs, counts, max_depth)
                 status = _fail(regs, TYPE_ERROR, vals[U(b + 1)], vals[U(c + 1)], 0)
                 break
         elif op == NEG:  # a = -b
-            status = _run_unary(vals, table, regs, a, b, bytecode.NEG)
+            status = _run_rare(vals, table, regs, a, b, b, bytecode.NEG)
             if status != DONE:
                 break
-        elif op == UNARY:  # a = <k> b: the rarer unary operators (encode.py)
-            status = _run_unary(vals, table, regs, a, b, k)
+        elif op == RARE:  # a = <target>(b[, c]): the rarer operators and builtins (encode.py)
+            status = _run_rare(vals, table, regs, a, b, c, target)
             if status != DONE:
                 break
         elif op == ARRAY_FILL:  # a = array(b, c)
@@ -853,6 +554,62 @@ def _load_without_refresh(dispatcher) -> None:
     cache.load_overload = load_overload
 
 
+# The binary operators' branches, four forms each, differ only in the
+# operator's helper and where c comes from: `a = b <op> c`, `a = b <op> k`
+# (the _K forms, k a constant's slot) and, for comparisons, the conditional
+# jumps BRANCH_<cmp> and BRANCH_<cmp>_K (encode.py). They are written out
+# from these templates into `run`'s `# OPERATORS` line when this module is
+# imported (as vmlab/interp.py builds its observing loop), one branch per
+# register opcode as before: numba compiles the result, and caches it by
+# this file, which holds all of it.
+_OPERATION = """\
+        elif op == {number}:  # {name}
+            t, r = _{helper}(vals[U(b + 1)], vals[U({c} + 1)], vals[U(b)], vals[U({c})])
+            if t < 0:
+                status = _fail(regs, -t, vals[U(b + 1)], vals[U({c} + 1)], 0)
+                break
+"""
+_STORE = """\
+            vals[U(a)] = r
+            vals[U(a + 1)] = t
+"""
+_BRANCH = """\
+            if r == (w >> 10) & 1:  # (the sense: bit 10)
+                pc = target
+"""
+
+
+def _operator_branches() -> str:
+    """The branches of every operator (vmlab.opcodes.ORDER_BINARY: its
+    helper is its name in lower case), its _K form, and the comparisons'
+    BRANCH forms."""
+    branches = []
+    for prefix, names, then in (("", bytecode.ORDER_BINARY, _STORE),
+                                ("BRANCH_", bytecode.ORDER_BINARY[-6:], _BRANCH)):
+        for name in names:
+            for suffix, c in (("", "c"), ("_K", "k")):
+                number = LOOP[prefix + name + suffix]
+                branches.append(_OPERATION.format(number=number, name=prefix + name + suffix,
+                                                  helper=name.lower(), c=c) + then)
+    return "".join(branches)
+
+
+def _with_operators(template):
+    """`template` compiled again with the operators' branches in it (line
+    numbers kept up to them, for numba's messages), as a numba function."""
+    import inspect
+    lines, first = inspect.getsourcelines(template)
+    marker = next(line for line in lines if line.lstrip().startswith("# OPERATORS:"))
+    source = "\n" * (first - 1) + "".join(lines).replace(marker, _operator_branches())
+    namespace = {}
+    exec(compile(source, __file__, "exec"), globals(), namespace)
+    function = namespace[template.__name__]
+    function.__doc__ = template.__doc__
+    # nogil: vmlab.interrupts' thread
+    return njit(cache=True, error_model="numpy", nogil=True)(function)
+
+
+run = _with_operators(run)
 _load_without_refresh(run)
 
 # How the dispatch compiles. The chain of `op == ...` tests above is one
