@@ -78,3 +78,28 @@ def test_old_libraries_go(tmp_path):
     aot.prune(str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [f"libvmlab-loop-{i:016x}.so" for i in range(3, aot.KEEP + 3)] + ["unrelated"])
+
+
+def test_a_terminal_is_told_what_the_first_run_waits_for(tmp_path):
+    """The first `--interp native` run builds the loop (10-30 s): on a
+    terminal, stderr says so at once (pipes and tests get no extra line)."""
+    import pty
+    import select
+    import signal
+    (tmp_path / "p.toy").write_text(PROGRAM)
+    main, terminal = pty.openpty()
+    child = subprocess.Popen([sys.executable, "-m", "vmlab", "run", "--interp", "native", "p.toy"],
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=terminal,
+                             start_new_session=True,  # (its build child goes with it)
+                             env={**os.environ, "PYTHONPATH": str(ROOT),
+                                  "VMLAB_CACHE_DIR": str(tmp_path / "cache")})
+    os.close(terminal)
+    seen = b""
+    try:
+        while b"\n" not in seen and select.select([main], [], [], 60)[0]:
+            seen += os.read(main, 1024)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        os.close(main)
+    assert seen.startswith(b"vmlab: building the native interpreter's loop with numba, once")
