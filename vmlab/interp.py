@@ -66,15 +66,26 @@ def run(program: Program, output: Output, max_depth: int = DEFAULT_MAX_DEPTH,
 
 @functools.cache
 def _build(features: tuple[str, ...]):
-    """`_loop` compiled again from this file with its `if False:  # OBSERVE`
-    and/or `# JIT` blocks made `if True:`."""
-    import re  # (not at the top: `vmlab run` start-up does not need it)
-
+    """`_loop` compiled again from this file with the `if False:  # OBSERVE`
+    and `# JIT` blocks of `features` made `if True:`, and the others taken
+    out. (The plain loop is `_loop` as Python compiles it: each dead block
+    leaves a NOP, within the noise of the loop's time.)"""
     with open(__file__, encoding="utf-8") as f:
-        source = f.read()
-    for feature in features:
-        source = re.sub(rf"^(\s*)if False:  # {feature} ", r"\1if True:  # {feature} ",
-                        source, flags=re.MULTILINE)
+        lines = f.read().split("\n")
+    dead = None  # the indentation of the block being taken out
+    for i, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if dead is not None and (indent > dead or not line.strip()):
+            lines[i] = ""  # (blank: line numbers stay the file's)
+            continue
+        dead = None
+        header = line.strip()
+        if header.startswith("if False:  # ") and header.split()[3] in ("OBSERVE", "JIT"):
+            if header.split()[3] in features:
+                lines[i] = line.replace("if False:", "if True: ", 1)
+            else:
+                lines[i], dead = "", indent
+    source = "\n".join(lines)
     name = "+".join(features)
     namespace = {"__name__": f"{__name__}[{name}]"}
     exec(_compiled(source, name), namespace)
