@@ -87,9 +87,9 @@ def loop():
     data, lengths, status = (ctypes.c_void_p * ARRAYS)(), (ctypes.c_int64 * ARRAYS)(), \
         ctypes.c_int64()
 
-    def run(*args):
+    def run(*args):  # (the arrays: array.array of int64, whose memory may move between calls)
         for i, array in enumerate(args[:ARRAYS]):
-            data[i], lengths[i] = array.ctypes.data, array.shape[0]
+            data[i], lengths[i] = array.buffer_info()
         if entry(data, lengths, args[ARRAYS], ctypes.byref(status)) != 0:
             raise RuntimeError("the native loop raised an exception")  # (it never does)
         return status.value

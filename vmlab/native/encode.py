@@ -46,9 +46,10 @@ stack of 1,000,000 entries.
 
 from __future__ import annotations
 
+import bisect
 import struct
 
-import numpy as np
+from array import array
 
 from vmlab import opcodes as op
 from vmlab.code import Program, jump_sources
@@ -305,16 +306,15 @@ class Encoded:
             _fold(fused_rows, c.nlocals, set(jump_sources(c)))
             fused += fused_rows
         self.konst = len(tags)  # constants occupy the stack's first slots
-        self.const_tag = np.array(tags, dtype=np.int8)
-        self.const_val = np.array(values, dtype=np.int64)
-        self.fn_start = np.array(starts, dtype=np.int64)
-        self.fn_arity = np.array(arities, dtype=np.int64)
-        self.fn_nlocals = np.array([c.nlocals for c in codes], dtype=np.int64)
-        self.fn_frame = np.array(frames, dtype=np.int64)
-        self.origin = np.repeat(np.arange(len(plain), dtype=np.int64), 2)
-        self.counting_start = 2 * self.fn_start
-        self.opcodes = np.array([opcode for c in codes for opcode, _ in c.instrs], dtype=np.int64)
-        self.args = np.array([arg for c in codes for _, arg in c.instrs], dtype=np.int64)
+        self.const_tag, self.const_val = tags, values
+        self.fn_start = starts
+        self.fn_arity = arities
+        self.fn_nlocals = [c.nlocals for c in codes]
+        self.fn_frame = frames
+        self.origin = [pc for pc in range(len(plain)) for _ in (0, 1)]  # (each after its COUNT)
+        self.counting_start = [2 * start for start in starts]
+        self.opcodes = [opcode for c in codes for opcode, _ in c.instrs]
+        self.args = [arg for c in codes for _, arg in c.instrs]
         self.counting = _pack([r for row in plain for r in (Row(COUNT, c=row.origin, origin=row.origin), row)],
                               {pc: 2 * pc for pc in range(len(plain))})
         kept = [row for row in fused if row.opcode is not None]
@@ -322,17 +322,17 @@ class Encoded:
         for row in reversed(fused):  # a dropped row's pc: the next kept row's
             k -= row.opcode is not None
             at[row.origin] = k
-        self.fused_start = np.array([at[s] for s in starts], dtype=np.int64)
-        self.fused_origin = np.array([row.origin for row in kept], dtype=np.int64)
+        self.fused_start = [at[s] for s in starts]
+        self.fused_origin = [row.origin for row in kept]
         self.fused = _pack(kept, at, threaded=True)
 
     def place(self, origin: int) -> tuple[int, int]:
         """(function index, pc within it) of an absolute bytecode index."""
-        func = int(np.searchsorted(self.fn_start, origin, side="right")) - 1
-        return func, origin - int(self.fn_start[func])
+        func = bisect.bisect_right(self.fn_start, origin) - 1
+        return func, origin - self.fn_start[func]
 
 
-def _pack(rows: list[Row], at: dict[int, int], threaded: bool = False) -> np.ndarray:
+def _pack(rows: list[Row], at: dict[int, int], threaded: bool = False) -> array:
     """The rows as (word 0, word 1) pairs, bytecode targets made row indices;
     with `threaded`, jumps threaded and for-loop back-edges made JUMP_FOR."""
     targets = [at[row.target] for row in rows]
@@ -363,7 +363,7 @@ def _pack(rows: list[Row], at: dict[int, int], threaded: bool = False) -> np.nda
             c *= 2
         word = _LOOP_NUMBER[opcode] | flags << 8 | 2 * a << 16 | 2 * b << 40
         words += (word - (1 << 64) if word >= 1 << 63 else word, c | targets[i] << 32)
-    return np.array(words or [0, 0], dtype=np.int64)
+    return array("q", words or [0, 0])
 
 
 def _threaded_at(rows: list[Row], targets: list[int], i: int) -> int:
@@ -419,7 +419,7 @@ _LOOP_NUMBER = {n: LOOP[NAMES[n]] for n in NAMES if n not in _NOT_IN_LOOP} \
 _C_IS_A_NUMBER = {_LOOP_NUMBER[n] for n in _C_NOT_A_SLOT}
 
 
-def decode(words: np.ndarray) -> list[tuple[str, int, int, int, int, int]]:
+def decode(words: array) -> list[tuple[str, int, int, int, int, int]]:
     """Each instruction as (name, a, b, c, target, flags), to read the code;
     slots as slot numbers (they are doubled in the words)."""
     rows = []
@@ -432,7 +432,7 @@ def decode(words: np.ndarray) -> list[tuple[str, int, int, int, int, int]]:
     return rows
 
 
-def operands(words: np.ndarray, pc: int, fp: int) -> tuple[int, int]:
+def operands(words: array, pc: int, fp: int) -> tuple[int, int]:
     """The first slot and the count of a PRINT (or ARRAY) at `pc`, in the
     frame at slot `fp`."""
     return (int(words[2 * pc] >> 40 & 0xFFFFFF) // 2 + fp, int(words[2 * pc + 1] & 0xFFFFFFFF))

@@ -7,8 +7,6 @@ import functools
 import struct
 from array import array
 
-import numpy as np
-
 from vmlab import interrupts
 from vmlab import values as v
 from vmlab.code import Program
@@ -26,8 +24,15 @@ def _float(bits: int) -> float:
     return struct.unpack("<d", struct.pack("<q", bits))[0]
 
 
+def _zeros(n: int) -> array:
+    return array("q", bytes(8 * n))
+
+
 class Machine:
-    """The arrays the loop runs over, and the host's part of the work."""
+    """The arrays the loop runs over, and the host's part of the work.
+
+    They are `array.array`s of int64, flat (the loop indexes them so):
+    importing numpy would cost a run more than the loop's own start-up."""
 
     def __init__(self, program: Program, output, max_depth: int, counting: bool,
                  max_steps: int | None = None):
@@ -41,17 +46,19 @@ class Machine:
             (enc.counting, enc.counting_start, enc.origin) if self.counting
             else (enc.fused, enc.fused_start, enc.fused_origin))
         main, konst = enc.main, enc.konst
-        size = max(1 << 12, konst + int(enc.fn_frame[main]) + 1)
+        size = max(1 << 12, konst + enc.fn_frame[main] + 1)
         # The value stack: (payload, tag) per slot; tags 0 are NIL.
-        self.slots = np.zeros((size, 2), dtype=np.int64)
-        self.slots[:konst, 0], self.slots[:konst, 1] = enc.const_val, enc.const_tag
-        self.fns = np.stack([self.starts, enc.fn_arity, enc.fn_nlocals, enc.fn_frame], axis=1)
-        self.frames = np.zeros(3 * (max_depth + 1), dtype=np.int64)
-        self.heap = np.zeros(1 << 12, dtype=np.int64)
-        self.table = np.zeros((64, 3), dtype=np.int64)  # per array: kind, offset, length
-        self.free_ids = np.zeros(64, dtype=np.int64)
-        self.regs = np.zeros(L.REGISTERS, dtype=np.int64)
-        self.counts = np.zeros(len(enc.opcodes), dtype=np.int64)  # per bytecode instruction
+        self.slots = _zeros(2 * size)
+        self.slots[0:2 * konst:2] = array("q", enc.const_val)
+        self.slots[1:2 * konst:2] = array("q", enc.const_tag)
+        self.fns = array("q", [x for k in range(len(enc.codes)) for x in (
+            self.starts[k], enc.fn_arity[k], enc.fn_nlocals[k], enc.fn_frame[k])])
+        self.frames = _zeros(3 * (max_depth + 1))
+        self.heap = _zeros(1 << 12)
+        self.table = _zeros(3 * 64)  # per array: kind, offset, length
+        self.free_ids = _zeros(64)
+        self.regs = _zeros(L.REGISTERS)
+        self.counts = _zeros(len(enc.opcodes))  # per bytecode instruction
         regs = self.regs
         regs[L.R_STEPS] = max_steps if max_steps is not None else 1 << 62
         regs[L.R_PC] = self.starts[main]
@@ -68,9 +75,8 @@ class Machine:
             if watch is not None:
                 watch.native += 1
             try:
-                status = native(self.code, self.fns.reshape(-1), self.slots.reshape(-1),
-                                self.frames, self.heap, self.table.reshape(-1), self.free_ids,
-                                regs, self.counts, self.max_depth)
+                status = native(self.code, self.fns, self.slots, self.frames, self.heap,
+                                self.table, self.free_ids, regs, self.counts, self.max_depth)
             finally:
                 if watch is not None:
                     watch.native -= 1
@@ -85,18 +91,19 @@ class Machine:
             elif status == L.ERROR:
                 raise self.error()
             elif status == L.NEED_STACK:
-                self.grow_stack(int(self.regs[L.R_NEED]))
+                self.grow_stack(self.regs[L.R_NEED])
             else:
-                self.make_room(int(self.regs[L.R_NEED]))
+                self.make_room(self.regs[L.R_NEED])
 
     def counted(self) -> tuple[list[int], list[int]]:
         """(executions per opcode, calls per function) of a counting run."""
         enc = self.enc
-        opcodes = np.bincount(enc.opcodes, weights=self.counts, minlength=len(OPCODES))
-        calls = np.zeros(len(enc.codes), dtype=np.int64)
-        at = enc.opcodes == CALL
-        np.add.at(calls, enc.args[at], self.counts[at])
-        return opcodes.astype(np.int64).tolist(), calls.tolist()
+        opcodes, calls = [0] * len(OPCODES), [0] * len(enc.codes)
+        for opcode, arg, count in zip(enc.opcodes, enc.args, self.counts, strict=True):
+            opcodes[opcode] += count
+            if opcode == CALL:
+                calls[arg] += count
+        return opcodes, calls
 
     # --- values ---
     def value(self, tag: int, payload: int):
@@ -111,24 +118,24 @@ class Machine:
             return None
         if tag == STR:
             return self.enc.strings[payload]
-        kind, start, n = (int(x) for x in self.table[payload])  # kind: the elements' tag
+        kind, start, n = self.table[3 * payload:3 * payload + 3]  # kind: the elements' tag
         items = self.heap[start:start + n]
         python_type = _PYTHON_TYPES[kind]
         if kind == FLOAT:
-            return v.ToyArray(array("d", items.view(np.float64).tobytes()), float)
-        return v.ToyArray(array(v.TYPECODES[python_type], items.tolist()), python_type)
+            return v.ToyArray(array("d", items.tobytes()), float)
+        return v.ToyArray(array(v.TYPECODES[python_type], items), python_type)
 
     def print_line(self) -> None:
         regs = self.regs
-        first, n = operands(self.code, int(regs[L.R_PC]) - 1, int(regs[L.R_FP]) // 2)
-        items = [self.value(int(self.slots[k, 1]), int(self.slots[k, 0]))
-                 for k in range(first, first + n)]
+        first, n = operands(self.code, regs[L.R_PC] - 1, regs[L.R_FP] // 2)
+        slots = self.slots
+        items = [self.value(slots[2 * k + 1], slots[2 * k]) for k in range(first, first + n)]
         self.output.line(" ".join(map(v.format_value, items)))
 
     # --- errors ---
     def error(self) -> ToyRuntimeError:
         regs = self.regs
-        kind, a, b, c = (int(regs[k]) for k in (L.R_ERR, L.R_E1, L.R_E2, L.R_E3))
+        kind, a, b, c = (regs[k] for k in (L.R_ERR, L.R_E1, L.R_E2, L.R_E3))
         if kind == L.DIVISION_BY_ZERO:
             message = str(v.division_by_zero())
         elif kind == L.INDEX_ERROR:
@@ -140,29 +147,29 @@ class Machine:
         elif kind == L.STACK_OVERFLOW:
             message = str(v.stack_overflow())
         else:
-            opcode = self.enc.opcodes[self.origin[int(regs[L.R_PC]) - 1]]
-            if self.code[2 * (int(regs[L.R_PC]) - 1)] >> 8 & SWAPPED:
+            opcode = self.enc.opcodes[self.origin[regs[L.R_PC] - 1]]
+            if self.code[2 * (regs[L.R_PC] - 1)] >> 8 & SWAPPED:
                 a, b = b, a  # (encode.py: a constant left operand taken as c)
-            message = _type_error(int(opcode), a, b, c)
+            message = _type_error(opcode, a, b, c)
         return ToyRuntimeError(message, self.traceback(), self.program.source_name)
 
     def traceback(self) -> list[tuple[str, int]]:
         """(function, line) per active frame, outermost first."""
         regs, enc = self.regs, self.enc
-        places = [int(self.frames[3 * d + 1]) for d in range(int(regs[L.R_DEPTH]))]
-        places.append(int(regs[L.R_PC]))
+        places = [self.frames[3 * d + 1] for d in range(regs[L.R_DEPTH])]
+        places.append(regs[L.R_PC])
         trace = []
         for after in places:
-            func, pc = enc.place(int(self.origin[after - 1]))
+            func, pc = enc.place(self.origin[after - 1])
             code = enc.codes[func]
             trace.append((code.name, code.lines[pc]))
         return trace
 
     # --- room ---
     def grow_stack(self, need: int) -> None:
-        grown = np.zeros((max(need, 2 * len(self.slots)), 2), dtype=np.int64)
-        grown[:len(self.slots)] = self.slots
-        self.slots = grown
+        """At least `need` slots (the loop reads the arrays' addresses anew
+        at each call, so that they may move)."""
+        self.slots.extend(_zeros(2 * max(need, len(self.slots)) - len(self.slots)))
 
     def make_room(self, need: int) -> None:
         """Collect the arrays no stack slot refers to (arrays cannot hold
@@ -170,30 +177,29 @@ class Machine:
         above their stack's depth may still hold arrays no longer used, and
         keep them until a later collection), compact the heap, and grow the
         heap or the table if that is not enough."""
-        regs = self.regs
-        top = int(regs[L.R_FP]) // 2 + int(self.enc.fn_frame[int(regs[L.R_FUNC])])
-        count = int(regs[L.R_ARRAYS])
-        live = np.zeros(count, dtype=bool)
-        slots = self.slots[:top]
-        live[slots[slots[:, 1] == ARRAY, 0]] = True
-        live_ids = np.flatnonzero(live)
-        used = int(self.table[live_ids, 2].sum())
-        size = max(len(self.heap), 2 * (used + need))
-        heap = np.zeros(size, dtype=np.int64)
+        regs, table, old = self.regs, self.table, self.heap
+        top = regs[L.R_FP] // 2 + self.enc.fn_frame[regs[L.R_FUNC]]
+        count = regs[L.R_ARRAYS]
+        live = bytearray(count)
+        for tag, payload in zip(self.slots[1:2 * top:2], self.slots[0:2 * top:2]):
+            if tag == ARRAY:
+                live[payload] = 1
+        live_ids = [i for i in range(count) if live[i]]
+        used = sum(table[3 * i + 2] for i in live_ids)
+        heap = _zeros(max(len(old), 2 * (used + need)))
         top = 0
         for ident in live_ids:
-            start, n = int(self.table[ident, 1]), int(self.table[ident, 2])
-            heap[top:top + n] = self.heap[start:start + n]
-            self.table[ident, 1] = top
+            start, n = table[3 * ident + 1], table[3 * ident + 2]
+            heap[top:top + n] = old[start:start + n]
+            table[3 * ident + 1] = top
             top += n
         self.heap = heap
         regs[L.R_HEAP] = top
-        dead = np.flatnonzero(~live)
-        if len(dead) == 0 and count == len(self.table):
-            grown = 2 * len(self.table)
-            self.table = np.concatenate([self.table, np.zeros((grown - count, 3), np.int64)])
-            self.free_ids = np.zeros(grown, dtype=np.int64)
-        self.free_ids[:len(dead)] = dead
+        dead = [i for i in range(count) if not live[i]]
+        if not dead and 3 * count == len(table):
+            table.extend(_zeros(len(table)))
+            self.free_ids = _zeros(len(table) // 3)
+        self.free_ids[:len(dead)] = array("q", dead)
         regs[L.R_FREE] = len(dead)
 
 
@@ -235,6 +241,12 @@ def loop():
     from vmlab.native import aot
     found = aot.loop()
     if found is None:
+        import numpy as np
+
         from vmlab.native.loop import compiled
-        found = compiled()
+        numba_loop = compiled()
+
+        def found(*args):  # (numpy views of the same memory: no copies)
+            arrays = [np.frombuffer(a, dtype=np.int64) for a in args[:-1]]
+            return numba_loop(*arrays, args[-1])
     return found
