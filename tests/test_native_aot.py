@@ -20,11 +20,12 @@ WANT = (b"6765 4.0 3 -1\n", b"error: index 5 out of bounds for length 2\n  at <m
 
 def run_native(tmp_path, cache: Path, probe: bool = False, **env):
     """`vmlab run --interp native` in a new process; (stdout, stderr,
-    whether numba was imported)."""
+    whether numba or numpy was imported)."""
     (tmp_path / "p.toy").write_text(PROGRAM)
     code = ("import sys\nfrom vmlab.cli import main\nstatus = main(['run', '--interp', "
             "'native', 'p.toy'])\nsys.stdout.flush()\n"
-            "print('numba' in sys.modules, file=sys.stderr)\nsys.exit(status)")
+            "print('numba' in sys.modules or 'numpy' in sys.modules, file=sys.stderr)\n"
+            "sys.exit(status)")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT),
                                               "VMLAB_CACHE_DIR": str(cache), **env})
