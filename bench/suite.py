@@ -64,6 +64,11 @@ BENCHMARKS = [
     Benchmark("matmul", (8, 32, 80), {8: "-143", 32: "-863", 80: "-43"}),
     Benchmark("calls", (500, 20_000, 300_000), {500: "809698", 20_000: "219198", 300_000: "92013"}),
     Benchmark("brief", (1200, 1200, 1200), {1200: "35020"}),
+    # Are We Fast Yet's micro benchmarks (Marr et al., DLS 2016), each bench(n)
+    # checking every iteration against the published result.
+    Benchmark("permute", (1, 5, 55), {1: "8660", 5: "43300", 55: "476300"}),
+    Benchmark("queens", (1, 10, 120), {1: "1", 10: "10", 120: "120"}),
+    Benchmark("towers", (1, 3, 35), {1: "8191", 3: "24573", 35: "286685"}),
     Benchmark("startup", (1, 1, 1), {1: "1"}),  # each tier's fixed cost (a hello world)
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}

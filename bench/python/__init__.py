@@ -15,7 +15,8 @@ def main(namespace: dict) -> None:
     """Print bench(n) for `python -m bench.python.NAME N [--numba]`."""
     if "--numba" in sys.argv:
         from numba import njit
+        cache = namespace.get("NUMBA_CACHE", True)  # (a twin may say it cannot be cached)
         for name, value in list(namespace.items()):
             if inspect.isfunction(value) and value.__module__ == namespace["__name__"]:
-                namespace[name] = njit(cache=True)(value)
+                namespace[name] = njit(cache=cache)(value)
     print(namespace["bench"](int(sys.argv[1])))
