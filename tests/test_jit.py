@@ -242,3 +242,21 @@ def test_which_while_loops_count(test, body, counts):
     assert expected[1] is None
     assert outcome(program, threshold=0) == outcome(program, threshold=0,
                                                     tiers="optimized") == expected
+
+
+def test_recursion_is_copied_inline_except_inside_a_loop():
+    """fib's self-calls are inlined a few levels deep; a function that calls
+    itself inside a loop (backtracking, as Are We Fast Yet's Queens) is not:
+    its copies would multiply with the loop's unrolling (2.4 s to compile)."""
+    from jit.infer import Inferrer
+    from jit.lower import MAX_RECURSION_COPIES, recursion_copies
+    source = ("fn fib(n) { if n < 2 { return n; } return fib(n - 1) + fib(n - 2); }\n"
+              "fn tries(n) { let found = 0; for i in 0..8 { if n > 0 { found = found + "
+              "tries(n - 1); } } return found + 1; }\n"
+              "print(fib(10), tries(2));\n")
+    program = compile_source(source, "r.toy")
+    inferrer = Inferrer(program)
+    fib, tries = (inferrer.function(i, ("int",)) for i in range(2))
+    assert recursion_copies(fib) == MAX_RECURSION_COPIES
+    assert recursion_copies(tries) == 1
+    assert outcome(program, threshold=0) == outcome(program) == ("55 73\n", None)
