@@ -1060,7 +1060,11 @@ class Generator:
         if recursive:
             args = [f"{p} - 1" if p == n else self.leaf(t) for p, t in
                     zip(names, params, strict=True)]
-            lines.append(f"    let r = {name}({', '.join(args)});")
+            call = f"{name}({', '.join(args)})"
+            if self.choose(3) == 0:  # inside a loop, as backtracking does (jit.lower: no copies)
+                lines += [f"    let r = {self.leaf(result)};", f"    for k in 0..1 {{ r = {call}; }}"]
+            else:
+                lines.append(f"    let r = {call};")
             self.scopes[0]["r"] = result
         lines += self.final_return(result)
         function.cheap, function.heavy = self.cheap, self.heavy

@@ -306,8 +306,9 @@ def test_only_the_statements_meant_to_fail_make_type_errors(monkeypatch):
 
 def deep_recursion(depth: int) -> tuple[str, int]:
     """The first generated deep recursion of this depth with tens of locals,
-    alone: its function and its call."""
-    for i in range(SURVEY):
+    alone: its function and its call. (Generated text only, so the search
+    may go far: one program in thirty has a deep recursion.)"""
+    for i in range(10 * SURVEY):
         source = generated("deep", i)
         call = re.search(rf"^print\(deep\({depth}, array\((\d+), 1\)\)\);$", source, re.M)
         if call and int(call[1]) >= 20:
