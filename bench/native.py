@@ -94,7 +94,8 @@ def jit_function(name: str, n: int):
 
     def call(k: int):
         return tiering.runtime.call(compiled.function, 1, compiled.types, [k],
-                                    compiled.spec.ret, replaces_current=False)
+                                    compiled.spec.ret, replaces_current=False,
+                                    borrowed=compiled.borrowed)
     return call
 
 

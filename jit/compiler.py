@@ -21,7 +21,7 @@ import time
 from jit import engine, tiering
 from jit.codecache import program_digest
 from jit.infer import Decline, Inferrer, Spec, reaches
-from jit.lower import ModuleBuilder, parameters, signature
+from jit.lower import ModuleBuilder, borrowed, parameters, signature
 from jit.runtime import Runtime
 from jit.tiers import BASELINE, NAMES, OPTIMIZED
 
@@ -68,6 +68,7 @@ class Compiled:
         self.name, self.func, self.ret = spec.name(), spec.func, spec.ret
         self.states, self.exit_reasons = list(spec.states), dict(spec.exits)
         self.params = parameters(spec)
+        self.borrowed = borrowed(spec)  # (the entry gives back their references itself)
         self.types = [t for _, _, t in self.params]
         self.work = 0  # calls and loop iterations in its entries (baseline code)
         self.exits: dict[int, int] = {}  # side exits per bytecode offset

@@ -114,6 +114,17 @@ def recursion_copies(spec: Spec) -> int:
     return copies
 
 
+def borrowed(spec: Spec) -> frozenset[int]:
+    """The parameters `spec` borrows: those it never assigns. Its caller
+    keeps its own reference to each for the call, so the callee counts none
+    (a call passing four arrays counted eight times: Are We Fast Yet's
+    Queens). Not in an OSR entry, whose locals come from the interpreter."""
+    if spec.is_osr:
+        return frozenset()
+    stored = {arg for opcode, arg in spec.code.instrs if opcode == op.STORE_LOCAL}
+    return frozenset(p for p in range(spec.code.arity) if p not in stored)
+
+
 def llvm_type(type_: str):
     if is_tagged(type_):
         return TAGGED
@@ -505,6 +516,7 @@ class FunctionLowering:
         # they are plain values, loop-invariant wherever the local is.
         self.fields: dict[int, tuple] = {}
         self.counts_work = mb.tier_up is not None and copy == 0
+        self.borrowed = borrowed(spec)  # (parameters: no reference of their own)
         self.counted = counted_loops(self.code, spec)  # by header pc
         self.counted_tests = {loop.test: loop for loop in self.counted.values()}
         # Range-check elimination (jit.ranges): each versioned loop's copy
@@ -1065,11 +1077,15 @@ def _for_iter(f: FunctionLowering, pc, arg):
 def _call(f: FunctionLowering, pc, arg):
     b, mb = f.b, f.mb
     callee = f.spec.callees[pc]
-    args = []
-    for param in reversed(callee.entry_locals[: callee.code.arity]):
+    lent = borrowed(callee)
+    args, kept = [], []
+    for index in reversed(range(callee.code.arity)):
         value, t, owner = f.pop()
-        f.own(value, t, owner)  # the callee's parameters hold their references
-        args.append(convert(b, value, t, param))
+        if index in lent:  # the callee borrows it: this frame keeps it until the call returns
+            kept.append((value, t, owner))
+        else:
+            f.own(value, t, owner)  # the callee's parameter holds its reference
+        args.append(convert(b, value, t, callee.entry_locals[index]))
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
     b.store(const(I32, mb.symbols.site(f.spec.func, pc)),
@@ -1080,6 +1096,8 @@ def _call(f: FunctionLowering, pc, arg):
     if callee.ret == BOTTOM:  # it never returns
         b.unreachable()
         return _ENDS_BLOCK
+    for item in kept:
+        f.release(*item)
     f.push(result, callee.ret)
 
 
@@ -1090,6 +1108,8 @@ def _return(f: FunctionLowering, pc, arg):
     while f.stack:  # what a `return` inside loops leaves below
         f.release(*f.pop())
     for slot, storage in enumerate(f.spec.local_types):
+        if slot in f.borrowed:
+            continue
         if element(storage) is not None:
             old = b.load(f.local_slot(slot))
             with b.if_then(b.icmp_unsigned("!=", old, ir.Constant(PTR, None))):

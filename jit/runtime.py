@@ -296,13 +296,26 @@ class Runtime:
         return arr
 
     def call(self, function, depth: int, arg_types, args, ret_type: str,
-             replaces_current: bool, exit_buffer=None):
+             replaces_current: bool, exit_buffer=None, borrowed=frozenset()):
         """Run compiled code with the interpreter's `args`: its result, or
         EXITED_EARLY after a side exit (the state is in `exit_buffer`); a
-        runtime error raises NativeError with the native toy frames."""
+        runtime error raises NativeError with the native toy frames. The
+        parameters in `borrowed` (jit.lower.borrowed) count no reference of
+        their own: the one taken here for the call is given back after it."""
         words = [depth]
         for t, a in zip(arg_types, args, strict=True):
             words += [a] if t == "int" else self.encode(t, a)
+        lent = [a for i, a in enumerate(args) if i in borrowed and type(a) is v.ToyArray]
+        try:
+            return self._enter(function, depth, words, ret_type, replaces_current, exit_buffer)
+        finally:
+            for arr in lent:  # (as native code's decref would)
+                arr.header.refs -= 1
+                if arr.header.refs == 0:
+                    self.release(ctypes.addressof(arr.header))
+
+    def _enter(self, function, depth: int, words: list[int], ret_type: str,
+               replaces_current: bool, exit_buffer):
         if len(words) > len(self._words):  # (native code never calls back in here:
             self._words = (ctypes.c_int64 * len(words))()  # one buffer serves)
         self._words[:len(words)] = words

@@ -249,7 +249,8 @@ class Tiering:
         start = time.perf_counter()
         try:
             return self.runtime.call(compiled.function, depth + 1, compiled.types, args,
-                                     compiled.ret, replaces_current=False)
+                                     compiled.ret, replaces_current=False,
+                                     borrowed=compiled.borrowed)
         finally:
             self.native_seconds += time.perf_counter() - start
             compiled.work += self.runtime.work.value
