@@ -69,6 +69,8 @@ BENCHMARKS = [
     Benchmark("permute", (1, 5, 55), {1: "8660", 5: "43300", 55: "476300"}),
     Benchmark("queens", (1, 10, 120), {1: "1", 10: "10", 120: "120"}),
     Benchmark("towers", (1, 3, 35), {1: "8191", 3: "24573", 35: "286685"}),
+    Benchmark("bounce", (1, 4, 45), {1: "1331", 4: "5324", 45: "59895"}),
+    Benchmark("list", (1, 5, 65), {1: "10", 5: "50", 65: "650"}),
     Benchmark("startup", (1, 1, 1), {1: "1"}),  # each tier's fixed cost (a hello world)
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
