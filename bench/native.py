@@ -31,20 +31,21 @@ from bench.suite import BY_NAME
 HERE = Path(__file__).resolve().parent
 REF = HERE / "ref"
 NAMES = ["fib", "loop", "sieve", "mandel", "nbody", "collatz", "matmul",
-         "permute", "queens", "towers", "bounce", "list"]  # (the last five: Are We Fast Yet's)
+         "permute", "queens", "towers", "bounce", "list", "sieve_awfy"]  # (the last six: Are We Fast Yet's)
 # Sizes. FULL: 0.25-0.6 s of C each here, so that a whole process measures
 # the work more than start-up (`python -m bench.native`); MEDIUM: a tenth of
 # that (pytest-benchmark, bench/bench_native.py); SMALL: correctness in tests.
 FULL = {"fib": 42, "loop": 1_000_000_000, "sieve": 20_000_000, "mandel": 2000,
         "nbody": 10_000_000, "collatz": 3_000_000, "matmul": 1000,
         "permute": 30_000, "queens": 60_000, "towers": 25_000, "bounce": 60_000,
-        "list": 30_000}
+        "list": 30_000, "sieve_awfy": 50_000}
 MEDIUM = {"fib": 32, "loop": 100_000_000, "sieve": 5_000_000, "mandel": 1000,
           "nbody": 1_000_000, "collatz": 1_000_000, "matmul": 500,
-          "permute": 3000, "queens": 6000, "towers": 2500, "bounce": 6000, "list": 3000}
+          "permute": 3000, "queens": 6000, "towers": 2500, "bounce": 6000, "list": 3000,
+          "sieve_awfy": 4000}
 SMALL = {"fib": 20, "loop": 100_000, "sieve": 10_000, "mandel": 60,
          "nbody": 1000, "collatz": 10_000, "matmul": 40,
-         "permute": 2, "queens": 2, "towers": 2, "bounce": 2, "list": 2}
+         "permute": 2, "queens": 2, "towers": 2, "bounce": 2, "list": 2, "sieve_awfy": 2}
 
 
 def source(name: str, n: int) -> str:

@@ -71,6 +71,7 @@ BENCHMARKS = [
     Benchmark("towers", (1, 3, 35), {1: "8191", 3: "24573", 35: "286685"}),
     Benchmark("bounce", (1, 4, 45), {1: "1331", 4: "5324", 45: "59895"}),
     Benchmark("list", (1, 5, 65), {1: "10", 5: "50", 65: "650"}),
+    Benchmark("sieve_awfy", (1, 7, 85), {1: "669", 7: "4683", 85: "56865"}),
     Benchmark("startup", (1, 1, 1), {1: "1"}),  # each tier's fixed cost (a hello world)
 ]
 BY_NAME = {b.name: b for b in BENCHMARKS}
