@@ -2,7 +2,7 @@
 local seed = 0
 
 local function next_random()
-  seed = (seed * 1309 + 13849) & 65535
+  seed = (seed * 1309 + 13849) % 65536  -- (& 65535 of a nonnegative seed: LuaJIT has no &)
   return seed
 end
 
