@@ -46,7 +46,7 @@ from vmlab.values import MAX_ARRAY_LENGTH, OPERATIONS, operand_count
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 F64 = ir.DoubleType()
 PTR = ir.PointerType()
-HEADER = ir.LiteralStructType([I64, PTR, I64])  # length, data, refs: runtime.Header
+HEADER = ir.LiteralStructType([I64, PTR, I64, I64])  # length, data, refs, owner: runtime.Header
 TAGGED = ir.LiteralStructType([I64, I64])       # tag (jit.types.TAGS), payload word
 _SCALARS = {"int": I64, "float": F64, "bool": I1, "nil": I8, "str": I64}
 _ELEMENT_TYPES = {"int": I64, "float": F64, "bool": I8}
@@ -73,8 +73,8 @@ RUNTIME_FUNCTIONS = {
     "rt_exit_jump": (VOID, [], ("noreturn",)),
     "rt_print": (VOID, [I64, I64], ()),
     "rt_print_end": (VOID, [], ()),
-    "rt_alloc": (I64, [I64, I64, I64], ()),
-    "rt_release": (VOID, [I64], ()),
+    "rt_new": (PTR, [I64, I64, I64], ()),
+    "rt_free": (VOID, [PTR], ()),
     "_setjmp": (I32, [PTR], ("returns_twice",)),
     "llvm.sqrt.f64": (F64, [F64], ()),
     "llvm.fabs.f64": (F64, [F64], ()),
@@ -230,7 +230,7 @@ class ModuleBuilder:
 
     def _refcount_helpers(self):
         """incref(header) and decref(header): the count of references compiled
-        code holds; at zero the host may let the array go. (Made on first use:
+        code holds; at zero `rt_free` frees it or gives it back to the host. (Made on first use:
         most modules have no arrays.)"""
         if self._refcounts is not None:
             return self._refcounts
@@ -246,7 +246,7 @@ class ModuleBuilder:
             self.tbaa(b.store(count, refs), "refs")
             if delta < 0:
                 with b.if_then(b.icmp_signed("==", count, const(I64, 0)), likely=False):
-                    b.call(self.runtime("rt_release"), [b.ptrtoint(fn.args[0], I64)])
+                    b.call(self.runtime("rt_free"), [fn.args[0]])
             b.ret_void()
             helpers.append(fn)
         self._refcounts = helpers
@@ -890,9 +890,10 @@ class FunctionLowering:
 
     def allocate(self, elem: str, n, fill_bits, pc: int):
         b = self.b
-        address = b.call(self.mb.runtime("rt_alloc"), [const(I64, rt.ELEMENT_KINDS[elem]), n, fill_bits])
-        self.check(b.icmp_signed("==", address, const(I64, 0)), rt.OUT_OF_MEMORY, pc)
-        return b.inttoptr(address, PTR)
+        size = const(I64, 1 if elem == "bool" else 8)
+        header = b.call(self.mb.runtime("rt_new"), [size, n, fill_bits])
+        self.check(b.icmp_unsigned("==", header, ir.Constant(PTR, None)), rt.OUT_OF_MEMORY, pc)
+        return header
 
 
 _ENDS_BLOCK = object()

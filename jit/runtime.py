@@ -8,10 +8,14 @@ in. That keeps calls free of checks (and tail calls as tail calls). The
 toy traceback comes from the shadow stack: before each call a frame at depth
 d writes its call site to `rt_shadow[d]`, one store.
 
-Arrays are shared with the interpreter (vmlab.values.ToyArray keeps its
-elements in an array.array). Compiled code sees an array as a pointer to a
-header {length, data, refs}; `refs` counts the references compiled code
-holds, and the host keeps the ToyArray alive while it is not zero.
+Compiled code sees an array as a pointer to a header {length, data, refs,
+owner}; `refs` counts the references compiled code holds. The
+interpreter's arrays (vmlab.values.ToyArray, elements in an array.array)
+are shared, not copied: the host keeps one alive while its count is not
+zero. Arrays compiled code makes are its own, in the C heap (`rt_new`,
+`rt_free`: no call into Python); one that reaches the interpreter (a
+result, a side exit's state) becomes a ToyArray there. It can be copied
+then: when control is back in the host, no native frame is left to see it.
 """
 
 from __future__ import annotations
@@ -70,6 +74,96 @@ define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b) noreturn
   unreachable
 }
 
+; Arrays compiled code makes live in one block of the C heap, the header
+; {length, data, refs, owner} and the data right after it; `owner` is the
+; element size (the host's headers say 0). The last reference frees it here,
+; the host's arrays go back to the host. With @rt_memcheck set, a freed
+; block is poisoned and kept (Runtime.memcheck); @rt_live counts blocks.
+@rt_memcheck = global i64 0
+@rt_live = global i64 0
+
+declare ptr @malloc(i64)
+declare void @free(ptr)
+declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)
+declare void @rt_release(i64)
+
+define ptr @rt_new(i64 %size, i64 %n, i64 %fill) {
+entry:
+  %bytes = mul i64 %n, %size
+  %total = add i64 %bytes, 32
+  %block = call ptr @malloc(i64 %total)
+  %null = icmp eq ptr %block, null
+  br i1 %null, label %failed, label %made
+failed:
+  ret ptr null
+made:
+  %live = load i64, ptr @rt_live
+  %live1 = add i64 %live, 1
+  store i64 %live1, ptr @rt_live
+  %data = getelementptr i8, ptr %block, i64 32
+  store i64 %n, ptr %block
+  %pdata = getelementptr i64, ptr %block, i64 1
+  store ptr %data, ptr %pdata
+  %prefs = getelementptr i64, ptr %block, i64 2
+  store i64 1, ptr %prefs
+  %powner = getelementptr i64, ptr %block, i64 3
+  store i64 %size, ptr %powner
+  %byte = trunc i64 %fill to i8                    ; (memset does bools, 0, -1)
+  %low = and i64 %fill, 255
+  %repeated = mul i64 %low, 72340172838076673       ; 0x0101010101010101
+  %same = icmp eq i64 %repeated, %fill
+  %bytes_wide = icmp ne i64 %size, 8
+  %simple = or i1 %bytes_wide, %same
+  br i1 %simple, label %set, label %loop_check
+set:
+  call void @llvm.memset.p0.i64(ptr %data, i8 %byte, i64 %bytes, i1 false)
+  ret ptr %block
+loop_check:
+  %empty = icmp eq i64 %n, 0
+  br i1 %empty, label %done, label %loop
+loop:
+  %i = phi i64 [0, %loop_check], [%next, %loop]
+  %slot = getelementptr i64, ptr %data, i64 %i
+  store i64 %fill, ptr %slot
+  %next = add i64 %i, 1
+  %more = icmp ult i64 %next, %n
+  br i1 %more, label %loop, label %done
+done:
+  ret ptr %block
+}
+
+define void @rt_free(ptr %header) {
+entry:
+  %powner = getelementptr i64, ptr %header, i64 3
+  %size = load i64, ptr %powner
+  %host = icmp eq i64 %size, 0
+  br i1 %host, label %to_host, label %here
+to_host:
+  %address = ptrtoint ptr %header to i64
+  call void @rt_release(i64 %address)
+  ret void
+here:
+  %live = load i64, ptr @rt_live
+  %live1 = sub i64 %live, 1
+  store i64 %live1, ptr @rt_live
+  %check = load i64, ptr @rt_memcheck
+  %keep = icmp ne i64 %check, 0
+  br i1 %keep, label %poison, label %release
+release:
+  call void @free(ptr %header)
+  ret void
+poison:
+  %n = load i64, ptr %header
+  %bytes = mul i64 %n, %size
+  %pdata = getelementptr i64, ptr %header, i64 1
+  %data = load ptr, ptr %pdata
+  call void @llvm.memset.p0.i64(ptr %data, i8 -91, i64 %bytes, i1 false)   ; POISON_BYTE
+  store i64 0, ptr %header
+  %prefs = getelementptr i64, ptr %header, i64 2
+  store i64 -1099511627776, ptr %prefs                                ; POISONED
+  ret void
+}
+
 ; A side exit: the frame's state is in @rt_exit; the interpreter takes over.
 define void @rt_exit_jump() noreturn cold noinline {
   call void @longjmp(ptr @rt_jmpbuf, i32 2)
@@ -87,7 +181,7 @@ POISONED = -(1 << 40)
 class Header(ctypes.Structure):
     """The native view of a ToyArray."""
     _fields_ = [("length", ctypes.c_int64), ("data", ctypes.c_void_p),
-                ("refs", ctypes.c_int64)]
+                ("refs", ctypes.c_int64), ("owner", ctypes.c_int64)]
 
 
 EXITED_EARLY = object()  # Runtime.call's answer after a side exit
@@ -160,6 +254,7 @@ class Runtime:
         self.freed: list[v.ToyArray] = []  # memcheck: poisoned, never really freed
         self.symbols = Symbols(program)
         self.arrays: dict[int, v.ToyArray] = {}  # header address -> array, while refs > 0
+        self.adopted: dict[int, v.ToyArray] = {}  # a native array's -> its copy, until freed
         self._words, self._out = (ctypes.c_int64 * 16)(), (ctypes.c_int64 * 2)()  # call()'s
         self._line: list[str] = []
         self._shadow = (ctypes.c_int32 * (SHADOW_HEADER + max_depth + 2))()
@@ -177,6 +272,10 @@ class Runtime:
         self._budget = ctypes.c_int64.from_address(jit.global_address("rt_stack_budget"))
         self.use_stack(None)
         self.work = ctypes.c_int64.from_address(jit.global_address("rt_work"))
+        ctypes.c_int64.from_address(jit.global_address("rt_memcheck")).value = self.memcheck
+        self._live = ctypes.c_int64.from_address(jit.global_address("rt_live"))
+        self._live.value = 0
+        self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(jit.address("rt_free"))
         self._interrupt.value = 0
         self._watch = None
 
@@ -201,7 +300,8 @@ class Runtime:
         if kind == PRINT_STRING:
             self._line.append(self.symbols.text(bits))
         elif element(TAGS[kind]) is not None:
-            self._line.append(v.format_value(self.arrays[bits]))
+            arr = self.arrays.get(bits) or self.adopted.get(bits) or self._copy(TAGS[kind], bits)
+            self._line.append(v.format_value(arr))
         else:
             self._line.append(v.format_value(self.decode(TAGS[kind], bits)))
 
@@ -209,17 +309,20 @@ class Runtime:
         self.output.line(" ".join(self._line))
         self._line.clear()
 
-    def allocate(self, elem_kind: int, n: int, fill_bits: int) -> int:
-        python_type = (int, float, bool)[elem_kind]
-        fill = _bits_float(fill_bits) if python_type is float else python_type(fill_bits)
-        arr = v.ToyArray(array(v.TYPECODES[python_type], [fill]) * n, python_type)
-        return self.retain(arr)
-
     # --- arrays ---
     def header(self, arr: v.ToyArray) -> Header:
         if arr.header is None:
-            arr.header = Header(len(arr.items), arr.items.buffer_info()[0], 0)
+            arr.header = Header(len(arr.items), arr.items.buffer_info()[0], 0, 0)
         return arr.header
+
+    @staticmethod
+    def _copy(type_: str, address: int) -> v.ToyArray:
+        """A ToyArray with the elements of the native array at `address`."""
+        header = Header.from_address(address)
+        python_type = ELEMENTS[element(type_)]
+        items = array(v.TYPECODES[python_type])
+        items.frombytes(ctypes.string_at(header.data, header.length * header.owner))
+        return v.ToyArray(items, python_type)
 
     def retain(self, arr: v.ToyArray) -> int:
         """One more reference from compiled code; the header's address."""
@@ -236,6 +339,8 @@ class Runtime:
         # holds it, so this frees it.)
         if self.memcheck and arr is not None and sys.getrefcount(arr) == 2:
             self._poison(arr)
+        if arr is None and self.adopted.pop(address, None) is not None:
+            self._free(address)  # (a native array; the interpreter has its copy)
 
     def _poison(self, arr: v.ToyArray) -> None:
         """Fill a freed array with a pattern and keep its memory: compiled
@@ -255,6 +360,8 @@ class Runtime:
         leaked = [f"{v.format_value(a)[:40]} ({a.header.refs} references)"
                   for a in self.arrays.values()]
         touched = [v.format_value(a)[:40] for a in self.freed if a.header.refs != POISONED]
+        if self._live.value:
+            leaked.append(f"{self._live.value} array(s) compiled code made")
         if leaked or touched:
             raise RuntimeError("JIT memory check failed: "
                                + "; ".join([f"leaked {x}" for x in leaked] +
@@ -288,8 +395,14 @@ class Runtime:
             return None
         if bits == 0:
             return None  # an array local not assigned yet (side exits only)
-        arr = self.arrays[bits]
-        header = arr.header
+        arr = self.arrays.get(bits)
+        if arr is None:
+            arr = self.adopted.get(bits)
+            if arr is None:
+                arr = self.adopted[bits] = self._copy(type_, bits)
+            header = Header.from_address(bits)
+        else:
+            header = arr.header
         header.refs -= 1  # the caller's reference goes to the interpreter
         if header.refs == 0:
             self.release(bits)
@@ -382,13 +495,6 @@ def _print_end():
     _current.print_end()
 
 
-def _allocate(kind, n, fill):
-    try:
-        return _current.allocate(kind, n, fill)
-    except MemoryError:
-        return 0
-
-
 def _release(address):
     _current.release(address)
 
@@ -396,11 +502,8 @@ def _release(address):
 _CALLBACKS = [
     ("rt_print", ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64)(_print_item)),
     ("rt_print_end", ctypes.CFUNCTYPE(None)(_print_end)),
-    ("rt_alloc", ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
-                                  ctypes.c_int64)(_allocate)),
     ("rt_release", ctypes.CFUNCTYPE(None, ctypes.c_int64)(_release)),
 ]
 for _name, _callback in _CALLBACKS:
     engine.add_symbol(_name, ctypes.cast(_callback, ctypes.c_void_p).value)
 
-ELEMENT_KINDS = {name: i for i, name in enumerate(ELEMENTS)}  # rt_alloc's elem_kind
