@@ -17,7 +17,13 @@ element type of a store).
 A specialization's LLVM function takes the call depth first, the shadow
 stack (rt_shadow, passed along: a load of the global per call cost fib a
 third of its time), then its parameters (for an on-stack-replacement
-entry: the live locals and stack values). Python calls it through an entry
+entry: the live locals and stack values), and last the call site that
+called it. The toy traceback needs that site only if this frame raises or
+calls on: the frame at depth d writes it to the shadow stack's slot d on
+its paths that raise (rt_raise does) and, if it makes calls, once on
+entry. A function that calls nothing and is inlined, which most small
+helpers are, costs no store at all: its site is a constant in cold code.
+Python calls it through an entry
 wrapper, one per signature: it
 reads the arguments from an i64 buffer (two words for a tagged value),
 `setjmp`s for errors (jit.runtime), calls the function it is given, and
@@ -69,7 +75,7 @@ VOID = ir.VoidType()
 # (jit/runtime.py defines them), the C library's and LLVM's intrinsics.
 # Functions: symbol -> (return type, parameter types, attributes).
 RUNTIME_FUNCTIONS = {
-    "rt_raise": (VOID, [I64] * 5, ("noreturn", "cold")),
+    "rt_raise": (VOID, [I64] * 5 + [I32], ("noreturn", "cold")),
     "rt_exit_jump": (VOID, [], ("noreturn",)),
     "rt_print": (VOID, [I64, I64], ()),
     "rt_print_end": (VOID, [], ()),
@@ -274,12 +280,12 @@ class ModuleBuilder:
             name = symbol or spec.name()
             while name in names:
                 name += "'"
-            fn = ir.Function(self.module, ir.FunctionType(ret, [I64, PTR, *params]), name)
+            fn = ir.Function(self.module, ir.FunctionType(ret, [I64, PTR, *params, I32]), name)
             fn.linkage = "external" if symbol else "internal"
             if not symbol and len(spec.code.instrs) <= 60 and not reaches(spec, spec):
                 fn.attributes.add("alwaysinline")
-            fn.args[0].name, fn.args[1].name = "depth", "shadow"
-            for arg, (where, slot, _) in zip(fn.args[2:], parameters(spec), strict=True):
+            fn.args[0].name, fn.args[1].name, fn.args[-1].name = "depth", "shadow", "site"
+            for arg, (where, slot, _) in zip(fn.args[2:-1], parameters(spec), strict=True):
                 arg.name = spec.code.local_names[slot] if where == "local" else f"stack{slot}"
             self.functions[spec.key] = fn
         return fn
@@ -320,7 +326,7 @@ class ModuleBuilder:
         EXITED. It depends on the signature only, so the process compiles
         one per signature, not one per function (jit.tiering); its symbol."""
         symbol = f"vmlab.entry({', '.join(map(str, params))}) -> {ret}"
-        called = ir.FunctionType(ret, [I64, PTR, *params])
+        called = ir.FunctionType(ret, [I64, PTR, *params, I32])
         fn = ir.Function(self.module, ir.FunctionType(I64, [ir.PointerType(called), PTR, PTR]),
                          symbol)
         function, args, out = fn.args
@@ -343,7 +349,7 @@ class ModuleBuilder:
         for type_ in params:
             values.append(tagged(b, word(), word()) if type_ == TAGGED else
                           from_word(b, word(), type_))
-        result = b.call(function, values)
+        result = b.call(function, values + [const(I32, 0)])  # (the host's frame has no site)
         if isinstance(ret, ir.VoidType):  # (the function never returns)
             b.unreachable()
             return symbol
@@ -499,6 +505,7 @@ class FunctionLowering:
         self.mb, self.spec, self.fn, self.copy = mb, spec, fn, copy
         self.code = spec.code
         self.depth, self.shadow = fn.args[0], fn.args[1]  # (the shadow stack, as rt_shadow)
+        self.site = fn.args[-1]  # where the caller called
         # Every alloca goes in the entry block (the only ones SROA promotes);
         # the prologue follows it.
         self.allocas = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -645,13 +652,15 @@ class FunctionLowering:
                 a.store(ir.Constant(PTR, None), self.local_slot(slot))
             elif is_tagged(t):  # nil until assigned, as in the interpreter
                 a.store(tagged(a, const(I64, TAG["nil"]), const(I64, 0)), self.local_slot(slot))
-        for value, (where, slot, t) in zip(self.fn.args[2:], parameters(spec), strict=True):
+        for value, (where, slot, t) in zip(self.fn.args[2:-1], parameters(spec), strict=True):
             if where == "local":
                 a.store(convert(a, value, t, spec.local_types[slot]), self.local_slot(slot))
                 if element(spec.local_types[slot]) is not None:
                     self.remember_fields(a, slot, value)
             else:
                 a.store(value, self.stack_slot(slot, t))
+        if spec.callees:  # (for the traceback of an error further down)
+            a.store(self.site, a.gep(self.shadow, [self.depth], source_etype=I32))
         if reaches(spec, spec) and self.copy == 0:
             # Deep native recursion must end in `stack overflow`, never a crash.
             # (Recursion copies are inlined: they grow no native stack.)
@@ -707,7 +716,7 @@ class FunctionLowering:
         site = self.mb.symbols.site(self.spec.func, pc)
         b.call(self.mb.runtime("rt_raise"), [const(I64, kind), const(I64, site), self.depth,
                                   x if x is not None else const(I64, 0),
-                                  y if y is not None else const(I64, 0)])
+                                  y if y is not None else const(I64, 0), self.site])
         b.unreachable()
 
     def type_error(self, pc: int, opcode: int, items) -> None:
@@ -1089,11 +1098,10 @@ def _call(f: FunctionLowering, pc, arg):
         args.append(convert(b, value, t, callee.entry_locals[index]))
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
-    b.store(const(I32, mb.symbols.site(f.spec.func, pc)),
-            b.gep(f.shadow, [f.depth], source_etype=I32))
     target = (mb.recursion_copy(callee, (f.copy + 1) % mb.copies(f.spec))
               if callee.key == f.spec.key else mb.function(callee))
-    result = b.call(target, [b.add(f.depth, const(I64, 1)), f.shadow] + args)
+    result = b.call(target, [b.add(f.depth, const(I64, 1)), f.shadow, *args,
+                             const(I32, mb.symbols.site(f.spec.func, pc))])
     if callee.ret == BOTTOM:  # it never returns
         b.unreachable()
         return _ENDS_BLOCK

@@ -5,8 +5,9 @@ Compiled code never returns an error code through its callers: a runtime
 error calls `rt_raise`, which records what happened in `rt_error` and
 `longjmp`s straight back to the entry wrapper, which `setjmp`ed on the way
 in. That keeps calls free of checks (and tail calls as tail calls). The
-toy traceback comes from the shadow stack: before each call a frame at depth
-d writes its call site to `rt_shadow[d]`, one store.
+toy traceback comes from the shadow stack: `rt_shadow[d]` is the call site
+that made the frame at depth d, which that frame writes there only if it
+raises or calls on (jit.lower).
 
 Compiled code sees an array as a pointer to a header {length, data, refs,
 owner}; `refs` counts the references compiled code holds. The
@@ -60,7 +61,12 @@ RUNTIME_IR = r"""
 
 declare void @longjmp(ptr, i32) noreturn
 
-define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b) noreturn cold noinline {
+; `caller` is the call site that made the raising frame (at `depth`): its
+; slot in the shadow stack, which it fills only on paths that call on.
+define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b, i32 %caller) noreturn cold noinline {
+  %shadow = load ptr, ptr @rt_shadow
+  %slot = getelementptr i32, ptr %shadow, i64 %depth
+  store i32 %caller, ptr %slot
   store i64 %kind, ptr @rt_error
   %p1 = getelementptr i64, ptr @rt_error, i64 1
   store i64 %site, ptr %p1
@@ -479,7 +485,7 @@ class Runtime:
         else:
             raise MemoryError()  # reported as the interpreter's would be
         place = self.symbols.place
-        frames = [place(self._shadow[SHADOW_HEADER + d]) for d in range(entry_depth, depth)]
+        frames = [place(self._shadow[SHADOW_HEADER + d]) for d in range(entry_depth + 1, depth + 1)]
         frames.append(place(site))
         raise NativeError(str(error), frames, replaces_current)
 
