@@ -45,7 +45,7 @@ from jit.types import (
     result_type,
 )
 from vmlab import opcodes as op
-from vmlab.code import jump_sources
+from vmlab.code import in_loops, jump_sources
 from vmlab.opcodes import OPCODES, Flow, stack_effect
 from vmlab.values import MAX_ARRAY_LENGTH, OPERATIONS, operand_count
 
@@ -79,7 +79,8 @@ RUNTIME_FUNCTIONS = {
     "rt_exit_jump": (VOID, [], ("noreturn",)),
     "rt_print": (VOID, [I64, I64], ()),
     "rt_print_end": (VOID, [], ()),
-    "rt_new": (PTR, [I64, I64, I64], ()),
+    "malloc": (PTR, [I64], ()),
+    "llvm.memset.p0.i64": (VOID, [PTR, I8, I64, I1], ()),
     "rt_free": (VOID, [PTR], ()),
     "_setjmp": (I32, [PTR], ("returns_twice",)),
     "llvm.sqrt.f64": (F64, [F64], ()),
@@ -95,6 +96,7 @@ RUNTIME_GLOBALS = {
     "rt_stack_budget": I64,
     "rt_exit": PTR,
     "rt_work": I64,
+    "rt_live": I64,
 }
 
 
@@ -105,9 +107,7 @@ def recursion_copies(spec: Spec) -> int:
     Fast Yet's Queens, eight iterations deep: 2.4 s to compile, and machine
     code 14x slower than C's)."""
     sites = [pc for pc, c in spec.callees.items() if c.key == spec.key]
-    loops = [(target, pc) for target, sources in jump_sources(spec.code).items()
-             for pc in sources if target <= pc]
-    if any(start <= site <= end for site in sites for start, end in loops):
+    if not in_loops(spec.code).isdisjoint(sites):
         return 1
     sites = len(sites)
     copies, size, width = 1, len(spec.code.instrs), 1
@@ -163,7 +163,7 @@ class ModuleBuilder:
         self.module = ir.Module(name=name)
         self.symbols, self.max_depth = symbols, max_depth
         self.baseline, self.tier_up = baseline, tier_up
-        self._refcounts = None
+        self._refcounts = self._new_array = None
         self._tbaa: dict[str, object] = {}
         self.debug, self._unit = debug, None
         self.functions: dict[tuple, ir.Function] = {}
@@ -257,6 +257,58 @@ class ModuleBuilder:
             helpers.append(fn)
         self._refcounts = helpers
         return helpers
+
+    @property
+    def new_array(self) -> ir.Function:
+        """new_array(size, n, fill): a header for `n` elements of `size`
+        bytes, each `fill`, with the data right after it in one block of the
+        C heap (jit.runtime: `owner` is the element size), and one
+        reference; null when out of memory. Inlined: LLVM sees malloc's
+        fresh memory, so arrays made here alias nothing else, their length
+        and data pointer are known, and their first values too."""
+        if self._new_array is not None:
+            return self._new_array
+        fn = self._new_array = ir.Function(self.module, ir.FunctionType(PTR, [I64, I64, I64]),
+                                           "new_array")
+        fn.linkage = "internal"
+        fn.attributes.add("alwaysinline")
+        size, n, fill = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        malloc = self.runtime("malloc")
+        malloc.return_value.add_attribute("noalias")
+        bytes_ = b.mul(n, size)
+        block = b.call(malloc, [b.add(bytes_, const(I64, 32))], name="block")
+        with b.if_then(b.icmp_unsigned("==", block, ir.Constant(PTR, None)), likely=False):
+            b.ret(block)
+        live = self.runtime("rt_live")
+        b.store(b.add(b.load(live, typ=I64), const(I64, 1)), live)
+        data = b.gep(block, [const(I64, 32)], source_etype=I8, name="data")
+        for field, value, kind in ((0, n, "header"), (1, data, "header"), (2, const(I64, 1), "refs"),
+                                   (3, size, "header")):
+            self.tbaa(b.store(value, b.gep(block, [const(I32, 0), const(I32, field)],
+                                           source_etype=HEADER)), kind)
+        # A fill that is one byte repeated (bools, 0, -1) is a memset, else a loop.
+        repeated = b.mul(b.and_(fill, const(I64, 255)), const(I64, 0x0101010101010101))
+        bytewise = b.or_(b.icmp_unsigned("!=", size, const(I64, 8)),
+                         b.icmp_unsigned("==", repeated, fill))
+        with b.if_else(bytewise) as (memset, loop):
+            with memset:
+                b.call(self.runtime("llvm.memset.p0.i64"),
+                       [data, b.trunc(fill, I8), bytes_, const(I1, 0)])
+            with loop:
+                head = b.block
+                body, done = fn.append_basic_block("fill"), fn.append_basic_block("filled")
+                b.cbranch(b.icmp_signed(">", n, const(I64, 0)), body, done)
+                b.position_at_end(body)
+                i = b.phi(I64)
+                b.store(fill, b.gep(data, [i], source_etype=I64))  # (int or float bits)
+                following = b.add(i, const(I64, 1))
+                i.add_incoming(const(I64, 0), head)
+                i.add_incoming(following, body)
+                b.cbranch(b.icmp_signed("<", following, n), body, done)
+                b.position_at_end(done)
+        b.ret(block)
+        return fn
 
     def count_reference(self, b, value, type_: str, delta: int) -> None:
         """One reference more or less to `value` if it is an array (a tagged
@@ -900,7 +952,7 @@ class FunctionLowering:
     def allocate(self, elem: str, n, fill_bits, pc: int):
         b = self.b
         size = const(I64, 1 if elem == "bool" else 8)
-        header = b.call(self.mb.runtime("rt_new"), [size, n, fill_bits])
+        header = b.call(self.mb.new_array, [size, n, fill_bits])
         self.check(b.icmp_unsigned("==", header, ir.Constant(PTR, None)), rt.OUT_OF_MEMORY, pc)
         return header
 

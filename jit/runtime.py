@@ -13,8 +13,8 @@ Compiled code sees an array as a pointer to a header {length, data, refs,
 owner}; `refs` counts the references compiled code holds. The
 interpreter's arrays (vmlab.values.ToyArray, elements in an array.array)
 are shared, not copied: the host keeps one alive while its count is not
-zero. Arrays compiled code makes are its own, in the C heap (`rt_new`,
-`rt_free`: no call into Python); one that reaches the interpreter (a
+zero. Arrays compiled code makes are its own, in the C heap (jit.lower's
+`new_array`, `rt_free`: no call into Python); one that reaches the interpreter (a
 result, a side exit's state) becomes a ToyArray there. It can be copied
 then: when control is back in the host, no native frame is left to see it.
 """
@@ -82,61 +82,16 @@ define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b, i32 %cal
 
 ; Arrays compiled code makes live in one block of the C heap, the header
 ; {length, data, refs, owner} and the data right after it; `owner` is the
-; element size (the host's headers say 0). The last reference frees it here,
-; the host's arrays go back to the host. With @rt_memcheck set, a freed
-; block is poisoned and kept (Runtime.memcheck); @rt_live counts blocks.
+; element size (the host's headers say 0). jit.lower's new_array makes them,
+; inlined; the last reference frees one here, and gives the host's arrays
+; back to the host. With @rt_memcheck set, a freed block is poisoned and
+; kept (Runtime.memcheck); @rt_live counts the blocks.
 @rt_memcheck = global i64 0
 @rt_live = global i64 0
 
-declare ptr @malloc(i64)
 declare void @free(ptr)
 declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)
 declare void @rt_release(i64)
-
-define ptr @rt_new(i64 %size, i64 %n, i64 %fill) {
-entry:
-  %bytes = mul i64 %n, %size
-  %total = add i64 %bytes, 32
-  %block = call ptr @malloc(i64 %total)
-  %null = icmp eq ptr %block, null
-  br i1 %null, label %failed, label %made
-failed:
-  ret ptr null
-made:
-  %live = load i64, ptr @rt_live
-  %live1 = add i64 %live, 1
-  store i64 %live1, ptr @rt_live
-  %data = getelementptr i8, ptr %block, i64 32
-  store i64 %n, ptr %block
-  %pdata = getelementptr i64, ptr %block, i64 1
-  store ptr %data, ptr %pdata
-  %prefs = getelementptr i64, ptr %block, i64 2
-  store i64 1, ptr %prefs
-  %powner = getelementptr i64, ptr %block, i64 3
-  store i64 %size, ptr %powner
-  %byte = trunc i64 %fill to i8                    ; (memset does bools, 0, -1)
-  %low = and i64 %fill, 255
-  %repeated = mul i64 %low, 72340172838076673       ; 0x0101010101010101
-  %same = icmp eq i64 %repeated, %fill
-  %bytes_wide = icmp ne i64 %size, 8
-  %simple = or i1 %bytes_wide, %same
-  br i1 %simple, label %set, label %loop_check
-set:
-  call void @llvm.memset.p0.i64(ptr %data, i8 %byte, i64 %bytes, i1 false)
-  ret ptr %block
-loop_check:
-  %empty = icmp eq i64 %n, 0
-  br i1 %empty, label %done, label %loop
-loop:
-  %i = phi i64 [0, %loop_check], [%next, %loop]
-  %slot = getelementptr i64, ptr %data, i64 %i
-  store i64 %fill, ptr %slot
-  %next = add i64 %i, 1
-  %more = icmp ult i64 %next, %n
-  br i1 %more, label %loop, label %done
-done:
-  ret ptr %block
-}
 
 define void @rt_free(ptr %header) {
 entry:

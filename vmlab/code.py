@@ -25,6 +25,13 @@ def jump_sources(code: Code) -> dict[int, list[int]]:
     return into
 
 
+def in_loops(code: Code) -> set[int]:
+    """The offsets inside some loop: between a backward jump's target and
+    the jump (with `break` and `return`, a loop's code is still all there)."""
+    return {pc for target, sources in jump_sources(code).items() for source in sources
+            if target <= source for pc in range(target, source + 1)}
+
+
 class Code:
     """One function's bytecode (or the main code's, named `<main>`)."""
 
