@@ -676,7 +676,12 @@ class Generator:
         else:
             value = f"array({self.pick(['3', '1', '0', '5'])}, {self.leaf(elem)})"
         self.scopes[-1][name] = f"array<{elem}>"
-        return [f"{indent}let {name} = {value};"]
+        lines = [f"{indent}let {name} = {value};"]
+        if self.choose(3) == 0:  # a second name for it (one array, wherever it goes)
+            alias = self.fresh("a")
+            self.scopes[-1][alias] = f"array<{elem}>"
+            lines.append(f"{indent}let {alias} = {name};")
+        return lines
 
     def store_statement(self, indent: str) -> list[str] | None:
         for elem in ("int", "float", "bool"):
