@@ -101,15 +101,15 @@ RUNTIME_GLOBALS = {
 
 
 def recursion_copies(spec: Spec) -> int:
-    """How many levels of its own recursion one native call of `spec` runs.
-    One if it calls itself inside a loop: each copy would sit in the loop of
-    the one above, and LLVM, unrolling those loops, multiplies them (Are We
+    """How many levels of its own recursion one native call of `spec` runs,
+    through the self-calls outside loops. A self-call inside a loop calls
+    the function itself, not a copy: each copy would sit in the loop of the
+    one above, and LLVM, unrolling those loops, multiplies them (Are We
     Fast Yet's Queens, eight iterations deep: 2.4 s to compile, and machine
-    code 14x slower than C's)."""
-    sites = [pc for pc, c in spec.callees.items() if c.key == spec.key]
-    if not in_loops(spec.code).isdisjoint(sites):
-        return 1
-    sites = len(sites)
+    code 14x slower than C's). Permute's first call, before its loop, gets
+    copies."""
+    looped = in_loops(spec.code)
+    sites = len([pc for pc, c in spec.callees.items() if c.key == spec.key and pc not in looped])
     copies, size, width = 1, len(spec.code.instrs), 1
     while sites and copies < MAX_RECURSION_COPIES:
         width *= sites
@@ -392,7 +392,14 @@ class ModuleBuilder:
         here = b.ptrtoint(b.call(self.runtime("llvm.frameaddress.p0"), [const(I32, 0)]), I64)
         shadow = b.load(self.runtime("rt_shadow"), typ=PTR)
         budget = b.load(self.runtime("rt_stack_budget"), typ=I64)
-        b.store(b.sub(here, budget), shadow_word(b, shadow, rt.SHADOW_FLOOR))
+        floor = shadow_word(b, shadow, rt.SHADOW_FLOOR)
+        b.store(b.sub(here, budget), floor)
+        # A stop asked for before this entry lowers the floor out of reach
+        # (rt.SHADOW_FLOOR); one asked for later does it itself.
+        b.fence("seq_cst")
+        flag = b.load_atomic(shadow_word(b, shadow, rt.SHADOW_INTERRUPT), "seq_cst", 8, typ=I64)
+        with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
+            b.store(const(I64, -1), floor)
         words = iter(range(1 + 2 * len(params)))
 
         def word():
@@ -555,6 +562,7 @@ class FunctionLowering:
 
     def __init__(self, mb: ModuleBuilder, spec: Spec, fn: ir.Function, copy: int = 0):
         self.mb, self.spec, self.fn, self.copy = mb, spec, fn, copy
+        self.looped = in_loops(spec.code)  # offsets inside loops
         self.code = spec.code
         self.depth, self.shadow = fn.args[0], fn.args[1]  # (the shadow stack, as rt_shadow)
         self.site = fn.args[-1]  # where the caller called
@@ -714,14 +722,16 @@ class FunctionLowering:
         if spec.callees:  # (for the traceback of an error further down)
             a.store(self.site, a.gep(self.shadow, [self.depth], source_etype=I32))
         if reaches(spec, spec) and self.copy == 0:
-            # Deep native recursion must end in `stack overflow`, never a crash.
+            # Deep native recursion must end in `stack overflow`, never a
+            # crash, and stop when asked to: one test for both, as a stop
+            # sets the floor above every address (rt.SHADOW_FLOOR).
             # (Recursion copies are inlined: they grow no native stack.)
             here = a.ptrtoint(a.call(self.mb.runtime("llvm.stacksave.p0"), []), I64)
-            floor = a.load(shadow_word(a, self.shadow, rt.SHADOW_FLOOR), typ=I64)
-            low = a.icmp_unsigned("<", here, floor)
-            with a.if_then(low, likely=False):
+            floor = a.load_atomic(shadow_word(a, self.shadow, rt.SHADOW_FLOOR), "monotonic", 8,
+                                  typ=I64)
+            with a.if_then(a.icmp_unsigned("<", here, floor), likely=False):
+                self.poll(a, spec.entry)
                 self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
-            self.poll(a, spec.entry)
         if self.counts_work and not spec.is_osr:
             self.count_work(a)
         a.branch(self.blocks[spec.entry])
@@ -751,8 +761,9 @@ class FunctionLowering:
 
     def poll(self, b, pc: int) -> None:
         """Stop if vmlab.interrupts raised the flag (Ctrl-C, --timeout): at
-        every loop back-edge and recursive call, so no run is unstoppable. An
-        atomic load, which LLVM never hoists out of the loop."""
+        every loop back-edge (and, through the stack floor, every recursive
+        call), so no run is unstoppable. An atomic load, which LLVM never
+        hoists out of the loop."""
         flag = b.load_atomic(shadow_word(b, self.shadow, rt.SHADOW_INTERRUPT), "monotonic", 8,
                              typ=I64)
         with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
@@ -1150,8 +1161,12 @@ def _call(f: FunctionLowering, pc, arg):
         args.append(convert(b, value, t, callee.entry_locals[index]))
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
-    target = (mb.recursion_copy(callee, (f.copy + 1) % mb.copies(f.spec))
-              if callee.key == f.spec.key else mb.function(callee))
+    if callee.key != f.spec.key:
+        target = mb.function(callee)
+    elif pc in f.looped:  # (recursion_copies)
+        target = mb.recursion_copy(callee, 0)
+    else:
+        target = mb.recursion_copy(callee, (f.copy + 1) % mb.copies(f.spec))
     result = b.call(target, [b.add(f.depth, const(I64, 1)), f.shadow, *args,
                              const(I32, mb.symbols.site(f.spec.func, pc))])
     if callee.ret == BOTTOM:  # it never returns

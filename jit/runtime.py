@@ -46,7 +46,10 @@ ERROR_FIELDS = 5  # kind, site, depth, a, b
 # reads at its calls and loops through the shadow stack pointer it passes
 # along (a register), not through globals: the interrupt flag, set from
 # outside to stop (vmlab.interrupts), and the stack floor, set on each entry
-# from the interpreter (addresses below it are off limits).
+# from the interpreter (addresses below it are off limits). A stop sets the
+# flag, then the floor to the top of memory, so that a recursive function's
+# one test on entry, of its stack address against the floor, catches both
+# (the entry wrapper, after setting the floor, looks at the flag again).
 SHADOW_INTERRUPT, SHADOW_FLOOR = -2, -1  # i64 indexes from the shadow stack
 SHADOW_HEADER = 4                        # i32 slots they take
 
@@ -220,6 +223,7 @@ class Runtime:
         self._line: list[str] = []
         self._shadow = (ctypes.c_int32 * (SHADOW_HEADER + max_depth + 2))()
         self._interrupt = ctypes.c_int64.from_buffer(self._shadow)  # (SHADOW_INTERRUPT)
+        self._floor = ctypes.c_int64.from_buffer(self._shadow, 8)    # (SHADOW_FLOOR)
         global _current
         _current = self  # the callbacks reach the current run through it
         jit = engine.engine()
@@ -255,6 +259,7 @@ class Runtime:
 
     def _raise_interrupt(self) -> None:
         self._interrupt.value = 1
+        self._floor.value = -1  # (as unsigned: above every stack address)
 
     # --- callbacks from compiled code ---
     def print_item(self, kind: int, bits: int) -> None:

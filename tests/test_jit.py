@@ -245,18 +245,27 @@ def test_which_while_loops_count(test, body, counts):
 
 
 def test_recursion_is_copied_inline_except_inside_a_loop():
-    """fib's self-calls are inlined a few levels deep; a function that calls
-    itself inside a loop (backtracking, as Are We Fast Yet's Queens) is not:
-    its copies would multiply with the loop's unrolling (2.4 s to compile)."""
+    """fib's self-calls are inlined a few levels deep; a self-call inside a
+    loop (backtracking, as Are We Fast Yet's Queens) is not: its copies would
+    multiply with the loop's unrolling (2.4 s to compile). A function with a
+    self-call before its loop too (Permute) gets copies through that one;
+    each copy's loop calls the function. Errors deep down keep their
+    tracebacks (`perm` fails at the bottom)."""
     from jit.infer import Inferrer
     from jit.lower import MAX_RECURSION_COPIES, recursion_copies
     source = ("fn fib(n) { if n < 2 { return n; } return fib(n - 1) + fib(n - 2); }\n"
               "fn tries(n) { let found = 0; for i in 0..8 { if n > 0 { found = found + "
               "tries(n - 1); } } return found + 1; }\n"
-              "print(fib(10), tries(2));\n")
+              "fn perm(n, k) { if n == 0 { return 100 / k; } let s = perm(n - 1, k);\n"
+              "  for i in 0..n { s = s + perm(n - 1, k); } return s; }\n"
+              "print(fib(10), tries(2), perm(5, 1));\nprint(perm(4, 0));\n")
     program = compile_source(source, "r.toy")
     inferrer = Inferrer(program)
-    fib, tries = (inferrer.function(i, ("int",)) for i in range(2))
+    fib, tries, perm = (inferrer.function(i, ("int",) * (1 + (i == 2))) for i in range(3))
     assert recursion_copies(fib) == MAX_RECURSION_COPIES
     assert recursion_copies(tries) == 1
-    assert outcome(program, threshold=0) == outcome(program) == ("55 73\n", None)
+    assert recursion_copies(perm) == MAX_RECURSION_COPIES
+    expected = outcome(program)
+    assert expected[0] == "55 73 72000\n" and "division by zero" in expected[1]
+    assert outcome(program, threshold=0) == outcome(program, threshold=0,
+                                                    tiers="optimized") == expected
