@@ -9,6 +9,7 @@ argument types: the function and the functions it calls.
 from __future__ import annotations
 
 from jit import engine
+from jit.compiler import plan
 from jit.infer import Decline, Inferrer
 from jit.lower import ModuleBuilder
 from jit.runtime import Symbols
@@ -81,10 +82,15 @@ def _module(program: Program, name: str, arg_types: tuple[str, ...],
     baseline = tier == "baseline"
     builder = ModuleBuilder(spec.name(), Symbols(program), max_depth, baseline=baseline,
                             tier_up=OPTIMIZE_COUNT if baseline else None, debug=debug)
-    closure = Inferrer.closure(spec)
-    for s in closure:  # `name` global, as the JIT's entry calls it
+    # The module the JIT would make (jit.compiler.plan): `name` global, as
+    # the JIT's entry calls it, with what it inlines; the callees it links
+    # to are declared, so calls to them show as calls.
+    members, others = plan(spec)
+    for s in others:
+        builder.function(s, s.name())
+    for s in members:
         builder.define(s, spec.name() if s is spec else None)
-    return str(builder.module), list({id(s.code): s.code for s in closure}.values())
+    return str(builder.module), list({id(s.code): s.code for s in members}.values())
 
 
 TIERS = {"baseline": engine.BASELINE, "optimized": engine.OPTIMIZED}
