@@ -217,3 +217,18 @@ def test_the_tutorials_instruction_counts():
     assert (f"the baseline's code is {counts['baseline']['x86-64']} instructions and the "
             f"optimized code {counts['optimized']['x86-64']}; aarch64's are "
             f"{counts['baseline']['aarch64']} and {counts['optimized']['aarch64']}") in tutorial
+
+
+def test_ir_shows_the_module_the_jit_makes(tmp_path):
+    """A callee over the inlining limit is a call in its caller's module,
+    as at run time, unless the call is inside a loop (jit.compiler.plan)."""
+    body = "".join("    x = x * 3 + 1;\n" for _ in range(20))  # 100 bytecode instructions
+    (tmp_path / "p.toy").write_text(
+        f"fn big(x) {{\n{body}    return x;\n}}\n"
+        "fn once(n) { return big(n) + 1; }\n"
+        "fn looped(n) { let s = 0; for i in 0..n { s = s + big(i); } return s; }\n"
+        "print(once(1), looped(3));\n")
+    once = vmlab("ir", "p.toy", "--fn", "once", cwd=tmp_path).stdout.decode()
+    looped = vmlab("ir", "p.toy", "--fn", "looped", cwd=tmp_path).stdout.decode()
+    assert 'declare i64 @"big(int)"' in once and 'call i64 @"big(int)"' in once
+    assert '@"big(int)"' not in looped and "mul i64" in looped
