@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +28,10 @@ _LOC = re.compile(r"^\t\.loc\t\d+ (\d+) (\d+)\b.*$", re.M)
 
 
 class Dump:
-    """A run's dump directory and its index of compile events."""
+    """A run's dump directory and its index of compile events. The
+    interpreter's thread and the compiler thread both write: one at a time
+    (two compiles at once took one number and raced on the index's
+    temporary file, and the run ended in an internal error)."""
 
     def __init__(self, directory, program_name: str):
         self.directory = Path(directory)
@@ -35,34 +39,36 @@ class Dump:
         self.start = time.perf_counter()
         self.index = {"program": program_name, "events": []}
         self.failed = False
+        self._lock = threading.Lock()
         self._save()  # (a run that compiles nothing has an empty index)
 
     def write(self, *, name: str, kind: str, tier: str, types: list[str], reason: str,
               functions: list[str], compile_ms: float, cached: bool, bytecode: str,
               ir: str, optimized_ir: str, assembly: str, code_bytes: int) -> None:
         """One compile's files and its event in the index."""
-        events = self.index["events"]
-        if self.failed:
-            return
-        prefix = f"{len(events) + 1:05d}-{_slug(name)}.{tier}"
-        assembly = annotated(assembly)
-        files = {".bytecode": bytecode, ".ll": ir, ".opt.ll": optimized_ir, ".s": assembly}
-        try:
-            for suffix, text in files.items():
-                (self.directory / (prefix + suffix)).write_text(text)
-        except OSError as e:  # (a full disk: the run goes on, undumped)
-            self.failed = True
-            print(f"vmlab: cannot write to --jit-dump {self.directory}: {e.strerror or e}; "
-                  "dumping no more", file=sys.stderr)
-            return
-        events.append({
-            "seq": len(events) + 1, "files": prefix,
-            "ms": round((time.perf_counter() - self.start) * 1e3, 3),
-            "name": name, "kind": kind, "tier": tier, "types": types, "reason": reason,
-            "functions": functions, "compile_ms": round(compile_ms, 3), "from_cache": cached,
-            "bytes": {"ir": len(ir.encode()), "optimized_ir": len(optimized_ir.encode()),
-                      "machine_code": code_bytes, "assembly": len(assembly.encode())}})
-        self._save()
+        with self._lock:
+            events = self.index["events"]
+            if self.failed:
+                return
+            prefix = f"{len(events) + 1:05d}-{_slug(name)}.{tier}"
+            assembly = annotated(assembly)
+            files = {".bytecode": bytecode, ".ll": ir, ".opt.ll": optimized_ir, ".s": assembly}
+            try:
+                for suffix, text in files.items():
+                    (self.directory / (prefix + suffix)).write_text(text)
+            except OSError as e:  # (a full disk: the run goes on, undumped)
+                self.failed = True
+                print(f"vmlab: cannot write to --jit-dump {self.directory}: {e.strerror or e}; "
+                      "dumping no more", file=sys.stderr)
+                return
+            events.append({
+                "seq": len(events) + 1, "files": prefix,
+                "ms": round((time.perf_counter() - self.start) * 1e3, 3),
+                "name": name, "kind": kind, "tier": tier, "types": types, "reason": reason,
+                "functions": functions, "compile_ms": round(compile_ms, 3), "from_cache": cached,
+                "bytes": {"ir": len(ir.encode()), "optimized_ir": len(optimized_ir.encode()),
+                          "machine_code": code_bytes, "assembly": len(assembly.encode())}})
+            self._save()
 
     def _save(self) -> None:
         temporary = self.directory / "index.json.tmp"

@@ -177,6 +177,43 @@ def test_jit_dump_of_a_cached_run_and_its_usage_error(tmp_path):
     assert result.stderr.decode().startswith("vmlab: error: cannot write to --jit-dump ")
 
 
+def test_jit_dump_with_the_compiler_thread(tmp_path):
+    """The compiler thread and the interpreter's write the dump at once (a
+    loop's OSR entry is optimized in the background while the function's
+    own compile runs): each compile keeps its own number and files, and the
+    run its output and status (it ended in an internal error)."""
+    import json
+    import threading
+
+    from jit.dump import Dump
+
+    dump = Dump(tmp_path / "threads", "p.toy")
+
+    def compiles(name):
+        for _ in range(30):
+            dump.write(name=name, kind="call", tier="baseline", types=[], reason="test",
+                       functions=[name], compile_ms=1.0, cached=False, bytecode="b", ir="i",
+                       optimized_ir="o", assembly="\tret\n", code_bytes=1)
+    threads = [threading.Thread(target=compiles, args=(f"f{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    events = json.loads((tmp_path / "threads" / "index.json").read_text())["events"]
+    assert [e["seq"] for e in events] == list(range(1, 121))
+    assert len({e["files"] for e in events}) == 120
+
+    source = (ROOT / "bench" / "programs" / "sieve.toy").read_text().replace(
+        "print(bench(5000000));", "print(bench(1000000));")
+    (tmp_path / "s.toy").write_text(source)
+    result = vmlab("run", "s.toy", "--jit", "--jit-cache", "off", "--jit-dump", "d",
+                   cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"784980\n", b"")
+    events = json.loads((tmp_path / "d" / "index.json").read_text())["events"]
+    assert len({e["files"] for e in events}) == len(events) >= 2
+    assert all((tmp_path / "d" / (e["files"] + ".s")).exists() for e in events)
+
+
 MANDEL = str(ROOT / "examples" / "mandelbrot.toy")
 
 
