@@ -236,8 +236,8 @@ class ModuleBuilder:
 
     def _refcount_helpers(self):
         """incref(header) and decref(header): the count of references compiled
-        code holds; at zero `rt_free` frees it or gives it back to the host. (Made on first use:
-        most modules have no arrays.)"""
+        code holds; at zero `rt_free` frees the array or gives it back to the
+        host. (Made on first use: most modules have no arrays.)"""
         if self._refcounts is not None:
             return self._refcounts
         helpers = []
@@ -283,8 +283,9 @@ class ModuleBuilder:
         live = self.runtime("rt_live")
         b.store(b.add(b.load(live, typ=I64), const(I64, 1)), live)
         data = b.gep(block, [const(I64, 32)], source_etype=I8, name="data")
-        for field, value, kind in ((0, n, "header"), (1, data, "header"), (2, const(I64, 1), "refs"),
-                                   (3, size, "header")):
+        fields = ((0, n, "header"), (1, data, "header"), (2, const(I64, 1), "refs"),
+                  (3, size, "header"))
+        for field, value, kind in fields:
             self.tbaa(b.store(value, b.gep(block, [const(I32, 0), const(I32, field)],
                                            source_etype=HEADER)), kind)
         # A fill that is one byte repeated (bools, 0, -1) is a memset, else a loop.

@@ -53,6 +53,10 @@ ERROR_FIELDS = 5  # kind, site, depth, a, b
 SHADOW_INTERRUPT, SHADOW_FLOOR = -2, -1  # i64 indexes from the shadow stack
 SHADOW_HEADER = 4                        # i32 slots they take
 
+# The memory check's marks on a freed array (Runtime.memcheck).
+POISON_BYTE = 0xA5
+POISONED = -(1 << 40)
+
 RUNTIME_IR = r"""
 ; The runtime every compiled module links against.
 @rt_jmpbuf = global [64 x i64] zeroinitializer, align 16  ; where errors jump to
@@ -66,7 +70,8 @@ declare void @longjmp(ptr, i32) noreturn
 
 ; `caller` is the call site that made the raising frame (at `depth`): its
 ; slot in the shadow stack, which it fills only on paths that call on.
-define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b, i32 %caller) noreturn cold noinline {
+define void @rt_raise(i64 %kind, i64 %site, i64 %depth, i64 %a, i64 %b, i32 %caller)
+    noreturn cold noinline {
   %shadow = load ptr, ptr @rt_shadow
   %slot = getelementptr i32, ptr %shadow, i64 %depth
   store i32 %caller, ptr %slot
@@ -121,10 +126,10 @@ poison:
   %bytes = mul i64 %n, %size
   %pdata = getelementptr i64, ptr %header, i64 1
   %data = load ptr, ptr %pdata
-  call void @llvm.memset.p0.i64(ptr %data, i8 -91, i64 %bytes, i1 false)   ; POISON_BYTE
+  call void @llvm.memset.p0.i64(ptr %data, i8 POISON_BYTE, i64 %bytes, i1 false)
   store i64 0, ptr %header
   %prefs = getelementptr i64, ptr %header, i64 2
-  store i64 -1099511627776, ptr %prefs                                ; POISONED
+  store i64 POISONED, ptr %prefs
   ret void
 }
 
@@ -133,13 +138,10 @@ define void @rt_exit_jump() noreturn cold noinline {
   call void @longjmp(ptr @rt_jmpbuf, i32 2)
   unreachable
 }
-"""
+""".replace("POISON_BYTE", str(POISON_BYTE - 256)).replace("POISONED", str(POISONED))
 
 # What an entry wrapper returns.
 RETURNED, RAISED, EXITED = 0, 1, 2
-# The memory check's marks on a freed array (Runtime.memcheck).
-POISON_BYTE = 0xA5
-POISONED = -(1 << 40)
 
 
 class Header(ctypes.Structure):
