@@ -133,3 +133,24 @@ def test_a_stop_inside_a_finalizer_is_raised_after_it(capsys, signum, timeout, m
             for _ in range(10_000_000):
                 pass
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("mode", ["interp", "jit0", "native"])
+def test_out_of_memory_is_an_error_in_every_tier(mode, tmp_path):
+    """Arrays the memory limit cannot hold: `error: out of memory`, status 1,
+    after the output so far, never a crash (in compiled code `malloc`
+    returns null: jit.lower's new_array)."""
+    import resource
+
+    (tmp_path / "oom.toy").write_text(
+        "fn f(n) {\n    let a = array(n, 1);\n    let b = array(n, 2);\n"
+        "    let c = array(n, 3);\n    return a[0] + b[n - 1] + c[1];\n}\n"
+        "print(f(10));\nprint(f(90000000));\n")  # (3 x 720 MB)
+    limit = 1536 << 20
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    result = subprocess.run([sys.executable, "-m", "vmlab", "run", "oom.toy", *TIERS[mode]],
+                            cwd=tmp_path, capture_output=True, preexec_fn=limited, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == \
+        (1, b"6\n", b"error: out of memory\n")
