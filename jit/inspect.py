@@ -3,7 +3,8 @@ others (`vmlab ir`, `vmlab asm`), and how big it is on each beside its
 portable bytecode.
 
 The module shown is the one the JIT would compile for a call with the given
-argument types: the function and the functions it calls.
+argument types: the function and the callees it copies in to inline; the
+others are calls to code in modules of their own (jit.compiler.plan).
 """
 
 from __future__ import annotations
