@@ -268,7 +268,9 @@ class Runtime:
         if kind == PRINT_STRING:
             self._line.append(self.symbols.text(bits))
         elif element(TAGS[kind]) is not None:
-            arr = self.arrays.get(bits) or self.adopted.get(bits) or self._copy(TAGS[kind], bits)
+            # (A native array is copied to be printed: compiled code frees
+            # it, so a copy kept in `adopted` would outlive the block.)
+            arr = self.arrays.get(bits) or self._copy(TAGS[kind], bits)
             self._line.append(v.format_value(arr))
         else:
             self._line.append(v.format_value(self.decode(TAGS[kind], bits)))
