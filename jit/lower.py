@@ -145,7 +145,8 @@ class ModuleBuilder:
     """One LLVM module: a specialization and the ones it calls, or an entry wrapper."""
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
-                 baseline: bool = False, tier_up: int | None = None, debug: str | None = None):
+                 baseline: bool = False, tier_up: int | None = None, debug: str | None = None,
+                 size_type: ir.IntType = I64):
         """`max_depth` is compiled in as a constant; the runtime's globals
         are external symbols, which the engine resolves when it links the
         module, so that nothing in the code depends on the process (a code
@@ -159,8 +160,12 @@ class ModuleBuilder:
         With `debug` (the program's file name), every instruction carries
         the source line and bytecode offset it came from as a debug location
         (column: offset + 1), which the assembly shows (`--jit-dump`).
-        Locations change no code, but cost compile time: runs have none."""
+        Locations change no code, but cost compile time: runs have none.
+
+        `size_type`: the target C library's size_t, which malloc takes
+        (i32 on wasm32: jit.build)."""
         self.module = ir.Module(name=name)
+        self.size_type = size_type
         self.symbols, self.max_depth = symbols, max_depth
         self.baseline, self.tier_up = baseline, tier_up
         self._refcounts = self._new_array = None
@@ -177,6 +182,8 @@ class ModuleBuilder:
             return value
         if symbol in RUNTIME_FUNCTIONS:
             ret, params, attributes = RUNTIME_FUNCTIONS[symbol]
+            if symbol == "malloc":
+                params = [self.size_type]
             value = ir.Function(self.module, ir.FunctionType(ret, params), symbol)
             for attribute in attributes:
                 value.attributes.add(attribute)
@@ -277,7 +284,10 @@ class ModuleBuilder:
         malloc = self.runtime("malloc")
         malloc.return_value.add_attribute("noalias")
         bytes_ = b.mul(n, size)
-        block = b.call(malloc, [b.add(bytes_, const(I64, 32))], name="block")
+        amount = b.add(bytes_, const(I64, 32))
+        if self.size_type != I64:  # (MAX_ARRAY_LENGTH doubles fit in 32 bits)
+            amount = b.trunc(amount, self.size_type)
+        block = b.call(malloc, [amount], name="block")
         with b.if_then(b.icmp_unsigned("==", block, ir.Constant(PTR, None)), likely=False):
             b.ret(block)
         live = self.runtime("rt_live")

@@ -274,6 +274,28 @@ def cmd_compile(args) -> int:
     return EXIT_OK
 
 
+def cmd_build(args) -> int:
+    from pathlib import Path
+
+    from jit.build import HOST, TARGETS, BuildError, build
+
+    program = load_program(args.file)
+    target = TARGETS.get(args.target or HOST)
+    if target is None:
+        raise usage_error(f"unknown target '{args.target}' (targets: {', '.join(TARGETS)})")
+    stem = os.path.splitext(os.path.basename(args.file))[0] if args.file != "-" else "stdin"
+    suffix = target.suffix if args.emit == "exe" else "." + {"obj": "o", "asm": "s",
+                                                             "llvm": "ll"}[args.emit]
+    out = args.output or stem + suffix
+    try:
+        build(program, Path(out), target, args.emit, args.max_depth)
+    except BuildError as e:
+        raise Failure(f"error: {e}\n", EXIT_ERROR) from None
+    except OSError as e:
+        raise usage_error(f"cannot write '{out}': {e.strerror or e}") from None
+    return EXIT_OK
+
+
 def _inspected(args, comment: str):
     """(program, function name, argument types, a header) for `ir` and
     `asm`: the header's lines, starting with `comment`, say where the types
@@ -510,6 +532,22 @@ def build_parser() -> argparse.ArgumentParser:
                        "Compile a .toy program to a portable bytecode file.")
     compile_.add_argument("-o", "--output", metavar="OUT",
                           help="the output file (default: FILE with the suffix .toyc)")
+
+    build = command("build", cmd_build, "compile a whole program ahead of time to an executable",
+                    "Compile a whole program ahead of time, with the JIT's lowering, to a "
+                    "standalone executable for a Linux machine, or to a WebAssembly module "
+                    "(WASI) that `python -m vmlab.wasi` runs. Same output, errors and exit "
+                    "status as `vmlab run`.")
+    build.add_argument("-o", "--output", metavar="OUT",
+                       help="the output file (default: FILE's name without its suffix, "
+                            "+ .wasm for wasm32, .o/.s/.ll with --emit)")
+    build.add_argument("--target", default=None, metavar="NAME",
+                       help="x86-64, aarch64, riscv64 or wasm32 (default: this machine's)")
+    build.add_argument("--emit", choices=["exe", "obj", "asm", "llvm"], default="exe",
+                       help="what to write: the executable (default), the program's object "
+                            "file, its assembly, or its optimized LLVM IR")
+    build.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
+                       help="the most active calls before 'stack overflow' (default 10000)")
 
     explore_ = command("explore", cmd_explore, "see a program's every stage in the browser",
                        "A local web page: the source (editable), its bytecode, the IR and "
