@@ -6,6 +6,7 @@ names in them (so that `vmlab run` never imports the suite) and runs them."""
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from bench import harness, report, runners, suite
@@ -57,8 +58,14 @@ def run(args, command: str) -> int:
             raise UsageError("--tradeoff sweeps the standard suite's programs only")
         from bench import tradeoff
         return tradeoff.run(args, console, command)
-    tiers = runners.BY_NAME if chosen_suite.runners is None else \
-        {name: runners.BY_NAME[name] for name in chosen_suite.runners}
+    if args.spectrum:
+        if chosen_suite.name != "standard":
+            raise UsageError("--spectrum runs the standard suite's programs only")
+        from bench import spectrum
+        tiers = spectrum.BY_NAME
+    else:
+        tiers = runners.BY_NAME if chosen_suite.runners is None else \
+            {name: runners.BY_NAME[name] for name in chosen_suite.runners}
     wanted = choose(split(args.tiers), tiers, "tier")
     skipped = {r.name: why for r in wanted if (why := r.missing())}
     chosen = [r for r in wanted if r.name not in skipped]
@@ -68,18 +75,23 @@ def run(args, command: str) -> int:
     repeat = args.repeat or (3 if size != "full" else 5)
     total = harness.warmups(benchmarks, chosen) + repeat * len(benchmarks) * len(chosen)
     bar, task = progress(total)
-    try:
-        with bar:
-            results = harness.measure(
-                benchmarks, chosen, size, repeat, skipped,
-                lambda label: bar.update(task, advance=1, description=label),
-                chosen_suite.name)
-    except harness.WrongOutput as e:
-        console.print(f"[bold red]vmlab bench: wrong output[/] {e}")
-        return 1
-    for t in report.tables(results):
+    with tempfile.TemporaryDirectory(prefix="vmlab-bench-") as work:
+        try:
+            with bar:
+                results = harness.measure(
+                    benchmarks, chosen, size, repeat, skipped,
+                    lambda label: bar.update(task, advance=1, description=label),
+                    "spectrum" if args.spectrum else chosen_suite.name,
+                    chosen_suite.unit, Path(work))
+        except harness.WrongOutput as e:
+            console.print(f"[bold red]vmlab bench: wrong output[/] {e}")
+            return 1
+        data = report.to_json(results, command)
+        if args.spectrum:
+            data["artefacts"] = spectrum.artefacts(results, benchmarks, Path(work))
+    for t in (spectrum.tables(results, data["artefacts"]) if args.spectrum else
+              report.tables(results)):
         console.print(t)
-    data = report.to_json(results, command)
     report.write_json(data, Path(args.json))
     report.plot(results, Path(args.plot))
     console.print(f"samples: {args.json}   chart: {args.plot}")

@@ -32,8 +32,10 @@ class Results:
     sizes: dict[str, int]                     # benchmark -> n
     runners: list[str]
     skipped: dict[str, str]                   # runner -> why it did not run
-    suite: str = "standard"                   # a key of bench.suite.SUITES
+    suite: str = "standard"                   # a key of bench.suite.SUITES, or "spectrum"
     samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # runner -> what it is
+    unit: str | None = None                   # the runner ratios divide by (None: the suite's)
 
     def median(self, bench: str, runner: str) -> float:
         return statistics.median(self.samples[bench][runner])
@@ -61,12 +63,14 @@ def run_once(runner: Runner, b: Benchmark, n: int, work: Path) -> float:
 
 def measure(benchmarks: list[Benchmark], runners: list[Runner], size: str, repeat: int,
             skipped: dict[str, str], advance=lambda label: None,
-            suite: str = "standard") -> Results:
-    """Run everything `repeat` times, interleaved; `advance(label)` after each run."""
+            suite: str = "standard", unit: str = "c", work: Path | None = None) -> Results:
+    """Run everything `repeat` times, interleaved; `advance(label)` after each
+    run. The runners' files go to `work` (default: a temporary directory)."""
     results = Results(size, {b.name: b.size(size) for b in benchmarks},
-                      [r.name for r in runners], skipped, suite)
+                      [r.name for r in runners], skipped, suite,
+                      labels={r.name: r.label for r in runners}, unit=unit)
     with tempfile.TemporaryDirectory(prefix="vmlab-bench-") as tmp:
-        work = Path(tmp)
+        work = work or Path(tmp)
         for r in runners:  # untimed: fill numba's caches, compile the C
             if r.cached:
                 for b in benchmarks:

@@ -16,7 +16,6 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.harness import Results
-from bench.runners import BY_NAME
 from bench.suite import SUITES
 
 UNIT_NAMES = {"c": "the C program", "interp": "the interpreter"}
@@ -25,7 +24,7 @@ STARTUP = "startup"  # bench/programs/startup.toy: a hello world
 
 def unit(results: Results) -> str | None:
     """The runner the ratios divide by, if it ran."""
-    u = SUITES[results.suite].unit
+    u = results.unit or SUITES[results.suite].unit
     return u if u in results.runners else None
 
 
@@ -50,7 +49,7 @@ def geomean_ratios(results: Results) -> dict[str, float]:
 def goal(results: Results) -> dict | None:
     """The suite's goal against this run's ratios (worst program, geometric
     mean, met or not), or None if it has none or its runners did not run."""
-    g = SUITES[results.suite].goal
+    g = SUITES[results.suite].goal if results.suite in SUITES else None
     if g is None or unit(results) is None or g.runner not in results.runners:
         return None
     ratios = {b: ratio(results, b, g.runner) for b in work(results)}
@@ -139,14 +138,14 @@ def versions() -> dict:
 
 
 def to_json(results: Results, command: str) -> dict:
-    u = SUITES[results.suite].unit
+    u = results.unit or SUITES[results.suite].unit
     return {
         "command": command,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(), "versions": versions(),
         "suite": results.suite,
         "size": results.size, "sizes": results.sizes,
-        "runners": {r: BY_NAME[r].label for r in results.runners},
+        "runners": dict(results.labels),
         "skipped": results.skipped,
         "unit": "seconds, whole process",
         "samples": results.samples,
@@ -179,7 +178,7 @@ def plot(results: Results, path: Path) -> None:
         values = [ratio(results, b, r) if relative else results.median(b, r)
                   for b in benches]
         ys = [i + k * height for i in range(len(benches))]
-        ax.barh(ys, values, height=height, label=BY_NAME[r].label, color=colors[k % 10])
+        ax.barh(ys, values, height=height, label=results.labels.get(r, r), color=colors[k % 10])
         for y, value in zip(ys, values):
             ax.annotate(f"{value:.3g}" + ("x" if relative else " s"), (value, y),
                         xytext=(3, 0), textcoords="offset points", va="center",

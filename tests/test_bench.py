@@ -71,6 +71,35 @@ def test_suite_writes_table_json_and_chart(tmp_path):
     assert chart.read_bytes().startswith(PNG)
 
 
+def test_spectrum_writes_every_way_with_sizes_and_hosts(tmp_path):
+    """--spectrum: each row ran (or says why not), with its artefact's size
+    and where it runs as its format says; the chart is written."""
+    out, chart = tmp_path / "s.json", tmp_path / "s.png"
+    result = vmlab("bench", "--spectrum", "--size", "small", "--only", "fib", "--repeat", "1",
+                   "--json", str(out), "--plot", str(chart))
+    assert result.returncode == 0, result.stderr
+    assert "every way to run a program" in result.stdout.decode()
+    data = json.loads(out.read_text())
+    from bench.spectrum import RUNNERS
+    assert list(data["runners"]) + list(data["skipped"]) == [r.name for r in RUNNERS] or \
+        set(data["runners"]) | set(data["skipped"]) == {r.name for r in RUNNERS}
+    found = data["artefacts"]["fib"]
+    toyc = found["interp"]["bytes"]
+    for runner in data["runners"]:
+        assert data["samples"]["fib"][runner][0] > 0
+    for runner in {"interp", "native", "jit"} & set(data["runners"]):
+        assert found[runner]["bytes"] == toyc and "any machine with vmlab" in \
+            found[runner]["runs_on"]
+    hosts = {"wasm": "any WebAssembly runtime", "exe": "x86-64 Linux only",
+             "container": "x86-64 Linux only", "aarch64": "aarch64 Linux only",
+             "riscv64": "riscv64 Linux only", "c": "x86-64 Linux only"}
+    for runner, host in hosts.items():
+        if runner in data["runners"]:
+            assert found[runner]["runs_on"] == host or host in found[runner]["runs_on"]
+            assert found[runner]["bytes"] > toyc
+    assert chart.read_bytes().startswith(PNG)
+
+
 def test_polymorphic_suite_writes_ratios_to_the_interpreter_and_the_goal(tmp_path):
     out, chart = tmp_path / "r.json", tmp_path / "r.png"
     result = vmlab("bench", "--suite", "polymorphic", "--size", "small", "--only", "int_or_nil",
@@ -129,6 +158,10 @@ def test_a_wrong_output_fails_loudly_and_is_never_a_number(tmp_path, monkeypatch
      "unknown benchmark 'fib' (there is: int_or_nil"),
     (["--suite", "polymorphic", "--tradeoff"],
      "--tradeoff sweeps the standard suite's programs only"),
+    (["--suite", "polymorphic", "--spectrum"],
+     "--spectrum runs the standard suite's programs only"),
+    (["--spectrum", "--tiers", "jitcold"], "unknown tier 'jitcold' (there is: interp, native, "
+                                            "wasm, jit, exe, container"),
 ])
 def test_usage_errors(args, message):
     result = vmlab("bench", *args)

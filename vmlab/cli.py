@@ -604,6 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default vmlab-bench.json, or vmlab-tradeoff.json)")
     bench.add_argument("--plot", metavar="PATH", help="where the chart goes "
                        "(default vmlab-bench.png, or vmlab-tradeoff.png)")
+    bench.add_argument("--spectrum", action="store_true",
+                       help="every way vmlab can run each program, from the most portable "
+                            "to the least: the .toyc in each tier, the wasm module, the "
+                            "executables of vmlab build (here, in a container, under qemu), "
+                            "and C; with artefact sizes and where each runs")
     bench.add_argument("--tradeoff", nargs="?", const="", metavar="NAME",
                        help="the trade-off experiment, for one program or all that have "
                             "a size sweep")
@@ -613,7 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_bench(args) -> int:
     from bench.cli import UsageError, run
 
-    stem = "vmlab-tradeoff" if args.tradeoff is not None else "vmlab-bench"
+    stem = ("vmlab-tradeoff" if args.tradeoff is not None else
+            "vmlab-spectrum" if args.spectrum else "vmlab-bench")
     args.json, args.plot = args.json or f"{stem}.json", args.plot or f"{stem}.png"
     try:
         return run(args, "vmlab " + " ".join(args.argv))
