@@ -1,4 +1,4 @@
-"""The JIT against C (cc -O2, compiled at run time) on seven algorithms:
+"""The JIT and `vmlab build` against C (cc -O2, compiled at run time):
 steady state in process, and whole processes. The C twin runs before each
 timed round of the JIT's, so the ratio of the medians comes from one stretch
 of a noisy machine (targets: steady state within 1.3x of C on each, whole
@@ -74,3 +74,31 @@ def test_whole_process(benchmark, name, cache, tmp_path):
         ratio = benchmark.stats.stats.median / statistics.median(c_times)
         benchmark.extra_info["ratio_to_c"] = round(ratio, 2)
         print(f"\n{name}({n}) whole process, {cache} cache: vmlab run --jit / C = {ratio:.2f}")
+
+
+@pytest.mark.parametrize("name", native.NAMES)
+def test_built_executable(benchmark, name, tmp_path):
+    """The executable `vmlab build` makes (target: within 1.2x of C in
+    geometric mean, at the sizes of `python -m bench.native`)."""
+    from jit.build import HOST, TARGETS, build
+    from lang import compile_source
+    benchmark.group = f"whole process: {name}"
+    n = sizes(benchmark)[name]
+    built = tmp_path / name
+    build(compile_source(native.source(name, n), f"{name}.toy"), built, TARGETS[HOST])
+    binary = [str(native.c_binary(name, shared=False)), str(n)]
+    c_times = []
+
+    def time_c():
+        start = time.perf_counter()
+        subprocess.run(binary, check=True, capture_output=True)
+        c_times.append(time.perf_counter() - start)
+
+    def run():
+        return subprocess.run([str(built)], check=True, capture_output=True, text=True).stdout
+
+    assert benchmark.pedantic(run, setup=time_c, rounds=5) == native.expected(name, n)
+    if not benchmark.disabled:
+        ratio = benchmark.stats.stats.median / statistics.median(c_times)
+        benchmark.extra_info["ratio_to_c"] = round(ratio, 2)
+        print(f"\n{name}({n}) whole process: vmlab build's executable / C = {ratio:.2f}")

@@ -7,7 +7,8 @@ its C twin in bench/ref has the same `long bench(long n)`. Two comparisons:
   against the C function loaded from a shared library (both through ctypes);
 - whole process: `vmlab run --jit` at the default threshold against the C
   executable, start-up, compiling and all; with an empty code cache (a new
-  directory each run) and with a warm one (jit/codecache.py).
+  directory each run) and with a warm one (jit/codecache.py); and the
+  executable `vmlab build` made of the program (jit/build.py).
 
 C is compiled with `cc -O2` when first needed. `python -m bench.native
 [--medium|--small] [NAME...]` prints the table; bench/bench_native.py runs the
@@ -120,12 +121,17 @@ def steady_state(name: str, n: int, rounds: int) -> tuple[float, float]:
     return statistics.median(times["jit"]), statistics.median(times["c"])
 
 
-def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float]:
+def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float, float]:
     """Median seconds of `vmlab run --jit` with an empty code cache, with a
-    warm one, and of the C executable: (cold, warm, C), interleaved."""
+    warm one, of the executable `vmlab build` made, and of the C
+    executable: (cold, warm, built, C), interleaved."""
+    from jit.build import HOST, TARGETS, build
+    from lang import compile_source
     program = _build_dir() / f"{name}-{n}.toy"
     program.write_text(source(name, n))
     warm = tempfile.mkdtemp(prefix="cache-", dir=_build_dir())
+    built = _build_dir() / f"{name}-{n}.exe"
+    build(compile_source(source(name, n), program.name), built, TARGETS[HOST])
 
     def vmlab(cache: str) -> list[str]:
         return [sys.executable, "-m", "vmlab", "run", "--jit", "--jit-cache", cache,
@@ -133,36 +139,39 @@ def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float]:
     binary = [str(c_binary(name, shared=False)), str(n)]
     want = expected(name, n)
     subprocess.run(vmlab(warm), check=True, capture_output=True)  # fills the warm cache
-    times = {"cold": [], "warm": [], "c": []}
+    times = {"cold": [], "warm": [], "built": [], "c": []}
     for _ in range(rounds):
         commands = (("cold", vmlab(tempfile.mkdtemp(prefix="cache-", dir=_build_dir()))),
-                    ("warm", vmlab(warm)), ("c", binary))
+                    ("warm", vmlab(warm)), ("built", [str(built)]), ("c", binary))
         for label, command in commands:
             start = time.perf_counter()
             out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             times[label].append(time.perf_counter() - start)
             assert out == want, (label, out, want)
-    return tuple(statistics.median(times[k]) for k in ("cold", "warm", "c"))
+    return tuple(statistics.median(times[k]) for k in ("cold", "warm", "built", "c"))
 
 
 def main(argv: list[str]) -> int:
     sizes = SMALL if "--small" in argv else MEDIUM if "--medium" in argv else FULL
     names = [a for a in argv if a in NAMES] or NAMES
     rounds = 5
-    ratios = {"steady": [], "process, empty cache": [], "process, warm cache": []}
-    print(f"{'':<22}{'steady state':^25}   {'whole process':^39}")
+    ratios = {"steady": [], "process, empty cache": [], "process, warm cache": [],
+              "process, vmlab build": []}
+    print(f"{'':<22}{'steady state':^25}   {'whole process':^54}")
     print(f"{'program':<10}{'n':>12}  {'JIT s':>9}{'C s':>9}{'ratio':>7}   "
-          f"{'empty s':>9}{'warm s':>9}{'C s':>9}{'ratio':>6}{'warm':>6}")
+          f"{'empty s':>9}{'warm s':>9}{'built s':>9}{'C s':>9}{'ratio':>6}{'warm':>6}"
+          f"{'built':>6}")
     for name in names:
         n = sizes[name]
         jit_s, c_s = steady_state(name, n, rounds)
-        cold, warm, proc_c = whole_process(name, n, 3)
+        cold, warm, built, proc_c = whole_process(name, n, 3)
         ratios["steady"].append(jit_s / c_s)
         ratios["process, empty cache"].append(cold / proc_c)
         ratios["process, warm cache"].append(warm / proc_c)
+        ratios["process, vmlab build"].append(built / proc_c)
         print(f"{name:<10}{n:>12}  {jit_s:>9.3f}{c_s:>9.3f}{jit_s / c_s:>7.2f}   "
-              f"{cold:>9.3f}{warm:>9.3f}{proc_c:>9.3f}{cold / proc_c:>6.2f}"
-              f"{warm / proc_c:>6.2f}", flush=True)
+              f"{cold:>9.3f}{warm:>9.3f}{built:>9.3f}{proc_c:>9.3f}{cold / proc_c:>6.2f}"
+              f"{warm / proc_c:>6.2f}{built / proc_c:>6.2f}", flush=True)
     for kind, values in ratios.items():
         print(f"geometric mean {kind}: {statistics.geometric_mean(values):.2f}")
     return 0

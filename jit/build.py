@@ -31,7 +31,7 @@ from jit.infer import Inferrer
 from jit.lower import I8, I32, I64, PTR, ModuleBuilder, const
 from jit.tiering import STACK_RESERVE
 from jit.types import TAGS, apply
-from vmlab import errors
+from vmlab import errors, interrupts
 from vmlab import values as v
 from vmlab.code import MAIN, Program
 
@@ -164,7 +164,8 @@ def _tables(m: ir.Module, program: Program, symbols: rt.Symbols, max_depth: int)
                 rt.INDEX_ERROR: v.index_error("%lld", "%lld"),
                 rt.STACK_OVERFLOW: v.stack_overflow(),
                 rt.NEGATIVE_LENGTH: v.negative_length("%lld"),
-                rt.TOO_LONG: v.too_long("%lld"), rt.OUT_OF_MEMORY: "out of memory"}
+                rt.TOO_LONG: v.too_long("%lld"), rt.OUT_OF_MEMORY: "out of memory",
+                rt.INTERRUPTED: interrupts.CTRL_C}
     table("vmlab_messages", PTR, (text(str(messages[k])) if k in messages else
                                   ir.Constant(PTR, None) for k in range(max(messages) + 1)))
     keys, texts = [], []

@@ -20,6 +20,7 @@
 #include <string.h>
 #ifndef __wasm__
 #include <pthread.h>
+#include <signal.h>
 #endif
 
 /* --- the program's object file: jit/build.py's tables --- */
@@ -46,7 +47,7 @@ int64_t rt_live;        /* arrays alive */
 int64_t rt_stack_budget;
 
 enum { DIVISION_BY_ZERO = 1, INDEX_ERROR, STACK_OVERFLOW, NEGATIVE_LENGTH, TOO_LONG,
-       TYPE_ERROR, OUT_OF_MEMORY };
+       TYPE_ERROR, OUT_OF_MEMORY, INTERRUPTED };
 enum { TAG_NIL, TAG_BOOL, TAG_INT, TAG_FLOAT, TAG_INTS, TAG_FLOATS, TAG_BOOLS, PRINT_STRING };
 #define SHADOW_HEADER 4 /* i32 slots: the interrupt flag and the stack floor */
 
@@ -142,10 +143,10 @@ void rt_raise(int64_t kind, int64_t site, int64_t depth, int64_t a, int64_t b, i
         int64_t key = a << 32 | b, i = 0;
         while (i < vmlab_type_errors && vmlab_type_error_keys[i] != key) i++;
         fputs(i < vmlab_type_errors ? vmlab_type_error_messages[i] : "type error", stderr);
-    } else if (kind == OUT_OF_MEMORY) {
-        fputs(vmlab_messages[kind], stderr);
+    } else if (kind == OUT_OF_MEMORY || kind == INTERRUPTED) {
+        fputs(vmlab_messages[kind], stderr); /* (no traceback, as in the interpreter) */
         fputc('\n', stderr);
-        exit(1); /* (no traceback, as in the interpreter) */
+        exit(kind == INTERRUPTED ? 128 + 2 : 1); /* (SIGINT: as shells and vmlab say) */
     } else {
         fprintf(stderr, vmlab_messages[kind], (long long)a, (long long)b);
     }
@@ -162,12 +163,25 @@ void rt_raise(int64_t kind, int64_t site, int64_t depth, int64_t a, int64_t b, i
     exit(1);
 }
 
+#ifndef __wasm__
+/* Ctrl-C: compiled code polls the flag at every loop back-edge and, through
+ * the floor, at every recursive call (jit.runtime: a stop), and raises
+ * INTERRUPTED there, so the output so far is written, as in every tier. */
+static void interrupt(int signal) {
+    (void)signal;
+    __atomic_store_n((int64_t *)rt_shadow - 2, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n((int64_t *)rt_shadow - 1, -1, __ATOMIC_SEQ_CST);
+}
+#endif
+
 static void *run(void *unused) {
     char here;
     /* The stack floor (SHADOW_FLOOR, the i64 before the shadow stack):
      * compiled code raises `stack overflow` below it, never touching the
      * guard page. */
     ((int64_t *)rt_shadow)[-1] = (int64_t)(intptr_t)&here - rt_stack_budget;
+    if (__atomic_load_n((int64_t *)rt_shadow - 2, __ATOMIC_SEQ_CST))
+        ((int64_t *)rt_shadow)[-1] = -1; /* (stopped before this line: see interrupt) */
     vmlab_run(rt_shadow);
     return unused;
 }
@@ -182,6 +196,7 @@ int main(void) {
 #ifdef __wasm__
     run(NULL); /* (the linker gave the stack vmlab_stack_bytes) */
 #else
+    signal(SIGINT, interrupt);
     pthread_attr_t attr;
     pthread_t thread;
     pthread_attr_init(&attr);

@@ -190,3 +190,43 @@ def test_usage_errors(tmp_path):
     result = vmlab_in_process("build", program.name, "-o", str(tmp_path / "no" / "such"),
                               "--emit", "llvm", cwd=program.parent)
     assert result.returncode == 2 and b"cannot write" in result.stderr
+
+
+def test_a_program_that_cannot_be_built_says_which_function_and_why(monkeypatch, tmp_path):
+    """Inference types every program and the lowering takes every opcode,
+    so no program reaches this today; a future opcode without a lowering
+    would, and must get a clear error rather than a traceback."""
+    from jit.infer import Decline, Inferrer
+
+    real = Inferrer._run
+
+    def no_arrays(self, spec):
+        if spec.code.name == "fib":
+            raise Decline("offset 3: ARRAY_FILL is not supported")
+        return real(self, spec)
+    monkeypatch.setattr(Inferrer, "_run", no_arrays)
+    program = SUITE / "structure" / "spec_example_fib.toy"
+    result = vmlab_in_process("build", program.name, "--emit", "llvm", "-o",
+                              str(tmp_path / "x.ll"), cwd=program.parent)
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith("error: <main>() cannot be compiled ahead of "
+                                             "time: offset ")
+    assert "fib(int)" in result.stderr.decode() and "ARRAY_FILL is not supported" in \
+        result.stderr.decode()
+
+
+def test_ctrl_c_stops_with_the_output_so_far(tmp_path):
+    """SIGINT: `error: interrupted`, status 130, after the output printed
+    so far, as `vmlab run` does (compiled code polls the flag the runtime's
+    handler raises)."""
+    import signal
+    import time
+    source = tmp_path / "spin.toy"
+    source.write_text('print("start");\nlet i = 0;\nwhile true { i = i + 1; }\n')
+    out = tmp_path / "spin"
+    assert build(HOST, source, out).returncode == 0
+    process = subprocess.Popen([str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert (process.returncode, stdout, stderr) == (130, b"start\n", b"error: interrupted\n")
