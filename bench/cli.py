@@ -52,7 +52,12 @@ def run(args, command: str) -> int:
 
     console = Console() if sys.stdout.isatty() else Console(width=160)
     [chosen_suite] = choose([args.suite], suite.SUITES, "suite")
-    benchmarks = choose(args.only, {b.name: b for b in chosen_suite.benchmarks}, "benchmark")
+    size = "quick" if args.quick else args.size
+    programs = chosen_suite.benchmarks
+    if args.spectrum and chosen_suite.name == "standard":
+        from bench import spectrum
+        programs = spectrum.benchmarks(size)
+    benchmarks = choose(args.only, {b.name: b for b in programs}, "benchmark")
     if args.tradeoff is not None:
         if chosen_suite.name != "standard":
             raise UsageError("--tradeoff sweeps the standard suite's programs only")
@@ -61,17 +66,17 @@ def run(args, command: str) -> int:
     if args.spectrum:
         if chosen_suite.name != "standard":
             raise UsageError("--spectrum runs the standard suite's programs only")
-        from bench import spectrum
         tiers = spectrum.BY_NAME
     else:
         tiers = runners.BY_NAME if chosen_suite.runners is None else \
             {name: runners.BY_NAME[name] for name in chosen_suite.runners}
     wanted = choose(split(args.tiers), tiers, "tier")
     skipped = {r.name: why for r in wanted if (why := r.missing())}
+    if args.spectrum and size == "full" and args.tiers is None:
+        skipped["interp"] = spectrum.INTERP_AT_FULL
     chosen = [r for r in wanted if r.name not in skipped]
     for name, why in skipped.items():
         console.print(f"[yellow]skipping {name}: {why}[/]")
-    size = "quick" if args.quick else args.size
     repeat = args.repeat or (3 if size != "full" else 5)
     total = harness.warmups(benchmarks, chosen) + repeat * len(benchmarks) * len(chosen)
     bar, task = progress(total)

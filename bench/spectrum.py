@@ -20,6 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dataclasses
+
+from bench import suite
 from bench.native import c_binary
 from bench.runners import Runner, needs
 from bench.suite import Benchmark
@@ -27,6 +30,28 @@ from bench.suite import Benchmark
 UNSHARE = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
            "--net", "--uts"]
 _ELF_MACHINES = {62: "x86-64", 183: "aarch64", 243: "riscv64", 3: "x86", 40: "arm"}
+
+
+# At full size the compiled rows run for a while (C: 0.25-0.6 s, the sizes of
+# `python -m bench.native`), so that their speed shows, not their start-up;
+# the Python interpreter would take minutes per program there, so it runs
+# only when asked for (--tiers). At the quick sizes everything runs, and
+# start-up dominates the compiled rows.
+INTERP_AT_FULL = ("left out at full size, where it runs about 500x C (minutes per program): "
+                  "--quick has it, or ask for it with --tiers")
+
+
+def benchmarks(size: str) -> list[Benchmark]:
+    """The programs bench.native compares with C, and the hello world; at
+    full size, bench.native's sizes, whose expected output is the C twin's."""
+    from bench.native import FULL, NAMES, expected
+    chosen = [suite.BY_NAME[name] for name in NAMES] + [suite.BY_NAME["startup"]]
+    if size != "full":
+        return chosen
+    return [b if b.name not in FULL else dataclasses.replace(
+        b, sizes=(*b.sizes[:2], FULL[b.name]),
+        expected={**b.expected, FULL[b.name]: expected(b.name, FULL[b.name]).strip()})
+        for b in chosen]
 
 
 def toyc(b: Benchmark, n: int, work: Path) -> Path:
@@ -90,22 +115,21 @@ HOST = "x86-64"
 wasm, exe = built("wasm32"), built(HOST)
 aarch64, riscv64 = built("aarch64"), built("riscv64")
 RUNNERS = [
-    Runner("interp", "Python interpreter (.toyc)", _vmlab(), cached=True),
+    Runner("interp", "Python interpreter (.toyc)", _vmlab()),
     Runner("native", "native interpreter (.toyc)", _vmlab("--interp", "native"), cached=True),
     Runner("wasm", "wasm module under wasmtime", lambda b, n, w: [
         sys.executable, "-m", "vmlab.wasi", str(wasm(b, n, w))], _wasm_missing, cached=True),
     Runner("jit", "vmlab run --jit (.toyc, no code cache)",
-           _vmlab("--jit", "--jit-cache", "off"), cached=True),
+           _vmlab("--jit", "--jit-cache", "off")),
+    # (Artefacts are built when a row's command is made, before its timing.)
     Runner("exe", "host executable (vmlab build)", lambda b, n, w: [str(exe(b, n, w))],
-           _target_missing(HOST), cached=True),
+           _target_missing(HOST)),
     Runner("container", "host executable in a container", lambda b, n, w: [
-        *UNSHARE, str(exe(b, n, w))], _container_missing, cached=True),
+        *UNSHARE, str(exe(b, n, w))], _container_missing),
     Runner("aarch64", "aarch64 executable under qemu", lambda b, n, w: [
-        "qemu-aarch64", str(aarch64(b, n, w))], _target_missing("aarch64", "qemu-aarch64"),
-        cached=True),
+        "qemu-aarch64", str(aarch64(b, n, w))], _target_missing("aarch64", "qemu-aarch64")),
     Runner("riscv64", "riscv64 executable under qemu", lambda b, n, w: [
-        "qemu-riscv64", str(riscv64(b, n, w))], _target_missing("riscv64", "qemu-riscv64"),
-        cached=True),
+        "qemu-riscv64", str(riscv64(b, n, w))], _target_missing("riscv64", "qemu-riscv64")),
     Runner("c", "C (cc -O2)", lambda b, n, w: [str(c_binary(b.name, shared=False)), str(n)],
            needs("cc"), cached=True),
 ]
@@ -156,7 +180,10 @@ def tables(results, found: dict) -> list:
     means = report.geomean_ratios(results)
     for runner in results.runners if means else ():
         t.add_row("geomean" if runner == results.runners[0] else "", results.labels[runner],
-                  "", f"{means[runner]:.3g}", "", "", style="bold")
+                  "", f"{means[runner]:.3g}", "", "", style="bold",
+                  end_section=runner == results.runners[-1])
+    for k, (runner, why) in enumerate(results.skipped.items()):
+        t.add_row("skipped" if k == 0 else "", BY_NAME[runner].label, "", "", "", why)
     return [t]
 
 

@@ -9,8 +9,9 @@ the edge values, arrays, calls, recursion up to the call limit, values whose
 type changes, runtime errors); each runs in the interpreter, the JIT at
 thresholds 0 (both tiers; the optimizing tier alone, with a code cache) and
 2 (with the compiler thread; and tiering up inside loops after 3
-iterations, on the compiler thread) and the native interpreter, and
-stdout, the error and the exit status must agree. A mismatch is shrunk on
+iterations, on the compiler thread), the native interpreter and the
+executable `vmlab build` makes, and stdout, the error and the exit status
+must agree. A mismatch is shrunk on
 the generator's choices and saved as a conformance program,
 tests/conformance/regressions/fuzz_SEED_I.toy, with the interpreter's output:
 from then on the whole suite checks it in every tier.
@@ -105,6 +106,8 @@ def outcome(source: str, tier: str) -> tuple[str, str | None]:
     from vmlab.output import Output
 
     program = compile_source(source, "gen.toy")
+    if tier == "aot":
+        return _built_outcome(program)
     out = Output()
     try:
         with Watch(PROGRAM_TIMEOUT):
@@ -130,7 +133,25 @@ def outcome(source: str, tier: str) -> tuple[str, str | None]:
     return out.getvalue(), None
 
 
-PROGRAM_TIERS = ["interp", "jit0", "jit0opt", "jit2", "jit2up", "native"]
+def _built_outcome(program) -> tuple[str, str | None]:
+    """outcome() of the executable `vmlab build` makes for this machine."""
+    import subprocess
+
+    from jit.build import HOST, TARGETS, build
+    path = os.path.join(_scratch(), "gen")
+    build(program, Path(path), TARGETS[HOST])
+    try:
+        done = subprocess.run([path], capture_output=True, timeout=PROGRAM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return "", "time limit"
+    finally:
+        os.unlink(path)
+    if done.returncode not in (0, 1) or (done.returncode == 1) != bool(done.stderr):
+        return done.stdout.decode(), f"exit status {done.returncode}: {done.stderr!r}"
+    return done.stdout.decode("utf-8", "replace"), done.stderr.decode() or None
+
+
+PROGRAM_TIERS = ["interp", "jit0", "jit0opt", "jit2", "jit2up", "native", "aot"]
 PROGRAM_TIMEOUT = 60  # seconds: generated programs end in a few at most
 
 
