@@ -93,13 +93,10 @@ UNMEASURED_STACK = 256 << 20  # (riscv64: jit.frames reads no riscv64 code)
 WASM_STACK = 16 << 20  # linear memory: wasm frames keep their values in locals
 
 
-def module(program: Program, max_depth: int, size_type=I64) -> tuple[ir.Module, str]:
-    """The program's LLVM module, with `vmlab_run` and the runtime's tables
-    (the stack's size is filled in by `build`: `@vmlab_stack_bytes`), and
-    the name of main's specialization."""
+def module(program: Program, max_depth: int, size_type=I64) -> ir.Module:
+    """The program's LLVM module: `vmlab_run`, what it reaches, and the
+    runtime's tables but the stack's size (compile_object adds it)."""
     spec = Inferrer(program).function(MAIN, ())
-    if spec.declined:
-        raise BuildError(f"{spec.name()} cannot be compiled ahead of time: {spec.declined}")
     specs = Inferrer.closure(spec)
     for s in specs:
         if s.declined:
@@ -117,7 +114,7 @@ def module(program: Program, max_depth: int, size_type=I64) -> tuple[ir.Module, 
     b.call(builder.function(spec, "vmlab.main"), [const(I64, 0), run.args[0], const(I32, 0)])
     b.ret_void()
     _tables(m, program, symbols, max_depth)
-    return m, spec.name()
+    return m
 
 
 def _tables(m: ir.Module, program: Program, symbols: rt.Symbols, max_depth: int) -> None:
@@ -141,8 +138,8 @@ def _tables(m: ir.Module, program: Program, symbols: rt.Symbols, max_depth: int)
         g.global_constant = True
 
     def word(name: str, value: int) -> None:
-        table_ = ir.GlobalVariable(m, I64, name)
-        table_.initializer, table_.global_constant = const(I64, value), True
+        g = ir.GlobalVariable(m, I64, name)
+        g.initializer, g.global_constant = const(I64, value), True
 
     codes = symbols.codes
     word("vmlab_max_depth", max_depth)
@@ -181,20 +178,16 @@ def _tables(m: ir.Module, program: Program, symbols: rt.Symbols, max_depth: int)
     table("vmlab_type_error_messages", PTR, texts)
 
 
-def compile_object(program: Program, target: Target, max_depth: int) -> dict[str, bytes]:
+def compile_object(program: Program, target: Target, max_depth: int) -> dict:
     """The program for `target`: its object file, assembly and LLVM IR
     (after optimization), and the native stack its code needs."""
     from jit import frames
-    m, _ = module(program, max_depth, I32 if target.wasm else I64)
+    m = module(program, max_depth, I32 if target.wasm else I64)
     if target.triple.startswith("riscv64"):  # the hard-float ABI, as Debian's libc
         m.add_named_metadata("llvm.module.flags", m.add_metadata(
             [const(I32, 1), ir.MetaDataString(m, "target-abi"), ir.MetaDataString(m, "lp64d")]))
-
-    def lowered(stack: int):
-        text = f"{m}\n@vmlab_stack_bytes = constant i64 {stack}\n"
-        parsed, tm = engine.through_pipeline(text, target.triple)
-        return parsed, tm, tm.emit_object(parsed)
-    parsed, tm, obj = lowered(0)
+    parsed, tm = engine.through_pipeline(str(m), target.triple)
+    obj = tm.emit_object(parsed)
     if target.wasm:
         stack = WASM_STACK
     else:
@@ -204,9 +197,16 @@ def compile_object(program: Program, target: Target, max_depth: int) -> dict[str
             frame = None
         stack = UNMEASURED_STACK if frame is None else max(
             MIN_STACK, frame * (max_depth + 1) + 2 * STACK_RESERVE)
-    parsed, tm, obj = lowered(stack)
     return {"obj": obj, "asm": tm.emit_assembly(parsed).encode(), "llvm": str(parsed).encode(),
             "stack": stack}
+
+
+def _stack_object(target: Target, stack: int) -> bytes:
+    """`vmlab_stack_bytes`, in an object of its own: known only once the
+    program's object is made (its frames)."""
+    parsed, tm = engine.through_pipeline(f"@vmlab_stack_bytes = constant i64 {stack}\n",
+                                         target.triple)
+    return tm.emit_object(parsed)
 
 
 def runtime_object(target: Target) -> Path:
@@ -236,10 +236,11 @@ def link(obj: bytes, target: Target, stack: int, out: Path) -> None:
     """An executable (or wasm module) at `out` from the program's object."""
     runtime = runtime_object(target)
     with tempfile.TemporaryDirectory() as work:
-        program = Path(work) / "program.o"
+        program, size = Path(work) / "program.o", Path(work) / "stack.o"
         program.write_bytes(obj)
+        size.write_bytes(_stack_object(target, stack))
         command = [target.compiler(), *target.cflags, "-O2", str(runtime), str(program),
-                   "-o", str(out), "-lm"]
+                   str(size), "-o", str(out), "-lm"]
         if target.wasm:
             command += [f"-Wl,-z,stack-size={stack}"]
         _run(command)
