@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifndef __wasm__
 #include <pthread.h>
 #include <signal.h>
@@ -188,7 +189,8 @@ static void *run(void *unused) {
 
 int main(void) {
     static char buffer[1 << 16];
-    setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
+    /* (Line by line on a terminal, as vmlab.output does.) */
+    setvbuf(stdout, buffer, isatty(1) ? _IOLBF : _IOFBF, sizeof buffer);
     int32_t *shadow = calloc(SHADOW_HEADER + vmlab_max_depth + 2, sizeof(int32_t));
     if (!shadow) { fputs("error: out of memory\n", stderr); return 1; }
     rt_shadow = shadow + SHADOW_HEADER;
