@@ -14,13 +14,12 @@ run here is skipped with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import dataclasses
 
 from bench import suite
 from bench.native import c_binary
