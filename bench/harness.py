@@ -63,7 +63,8 @@ def run_once(runner: Runner, b: Benchmark, n: int, work: Path) -> float:
 
 def measure(benchmarks: list[Benchmark], runners: list[Runner], size: str, repeat: int,
             skipped: dict[str, str], advance=lambda label: None,
-            suite: str = "standard", unit: str = "c", work: Path | None = None) -> Results:
+            suite: str = "standard", unit: str | None = None,
+            work: Path | None = None) -> Results:
     """Run everything `repeat` times, interleaved; `advance(label)` after each
     run. The runners' files go to `work` (default: a temporary directory)."""
     results = Results(size, {b.name: b.size(size) for b in benchmarks},

@@ -64,12 +64,12 @@ class Target:
         return found
 
 
-_HOST_ARCH = {"x86_64": "x86-64", "aarch64": "aarch64", "riscv64": "riscv64"}.get(
+HOST = {"x86_64": "x86-64", "aarch64": "aarch64", "riscv64": "riscv64"}.get(
     platform.machine(), platform.machine())
 
 
 def _linux(name: str, triple: str, gnu: str, debian: str) -> Target:
-    native = _HOST_ARCH == name
+    native = HOST == name
     return Target(name, triple, "gcc" if native else f"{gnu}-linux-gnu-gcc",
                   ["gcc"] if native else [f"gcc-{debian}-linux-gnu"],
                   f"{name} Linux only", cflags=["-static", "-pthread"])
@@ -84,8 +84,6 @@ TARGETS = {t.name: t for t in [
            "any WebAssembly runtime with WASI", ".wasm",
            ["--target=wasm32-wasi", "--sysroot=/usr"]),
 ]}
-HOST = _HOST_ARCH
-EMITS = ("exe", "obj", "asm", "llvm")
 # The native stack compiled code gets, at least; more where its frames need
 # it (x86-64, aarch64: measured in the object file, as the JIT does).
 MIN_STACK = 64 << 20

@@ -280,9 +280,10 @@ def cmd_build(args) -> int:
     from jit.build import HOST, TARGETS, BuildError, build
 
     program = load_program(args.file)
-    target = TARGETS.get(args.target or HOST)
+    name = args.target or HOST
+    target = TARGETS.get(name)
     if target is None:
-        raise usage_error(f"unknown target '{args.target}' (targets: {', '.join(TARGETS)})")
+        raise usage_error(f"unknown target '{name}' (targets: {', '.join(TARGETS)})")
     stem = os.path.splitext(os.path.basename(args.file))[0] if args.file != "-" else "stdin"
     suffix = target.suffix if args.emit == "exe" else "." + {"obj": "o", "asm": "s",
                                                              "llvm": "ll"}[args.emit]
