@@ -41,14 +41,21 @@ class Cancelled(Exception):
     """The run ended while its compile job was under way."""
 
 
-def plan(spec: Spec) -> tuple[list[Spec], list[Spec]]:
+def plan(spec: Spec) -> tuple[list[Spec], list[Spec], set]:
     """What goes in `spec`'s module: itself, what calls it back, and small
-    callees; and what it calls in other modules."""
+    callees; what it calls in other modules; and, of those, the keys of the
+    ones it calls only once per entry (an OSR entry's calls after its loop),
+    which may run in whatever code they have: baseline code costs nothing
+    to link to, optimized code 40 ms or more to make (HotSpot's C2 leaves
+    such cold calls to the interpreter)."""
     members, others, seen = [spec], [], {spec.key}
+    cold, warm = set(), set()
     budget = INLINE_BUDGET
     for s in members:
         looped = in_loops(s.code)
         for pc, callee in s.callees.items():
+            once = s is spec and spec.is_osr and pc not in looped
+            (cold if once else warm).add(callee.key)
             if callee.key in seen:
                 continue
             seen.add(callee.key)
@@ -62,7 +69,7 @@ def plan(spec: Spec) -> tuple[list[Spec], list[Spec]]:
                 budget -= size
             else:
                 others.append(callee)
-    return members, others
+    return members, others, cold - warm
 
 
 class Compiled:
@@ -176,10 +183,11 @@ class Compiler:
         of their own. Its symbol, or None if it is declined."""
         if spec.declined:
             return self._decline(spec, spec.declined)
-        members, others = plan(spec)
+        members, others, cold = plan(spec)
         symbols = {}
         for callee in others:
             symbols[callee.key] = (self._symbol(callee.key, tier)
+                                   or callee.key in cold and self._symbol(callee.key, BASELINE)
                                    or self._standalone(callee, tier,
                                                        f"called by {spec.name()}"))
             if symbols[callee.key] is None:  # inference has seen why: `spec` is

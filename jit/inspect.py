@@ -86,7 +86,7 @@ def _module(program: Program, name: str, arg_types: tuple[str, ...],
     # The module the JIT would make (jit.compiler.plan): `name` global, as
     # the JIT's entry calls it, with what it inlines; the callees it links
     # to are declared, so calls to them show as calls.
-    members, others = plan(spec)
+    members, others, _ = plan(spec)
     for s in others:
         builder.function(s, s.name())
     for s in members:

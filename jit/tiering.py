@@ -111,25 +111,30 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
         except BaseException as e:  # handed to the calling thread
             failure.append(e)
         finally:
-            finished.release()
+            try:
+                finished.release()
+            except interrupts.Interrupted:  # (passed on as the run ended: too late)
+                pass
 
-    size = min(MAX_NATIVE_STACK, STACK_RESERVE + (max_depth + 1) * FRAME_ROOM)
-    while True:  # (_thread, not threading: ~0.6 ms of every start-up)
-        previous = _thread.stack_size(size)
-        try:
-            tiering.stack_bytes = size
-            worker = _thread.start_new_thread(target, ())
-            break
-        except RuntimeError:  # can't start new thread: not that much address space
-            if size <= MIN_NATIVE_STACK:
-                raise
-            size //= 2
-        finally:
-            _thread.stack_size(previous)
-    try:
-        finished.acquire()
-    except interrupts.Interrupted:  # the signal came to this thread: pass it on
-        tiering.interrupt(worker)
+    # A stop that comes to this thread (signals do) is passed on to the run,
+    # and this thread waits for it to end: it must not go on while native
+    # code runs in the other.
+    worker: list[int] = []
+    with interrupts.passed_on(lambda: worker and tiering.interrupt(worker[0])) as stop:
+        size = min(MAX_NATIVE_STACK, STACK_RESERVE + (max_depth + 1) * FRAME_ROOM)
+        while True:  # (_thread, not threading: ~0.6 ms of every start-up)
+            previous = _thread.stack_size(size)
+            try:
+                tiering.stack_bytes = size
+                worker.append(_thread.start_new_thread(target, ()))
+                break
+            except RuntimeError:  # can't start new thread: not that much address space
+                if size <= MIN_NATIVE_STACK:
+                    raise
+                size //= 2
+            finally:
+                _thread.stack_size(previous)
+        stop.check()  # (a stop that came before the run began)
         finished.acquire()
     if failure:
         raise failure[0]
@@ -141,6 +146,7 @@ class FunctionStats:
     def __init__(self):
         self.counter = 0          # calls and back-edges while interpreted
         self.back_edges = 0       # loop iterations the interpreter ran
+        self.osr_after = 0        # ... before which its loops are not compiled (OSR)
         self.native_entries = 0   # entries into native code from the interpreter
         self.osr_entries = 0      # ... of which into a running frame
         self.compile_ms = 0.0
@@ -165,6 +171,7 @@ class Job:
         self.seconds = 0.0        # how long it took (llvmlite's loading included)
         self.notes: list[str] = []
         self.error: BaseException | None = None
+        self.waits = True         # a first-tier job: done at once (see FIRST_TIER_WAITS)
 
 
 class Tiering:
@@ -233,8 +240,12 @@ class Tiering:
                 and _call_line(key) not in self.hints()):
             return INTERPRET
         if compiled is INTERPRET:
-            self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
-                              self._tier(func), reason=self._why(stats)))
+            job = Job(self.calls, key, self._make_call(key), self._call_name(key),
+                      self._tier(func), reason=self._why(stats))
+            # A function with native code for its loops need not wait: its
+            # calls enter that code at their first back-edge meanwhile.
+            job.waits = not any(k[0] == func and c for k, c in self.loops.items())
+            self._request(job)
             compiled = self.calls[key]
         if compiled is None or depth >= self.max_depth:
             return INTERPRET  # the interpreter raises `stack overflow` itself
@@ -268,13 +279,21 @@ class Tiering:
         if stats.counter <= self.threshold and f"loop {func} {header}" not in self.hints():
             return None
         if stats.counter - stats.back_edges > CALLED_OFTEN:
-            # A function called again and again: compile it for its calls too
+            # A function called again and again: compile it for its calls
             # (the types of its parameters now are the best guess), so that
-            # the next call runs natively; this frame goes on by OSR.
+            # the next call runs natively. This frame goes on interpreted
+            # while it looks like the earlier calls, whose loops ended soon
+            # (nbody's `advance`: 15 iterations a call; compiling an OSR
+            # entry for the rest of one took 28 ms); past four times their
+            # mean number of iterations, it goes on by OSR.
             key = (func, tuple(type_of(x) for x in local[:code.arity]))
             if key not in self.calls:
                 self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
                                   self._tier(func), reason="called again while its loop ran"))
+                calls = stats.counter - stats.back_edges
+                stats.osr_after = stats.back_edges + 4 * (stats.back_edges // calls + 1)
+            if stats.back_edges < stats.osr_after:
+                return None
         local_types = tuple(UNSET if x is None else type_of(x) for x in local)
         stack_types = tuple(map(type_of, stack))
         key = (func, header, local_types, stack_types)
@@ -398,11 +417,12 @@ class Tiering:
 
     def _request(self, job: Job) -> None:
         """Compile now, or queue the job for the compiler thread (until it is
-        done, `job.table` has the code it replaces). Only a tier-up goes to
-        the thread: code still interpreted waits for its first native code
-        (see FIRST_TIER_WAITS)."""
+        done, `job.table` has the code it replaces). Only a tier-up, or a
+        call of a function whose loops have native code, goes to the thread:
+        other code still interpreted waits for its first native code (see
+        FIRST_TIER_WAITS)."""
         job.table[job.key] = job.old
-        if not self.background or (job.old is None and FIRST_TIER_WAITS):
+        if not self.background or (job.old is None and FIRST_TIER_WAITS and job.waits):
             with self._compiling:
                 self._run(job)
             if self._interrupted:  # (Ctrl-C or --timeout came meanwhile)
@@ -463,6 +483,8 @@ class Tiering:
     def _run(self, job: Job) -> None:
         """Do a job's compile (on whichever thread does them)."""
         start = time.perf_counter()  # (loading the compiler, llvmlite, included)
+        if self.compiler is None:
+            _start_loading_llvm()
         from jit.compiler import Cancelled
         try:
             compiler = self.get_compiler()
@@ -548,6 +570,29 @@ class Tiering:
         self.output.flush()  # the log interleaves with the program's output
         print(f"jit: {text}", file=self.log, flush=True)
 
+
+
+def _start_loading_llvm() -> None:
+    """Have a thread of its own map LLVM's shared library (llvmlite's, 180 MB)
+    while this one imports the compiler's Python modules: the dynamic
+    linker's ~30 ms need no GIL, the imports' ~40 ms do. llvmlite's own
+    dlopen of the file then finds it loaded. (A failure here is left for
+    llvmlite to report.)"""
+    import ctypes
+    import importlib.util
+
+    spec = importlib.util.find_spec("llvmlite")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    from llvmlite.utils import get_library_name
+    path = os.path.join(spec.submodule_search_locations[0], "binding", get_library_name())
+
+    def load():
+        try:
+            ctypes.CDLL(path)
+        except OSError:
+            pass
+    _thread.start_new_thread(load, ())
 
 
 def _call_line(key) -> str:

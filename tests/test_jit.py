@@ -269,3 +269,72 @@ def test_recursion_is_copied_inline_except_inside_a_loop():
     assert expected[0] == "55 73 72000\n" and "division by zero" in expected[1]
     assert outcome(program, threshold=0) == outcome(program, threshold=0,
                                                     tiers="optimized") == expected
+
+
+def jit_log(source: str, background: bool = False, threshold: int = 1000) -> list[str]:
+    """The --jit-log lines of a run, whose output must be the interpreter's."""
+    import io
+    program = compile_source(source, "p.toy")
+    out, log = Output(), io.StringIO()
+    run_program(program, out, 10_000, None, Tiering(program, out, 10_000, threshold, log=log,
+                                                    background=background))
+    assert (out.getvalue(), None) == outcome(program)
+    return log.getvalue().splitlines()
+
+
+def test_a_short_loop_in_a_function_called_often_is_not_compiled_for_osr():
+    """`step`'s loop gets hot in its 63rd call, with a few iterations left:
+    the JIT compiles `step` for its calls and lets that frame end in the
+    interpreter, instead of compiling an OSR entry too (nbody's `advance`:
+    28 ms for nothing). A long frame is still entered by OSR
+    (test_jit_dynamic's test_a_hot_loop_is_entered_whatever_the_calls_before_it)."""
+    log = jit_log("fn step(a) { let s = 0; for i in 0..15 { s = s + a[i % 3]; } return s; }\n"
+                  "let a = [1, 2, 3];\nlet t = 0;\nfor k in 0..200 { t = t + step(a); }\n"
+                  "print(t);\n")
+    compiles = [line for line in log if line.startswith("jit: COMPILE")]
+    assert len(compiles) == 1 and compiles[0].startswith("jit: COMPILE step(array<int>) -> int")
+
+
+# A loop, then a call made once, to a function too large to copy inline.
+COLD_CALL = """\
+fn report(a) {
+    let s = 0;
+    for i in 0..len(a) { s = s + a[i] * (i + 1); }
+    let x = s % 7 + s % 11 + s % 13;
+    let y = x * 3 - s % 5 + s % 17 - s % 19;
+    let z = y + x * 2 + s % 23 - s % 29 + s % 31;
+    let w = z * z % 1000 + y * x % 999 + s % 37;
+    print(x, y, z, w);
+    return w + z + y + x;
+}
+fn work(n) {
+    let a = [1, 2, 3, 4];
+    let t = 0;
+    for i in 0..n { t = t + i % 7; a[i % 4] = t % 10; }
+    return t + report(a);
+}
+print(work(20000));
+"""
+
+
+def test_an_osr_entry_links_its_calls_after_the_loop_to_the_code_they_have(monkeypatch):
+    """When `work`'s loop tiers up, its optimized OSR entry calls `report`,
+    made once after the loop, in the baseline code `report` already has,
+    instead of optimizing `report` first (n-body's `energy`: 41 ms)."""
+    monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 2000)
+    compiles = [line for line in jit_log(COLD_CALL) if line.startswith("jit: COMPILE")]
+    assert any(line.startswith("jit: COMPILE work at offset ") and "(optimized:" in line
+               for line in compiles), compiles
+    reports = [line for line in compiles if line.startswith("jit: COMPILE report(")]
+    assert len(reports) == 1 and "(baseline:" in reports[0], compiles
+
+
+def test_a_function_whose_loop_has_native_code_is_compiled_for_its_calls_alongside():
+    """`count`'s loop runs natively (OSR) in its first call; its second call
+    does not wait for `count`'s own code (25 ms for the sieve): the compile
+    goes to the compiler thread, and the call reaches the loop's code at its
+    first back-edge meanwhile."""
+    log = jit_log("fn count(n) { let c = 0; for i in 0..n { if i % 3 == 0 { c = c + 1; } }\n"
+                  "  return c; }\nlet t = 0;\nfor r in 0..5 { t = t + count(3000); }\nprint(t);\n",
+                  background=True)
+    assert "jit: QUEUE  count(int) (baseline)" in log, log

@@ -2,6 +2,6 @@
 
 import sys
 
-from vmlab.cli import main
+from vmlab.cli import console
 
-sys.exit(main())
+sys.exit(console())

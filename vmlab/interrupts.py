@@ -60,6 +60,29 @@ def step_limiter(n: int, then=None):
     return observe
 
 
+class passed_on:
+    """While a run goes on in another thread, a stop is passed on to it by
+    `stop()` instead of raised in this one (the thread signals come to),
+    which only waits for the run to end."""
+
+    def __init__(self, stop):
+        self.stop, self.watch = stop, current
+
+    def __enter__(self) -> passed_on:
+        if self.watch is not None:
+            self.watch.pass_on = self.stop
+        return self
+
+    def check(self) -> None:
+        """Pass on a stop that came before `stop` could (again: harmless)."""
+        if self.watch is not None and self.watch.reason:
+            self.stop()
+
+    def __exit__(self, *exc) -> None:
+        if self.watch is not None:
+            self.watch.pass_on = None
+
+
 def raise_in(ident: int) -> None:
     """Raise Interrupted in another thread (by its ident) running Python code
     (its native code, if any, stops at its next poll: the flags are up
@@ -80,6 +103,7 @@ class Watch:
         self.reason: str | None = None
         self.native = 0           # > 0 while native code runs (it polls the flags)
         self._flags: list = []    # functions that raise the native tiers' flags
+        self.pass_on = None       # stops the run on another thread (passed_on)
         self._saved: list = []
 
     # --- for the tiers ---
@@ -105,9 +129,13 @@ class Watch:
     def _handler(self, signum, frame) -> None:
         self._stop(signum)
         # Native code running (this is one of its callbacks) stops at its next
-        # poll, and the tier raises Interrupted then. In a finalizer, Python
-        # would only report it: this handler runs again in 1 ms instead.
+        # poll, and the tier raises Interrupted then; a run on another thread
+        # is told (passed_on). In a finalizer, Python would only report it:
+        # this handler runs again in 1 ms instead.
         if self.native:
+            return
+        if self.pass_on is not None:
+            self.pass_on()
             return
         if _in_finalizer(frame):
             signal.setitimer(signal.ITIMER_REAL, 0.001)
