@@ -186,9 +186,13 @@ class Compiler:
         members, others, cold = plan(spec)
         symbols = {}
         for callee in others:
+            # (A cold callee's first-tier code: the same whether or not an
+            # earlier run's profile skipped that tier, and so the same module
+            # and cache entry for `spec`.)
+            first = self.first_tier if callee.key in cold else tier
             symbols[callee.key] = (self._symbol(callee.key, tier)
-                                   or callee.key in cold and self._symbol(callee.key, BASELINE)
-                                   or self._standalone(callee, tier,
+                                   or self._symbol(callee.key, first)
+                                   or self._standalone(callee, first,
                                                        f"called by {spec.name()}"))
             if symbols[callee.key] is None:  # inference has seen why: `spec` is
                 return self._standalone(spec, tier, reason)  # declined, or leaves there

@@ -218,6 +218,7 @@ class Tiering:
         # A compile on the interpreter's thread (imports, callbacks) must not
         # be interrupted halfway: `interrupt` waits for it or leaves it a note.
         self._compiling = _thread.allocate_lock()
+        self._one_compile = _thread.allocate_lock()  # held by the thread compiling (_run)
         self._interrupted = False
         self.native_seconds = 0.0  # in native code entered from the interpreter
         self.compile_seconds = {False: 0.0, True: 0.0}  # on the interpreter's thread, on the
@@ -481,22 +482,26 @@ class Tiering:
         return self.compiler
 
     def _run(self, job: Job) -> None:
-        """Do a job's compile (on whichever thread does them)."""
-        start = time.perf_counter()  # (loading the compiler, llvmlite, included)
-        if self.compiler is None:
-            _start_loading_llvm()
-        from jit.compiler import Cancelled
-        try:
-            compiler = self.get_compiler()
-            compiler.reason = job.reason
-            job.result = job.make(compiler)
-        except Cancelled:
-            pass
-        except BaseException as e:  # a bug: raised on the interpreter's thread
-            job.error = e
-        job.seconds = time.perf_counter() - start
-        if self.compiler is not None:
-            job.notes, self.compiler.notes = self.compiler.notes, []
+        """Do a job's compile, on either thread, one at a time: the compiler
+        (its inference, lowering and records) is not made for two threads
+        at once. (A compile on the interpreter's thread may wait for the
+        compiler thread's job under way.)"""
+        start = time.perf_counter()  # (the wait, and loading the compiler, included)
+        with self._one_compile:
+            if self.compiler is None:
+                _start_loading_llvm()
+            from jit.compiler import Cancelled
+            try:
+                compiler = self.get_compiler()
+                compiler.reason = job.reason
+                job.result = job.make(compiler)
+            except Cancelled:
+                pass
+            except BaseException as e:  # a bug: raised on the interpreter's thread
+                job.error = e
+            job.seconds = time.perf_counter() - start
+            if self.compiler is not None:
+                job.notes, self.compiler.notes = self.compiler.notes, []
 
     def _compile_jobs(self) -> None:
         """The compiler thread: jobs in the order they were asked for."""

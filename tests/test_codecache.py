@@ -209,3 +209,19 @@ def test_a_hit_needs_no_lowering(tmp_path, monkeypatch):
     monkeypatch.setattr(ModuleBuilder, "define", lowered)
     cache = in_process(tmp_path)
     assert cache.misses == 0 and cache.hits > 0
+
+
+def test_the_run_after_a_tier_up_finds_all_its_code(tmp_path):
+    """A run that tiered up compiled an OSR entry whose call after the loop
+    links to the callee's baseline code; the next run (its profile says:
+    optimized at once) makes the same modules, so the cache has them all.
+    (It compiled the callee optimized instead, a new module, and so the OSR
+    entry again: 190 ms of n-body's second run.)"""
+    from test_jit import COLD_CALL
+    (tmp_path / "p.toy").write_text(COLD_CALL)
+    env = {"VMLAB_JIT_OPTIMIZE_AFTER": "2000"}
+    runs = [vmlab("run", "p.toy", "--jit", "--jit-cache", "cache", "--stats-json", "s.json",
+                  "--jit-background", "off", cwd=tmp_path, env=env) for _ in range(2)]
+    assert runs[0].stdout == runs[1].stdout == vmlab("run", "p.toy", cwd=tmp_path).stdout
+    time = json.loads((tmp_path / "s.json").read_text())["time"]
+    assert time["cache_misses"] == 0 and time["cache_hits"] >= 2
