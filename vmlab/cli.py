@@ -633,7 +633,7 @@ def console() -> int:
     """The `vmlab` command: `main`, then an end without Python's last
     garbage collection. Every object is still alive at exit; collecting them
     all (the JIT's IR objects included) took 15 ms of a 30 ms exit
-    (docs/jit.md, "Start-up and exit")."""
+    (docs/jit.md, "The end of a process")."""
     status = main()
     gc.freeze()
     return status
