@@ -102,6 +102,9 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
 
     def target():
         try:
+            running.append(_thread.get_ident())  # (stops may be passed on from now)
+            if interrupts.current is not None:
+                interrupts.current.check()  # (one that came before)
             try:
                 run(program, output, max_depth, observer, tiering)
             finally:
@@ -116,17 +119,18 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
             except interrupts.Interrupted:  # (passed on as the run ended: too late)
                 pass
 
-    # A stop that comes to this thread (signals do) is passed on to the run,
-    # and this thread waits for it to end: it must not go on while native
-    # code runs in the other.
-    worker: list[int] = []
-    with interrupts.passed_on(lambda: worker and tiering.interrupt(worker[0])) as stop:
+    # A stop that comes to this thread (signals do) is passed on to the run
+    # once it is inside `target`'s try (an exception raised in a thread
+    # before that would end it without a word), and this thread waits for
+    # the run to end: it must not go on while native code runs in the other.
+    running: list[int] = []
+    with interrupts.passed_on(lambda: running and tiering.interrupt(running[0])):
         size = min(MAX_NATIVE_STACK, STACK_RESERVE + (max_depth + 1) * FRAME_ROOM)
         while True:  # (_thread, not threading: ~0.6 ms of every start-up)
             previous = _thread.stack_size(size)
             try:
                 tiering.stack_bytes = size
-                worker.append(_thread.start_new_thread(target, ()))
+                _thread.start_new_thread(target, ())
                 break
             except RuntimeError:  # can't start new thread: not that much address space
                 if size <= MIN_NATIVE_STACK:
@@ -134,7 +138,6 @@ def run_program(program: Program, output, max_depth: int, observer, tiering) -> 
                 size //= 2
             finally:
                 _thread.stack_size(previous)
-        stop.check()  # (a stop that came before the run began)
         finished.acquire()
     if failure:
         raise failure[0]

@@ -338,3 +338,19 @@ def test_a_function_whose_loop_has_native_code_is_compiled_for_its_calls_alongsi
                   "  return c; }\nlet t = 0;\nfor r in 0..5 { t = t + count(3000); }\nprint(t);\n",
                   background=True)
     assert "jit: QUEUE  count(int) (baseline)" in log, log
+
+
+def test_a_stop_that_came_before_the_run_began_is_passed_on():
+    """Ctrl-C arrives on the main thread, which passes it on to the JIT's
+    run thread, also when it came before that thread existed (it used to
+    be raised on the main thread, which then left native code running)."""
+    import _signal
+
+    from vmlab.interrupts import Interrupted, Watch
+    program = compile_source("let x = 0;\nwhile true { x = x + 1; }\n", "p.toy")
+    out = Output()
+    with Watch(timeout=20) as watch:  # (the timeout: only if this fails)
+        watch._stop(_signal.SIGINT)
+        with pytest.raises(Interrupted) as stopped:
+            run_program(program, out, 10_000, None, Tiering(program, out, 10_000, 1000))
+    assert stopped.value.reason == "interrupted"

@@ -68,15 +68,9 @@ class passed_on:
     def __init__(self, stop):
         self.stop, self.watch = stop, current
 
-    def __enter__(self) -> passed_on:
+    def __enter__(self) -> None:
         if self.watch is not None:
             self.watch.pass_on = self.stop
-        return self
-
-    def check(self) -> None:
-        """Pass on a stop that came before `stop` could (again: harmless)."""
-        if self.watch is not None and self.watch.reason:
-            self.stop()
 
     def __exit__(self, *exc) -> None:
         if self.watch is not None:
