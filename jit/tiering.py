@@ -165,7 +165,8 @@ class Job:
     """A compile the interpreter asked for: where its result goes, and how
     to make it (`make(compiler)` -> a jit.compiler.Compiled or None)."""
 
-    def __init__(self, table: dict, key, make, name: str, tier: int, old=None, reason=""):
+    def __init__(self, table: dict, key, make, name: str, tier: int, old=None, reason="",
+                 waits=True):
         self.table, self.key, self.make, self.name, self.tier = table, key, make, name, tier
         self.reason = reason      # why it was asked for (--jit-dump's index)
         self.old = old            # the code it replaces (baseline code), if any
@@ -174,7 +175,7 @@ class Job:
         self.seconds = 0.0        # how long it took (llvmlite's loading included)
         self.notes: list[str] = []
         self.error: BaseException | None = None
-        self.waits = True         # a first-tier job: done at once (see FIRST_TIER_WAITS)
+        self.waits = waits        # a first-tier job: done at once (see FIRST_TIER_WAITS)
 
 
 class Tiering:
@@ -244,12 +245,11 @@ class Tiering:
                 and _call_line(key) not in self.hints()):
             return INTERPRET
         if compiled is INTERPRET:
-            job = Job(self.calls, key, self._make_call(key), self._call_name(key),
-                      self._tier(func), reason=self._why(stats))
             # A function with native code for its loops need not wait: its
             # calls enter that code at their first back-edge meanwhile.
-            job.waits = not any(k[0] == func and c for k, c in self.loops.items())
-            self._request(job)
+            self._request(Job(self.calls, key, self._make_call(key), self._call_name(key),
+                              self._tier(func), reason=self._why(stats),
+                              waits=not any(k[0] == func and c for k, c in self.loops.items())))
             compiled = self.calls[key]
         if compiled is None or depth >= self.max_depth:
             return INTERPRET  # the interpreter raises `stack overflow` itself
