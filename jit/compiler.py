@@ -81,6 +81,8 @@ class Compiled:
         self.spec, self.function, self.compile_ms, self.tier = spec, function, compile_ms, tier
         self.name, self.func, self.ret = spec.name(), spec.func, spec.ret
         self.states, self.exit_reasons = list(spec.states), dict(spec.exits)
+        # (Exits after the loop, once per entry, are no reason to stop entering.)
+        self.exits_in_loops = set(spec.exits) & in_loops(spec.code) if spec.exits else set()
         self.params = parameters(spec)
         self.borrowed = borrowed(spec)  # (the entry gives back their references itself)
         self.types = [t for _, _, t in self.params]
@@ -112,7 +114,7 @@ class Compiler:
         self.digest = program_digest(program)
         self.runtime = Runtime(program, output, max_depth, memcheck)
         self.runtime.use_stack(stack_bytes)
-        self.inferrer = Inferrer(program)
+        self.inferrer = Inferrer(program, cold_call_size=INLINE_SIZE)
         self.exported: dict[tuple, str] = {}  # (spec key, tier) -> its global symbol
         self.compile_times: list[float] = []  # ms per module of functions compiled
         self.tiers: list[int] = []            # ... and the tier of each

@@ -28,7 +28,7 @@ from __future__ import annotations
 from jit.types import ANY, BOTTOM, UNSET, assigned, members, result_type, show, union
 from vmlab import opcodes as op
 from vmlab import values as v
-from vmlab.code import MAIN, Code, Program
+from vmlab.code import MAIN, Code, Program, in_loops
 from vmlab.opcodes import OPCODES, Flow, stack_effect
 from vmlab.values import OPERATIONS
 
@@ -78,8 +78,12 @@ def array_literal_type(items: tuple[str, ...]) -> str:
 class Inferrer:
     """Infers specializations of one program; results are cached for the run."""
 
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, cold_call_size: int | None = None):
+        """`cold_call_size`: an OSR entry leaves at a call it makes once per
+        entry (after its loop) of a function larger than this (bytecode
+        instructions), for the interpreter to make; None: it never does."""
         self.program = program
+        self.cold_call_size = cold_call_size
         self.arities = [f.arity for f in program.functions]
         self.specs: dict[tuple, Spec] = {}
         self.counts: dict[tuple, int] = {}  # (func, entry pc) -> specializations
@@ -160,6 +164,8 @@ class Inferrer:
         states[spec.entry] = (spec.entry_locals, spec.entry_stack)
         spec.callees, spec.errors, spec.exits, ret = {}, {}, {}, BOTTOM
         reads_unset: set[int] = set()  # locals read where a path has not assigned them
+        cold = (set(range(n)) - in_loops(code)) if (
+            spec.is_osr and self.cold_call_size is not None) else set()
         work = [spec.entry]
 
         def flow_to(target: int, locals_, stack) -> None:
@@ -197,6 +203,12 @@ class Inferrer:
             elif opcode == op.STORE_LOCAL:
                 locals_ = locals_[:arg] + operands + locals_[arg + 1:]
             elif opcode == op.CALL:
+                if pc in cold and len(self.code(arg).instrs) > self.cold_call_size:
+                    # (Native code for it, if it has none yet, would cost more
+                    # than the interpreter's one call: HotSpot's C2 leaves
+                    # such calls to the interpreter too.)
+                    spec.exits[pc] = "a call made once, after the loop"
+                    continue
                 callee = self._get(self._call_key(arg, operands))
                 callee.callers.add(spec)
                 spec.callees[pc] = callee

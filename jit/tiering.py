@@ -332,7 +332,8 @@ class Tiering:
 
     def _take_back(self, compiled, key, local: list, stack: list) -> int:
         """The frame's state after a side exit, into the interpreter's lists;
-        an OSR entry that keeps leaving at one site is made not entrant."""
+        an OSR entry that keeps leaving at one site in its loop is made not
+        entrant."""
         words = compiled.exit_buffer
         pc = words[0]
         local_types, stack_types = compiled.states[pc]
@@ -351,7 +352,7 @@ class Tiering:
         if self.log:
             self._say(f"EXIT   {compiled.name}: back to the interpreter at offset {pc} "
                       f"({reason})")
-        if pc in compiled.exit_reasons:
+        if pc in compiled.exits_in_loops:
             compiled.exits[pc] = compiled.exits.get(pc, 0) + 1
             if compiled.exits[pc] >= EXIT_LIMIT:
                 self._invalidate(compiled, key, pc, reason)

@@ -182,6 +182,28 @@ def test_a_frame_too_large_for_the_stack_is_declined_and_its_caller_exits(tmp_pa
     assert main["compiled"] == ["<main> at offset 9"] and main["declined"] == []
 
 
+def test_an_osr_entry_that_leaves_after_its_loop_stays_entrant(tmp_path):
+    """w's loop runs natively in each of its 20 calls (w's own code is
+    declined: it calls f, too large a frame under --max-depth 4,000,000),
+    and each time hands the frame back after the loop, at the call of f.
+    Those exits, once per entry, are no reason to stop entering the loop's
+    code: only exits inside the loop count towards EXIT_LIMIT (before, the
+    loop ran interpreted for 1,000 then 2,000 iterations, and after four
+    such rounds for good)."""
+    heavy = frame_heavy(0).split("let s = 0;")[0]  # (g and f)
+    (tmp_path / "p.toy").write_text(
+        heavy + "fn w(n, a) {\n    let s = 0;\n    for i in 0..n { s = s + i % 7; }\n"
+        "    return s + f(n, a) % 7;\n}\nlet a = array(30, 1);\nlet s = 0;\n"
+        "for k in 0..20 { s = s + w(2000, a); }\nprint(s);\n")
+    want = vmlab("run", "p.toy", cwd=tmp_path)
+    got = vmlab("run", "p.toy", "--jit", "--max-depth", "4000000", "--jit-log",
+                "--stats-json", "s.json", cwd=tmp_path)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout) == (0, b"119959\n")
+    w = json.loads((tmp_path / "s.json").read_text())["jit"]["functions"]["w"]
+    assert w["compiled"] == ["w at offset 5"] and w["invalidated"] == []
+    assert w["native_entries"] == 20 and w["exits"] == {"17": 20}
+
+
 def test_the_memory_check_turns_a_use_after_free_into_a_wrong_answer(monkeypatch):
     """With the header loads marked invariant (the bug the check was made
     for), LLVM reads an array's length after the call that freed it: the
