@@ -41,13 +41,13 @@ class Cancelled(Exception):
     """The run ended while its compile job was under way."""
 
 
-def plan(spec: Spec) -> tuple[list[Spec], list[Spec], set]:
+def plan(spec: Spec, linked=lambda callee: False) -> tuple[list[Spec], list[Spec], set]:
     """What goes in `spec`'s module: itself, what calls it back, and small
-    callees; what it calls in other modules; and, of those, the keys of the
-    ones it calls only once per entry (an OSR entry's calls after its loop),
-    which may run in whatever code they have: baseline code costs nothing
-    to link to, optimized code 40 ms or more to make (HotSpot's C2 leaves
-    such cold calls to the interpreter)."""
+    callees but those `linked` says to call where they are; what it calls
+    in other modules; and, of those, the keys of the ones it calls only
+    once per entry (an OSR entry's calls after its loop), which may run in
+    whatever code they have: baseline code costs nothing to link to,
+    optimized code 40 ms or more to make."""
     members, others, seen = [spec], [], {spec.key}
     cold, warm = set(), set()
     budget = INLINE_BUDGET
@@ -64,7 +64,7 @@ def plan(spec: Spec) -> tuple[list[Spec], list[Spec], set]:
             small = size <= min(limit, budget) and not reaches(callee, callee)
             if reaches(callee, spec):
                 members.append(callee)
-            elif small:
+            elif small and not linked(callee):
                 members.append(callee)
                 budget -= size
             else:
@@ -185,7 +185,12 @@ class Compiler:
         of their own. Its symbol, or None if it is declined."""
         if spec.declined:
             return self._decline(spec, spec.declined)
-        members, others, cold = plan(spec)
+        # (Baseline code inlines only callees of up to INLINE_SIZE: copying
+        # a larger one that has code already would only compile it again.
+        # n-body's `advance`: 11 ms.)
+        members, others, cold = plan(spec, lambda callee: (
+            tier == BASELINE and len(callee.code.instrs) > INLINE_SIZE
+            and bool(self._symbol(callee.key, BASELINE))))
         symbols = {}
         for callee in others:
             # (A cold callee's first-tier code: the same whether or not an

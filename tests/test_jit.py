@@ -332,6 +332,27 @@ def test_an_osr_entry_leaves_its_call_after_the_loop_to_the_interpreter(monkeypa
                               "the loop)"), log
 
 
+def test_a_baseline_module_calls_a_large_callee_where_its_code_is(monkeypatch):
+    """`step` (more than INLINE_SIZE instructions, so not inlined in
+    baseline code) has baseline code by the time the loop that calls it
+    gets hot: the loop's baseline module calls that code instead of
+    compiling a copy (n-body's `advance`: 11 ms); its optimized module
+    copies `step` in, for LLVM to inline."""
+    from jit.compiler import INLINE_SIZE
+    monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 2000)
+    body = "".join(f"    s = s + a[{i % 4}] * {i};\n" for i in range(12))
+    source = (f"fn step(a) {{\n    let s = 0;\n{body}    return s % 1000;\n}}\n"
+              "let a = [1, 2, 3, 4];\nlet t = 0;\n"
+              "for i in 0..3000 { t = t + step(a); a[i % 4] = t % 10; }\nprint(t);\n")
+    program = compile_source(source, "p.toy")
+    assert len(program.functions[0].instrs) > INLINE_SIZE
+    compiles = [line for line in jit_log(source) if line.startswith("jit: COMPILE")]
+    assert compiles[0].startswith("jit: COMPILE step(array<int>) -> int in "), compiles
+    main = [line for line in compiles if line.startswith("jit: COMPILE <main> at offset ")]
+    assert len(main) == 2 and "(baseline:" in main[0] and "(optimized:" in main[1], compiles
+    assert " with " not in main[0] and " with 1 more " in main[1], compiles
+
+
 def test_a_function_whose_loop_has_native_code_is_compiled_for_its_calls_alongside():
     """`count`'s loop runs natively (OSR) in its first call; its second call
     does not wait for `count`'s own code (25 ms for the sieve): the compile
