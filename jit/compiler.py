@@ -87,7 +87,7 @@ class Compiled:
         self.borrowed = borrowed(spec)  # (the entry gives back their references itself)
         self.types = [t for _, _, t in self.params]
         self.work = 0  # calls and loop iterations in its entries (baseline code)
-        self.exits: dict[int, int] = {}  # side exits per bytecode offset
+        self.exits: dict[int, int] = {}  # side exits in its loop per bytecode offset
         self.upgrading = False           # optimized code for it is on its way
         # Room for a side exit's pc, locals and stack.
         exits = spec.is_osr and (spec.exits or tier < last_tier)

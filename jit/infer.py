@@ -20,7 +20,8 @@ types, then one *generic* specialization (every argument ANY) for all other
 calls; a loop header the same for the types of its frame. A specialization
 is declined, with a reason, only when it calls one that is declined; an
 on-stack-replacement entry then keeps running and hands the frame back to
-the interpreter at that call (a side *exit*).
+the interpreter at that call (a side *exit*); so does it at a call it
+makes once, after its loop, of a function too large to copy inline.
 """
 
 from __future__ import annotations
