@@ -21,19 +21,20 @@ import time
 from jit import engine, tiering
 from jit.codecache import program_digest
 from jit.infer import Decline, Inferrer, Spec, reaches
-from jit.lower import ModuleBuilder, borrowed, parameters, signature
+from jit.lower import INLINE_SIZE, ModuleBuilder, borrowed, parameters, signature
 from jit.runtime import Runtime
 from jit.tiers import BASELINE, NAMES, OPTIMIZED
 from vmlab.code import in_loops
 
 # Entry wrappers by signature: the engine is the process's, so are they.
 _WRAPPERS: dict[tuple, object] = {}
-# Callees this small (bytecode instructions) are copied into each module
-# that calls them, up to a budget, so that LLVM can inline them; called in a
-# loop, larger ones too (HotSpot's MaxInlineSize and FreqInlineSize, 35 and
-# 325 bytecodes, draw the same line): a call per iteration to another module
-# kept Are We Fast Yet's Bounce at 2.4x C, its loop not vectorized.
-INLINE_SIZE, INLINE_SIZE_IN_LOOP = 60, 200
+# Callees of up to INLINE_SIZE bytecode instructions (jit.lower) are copied
+# into each module that calls them, up to a budget, so that LLVM can inline
+# them; called in a loop, up to INLINE_SIZE_IN_LOOP (HotSpot's MaxInlineSize
+# and FreqInlineSize, 35 and 325 bytecodes, draw the same line): a call per
+# iteration to another module kept Are We Fast Yet's Bounce at 2.4x C, its
+# loop not vectorized.
+INLINE_SIZE_IN_LOOP = 200
 INLINE_BUDGET = 400
 
 

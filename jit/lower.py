@@ -57,6 +57,10 @@ TAGGED = ir.LiteralStructType([I64, I64])       # tag (jit.types.TAGS), payload 
 _SCALARS = {"int": I64, "float": F64, "bool": I1, "nil": I8, "str": I64}
 _ELEMENT_TYPES = {"int": I64, "float": F64, "bool": I8}
 FIRST_ARRAY_TAG = min(TAG[t] for t in TAGS if t.startswith("array<"))  # arrays come last
+# A function of at most this many bytecode instructions that does not call
+# itself is always inlined where a module has a copy of it, in either tier
+# (jit.compiler copies such callees into their callers' modules).
+INLINE_SIZE = 60
 # A function that calls itself is lowered as up to MAX_RECURSION_COPIES
 # inlined copies, as long as the inlined body stays within
 # RECURSION_BUDGET bytecode instructions: with s self-calls a body of n
@@ -345,7 +349,7 @@ class ModuleBuilder:
                 name += "'"
             fn = ir.Function(self.module, ir.FunctionType(ret, [I64, PTR, *params, I32]), name)
             fn.linkage = "external" if symbol else "internal"
-            if not symbol and len(spec.code.instrs) <= 60 and not reaches(spec, spec):
+            if not symbol and len(spec.code.instrs) <= INLINE_SIZE and not reaches(spec, spec):
                 fn.attributes.add("alwaysinline")
             fn.args[0].name, fn.args[1].name, fn.args[-1].name = "depth", "shadow", "site"
             for arg, (where, slot, _) in zip(fn.args[2:-1], parameters(spec), strict=True):
