@@ -11,8 +11,9 @@ its C twin in bench/ref has the same `long bench(long n)`. Two comparisons:
   executable `vmlab build` made of the program (jit/build.py).
 
 C is compiled with `cc -O2` when first needed. `python -m bench.native
-[--medium|--small] [NAME...]` prints the table; bench/bench_native.py runs the
-same under pytest-benchmark.
+[--medium|--small] [--rounds N] [NAME...]` prints the table (whole process:
+medians of N interleaved rounds, 3 by default; more on a noisy machine);
+bench/bench_native.py runs the same under pytest-benchmark.
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ def main(argv: list[str]) -> int:
     sizes = SMALL if "--small" in argv else MEDIUM if "--medium" in argv else FULL
     names = [a for a in argv if a in NAMES] or NAMES
     rounds = 5
+    process_rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 3
     ratios = {"steady": [], "process, empty cache": [], "process, warm cache": [],
               "process, vmlab build": []}
     print(f"{'':<22}{'steady state':^25}   {'whole process':^54}")
@@ -164,7 +166,7 @@ def main(argv: list[str]) -> int:
     for name in names:
         n = sizes[name]
         jit_s, c_s = steady_state(name, n, rounds)
-        cold, warm, built, proc_c = whole_process(name, n, 3)
+        cold, warm, built, proc_c = whole_process(name, n, process_rounds)
         ratios["steady"].append(jit_s / c_s)
         ratios["process, empty cache"].append(cold / proc_c)
         ratios["process, warm cache"].append(warm / proc_c)

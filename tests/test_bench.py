@@ -198,3 +198,26 @@ def test_compile_latency_report():
     times, grown = jit_compile.compile_times(5)
     assert len(times) == 5 and all(t > 0 for t in times) and grown >= 0
     assert jit_compile.distribution([1.0, 2.0, 3.0, 4.0]).startswith("median 2.5 ms, p5 ")
+
+
+def test_the_jit_against_c_table_runs_as_many_rounds_as_asked(capsys, monkeypatch):
+    """`python -m bench.native --small --rounds N fib`: one row, whole-process
+    medians of N interleaved rounds of each command (counted here), and the
+    geometric means."""
+    import subprocess
+
+    from bench import native
+    runs = []
+    real = subprocess.run
+
+    def counting(command, *args, **kwargs):
+        runs.append(command)
+        return real(command, *args, **kwargs)
+    monkeypatch.setattr(subprocess, "run", counting)
+    assert native.main(["--small", "--rounds", "2", "fib"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("fib")] == \
+        [["fib", str(native.SMALL["fib"])]]
+    assert "geometric mean process, empty cache" in out
+    vmlab_runs = [c for c in runs if "vmlab" in c and "run" in c]
+    assert len(vmlab_runs) == 1 + 2 * 2  # (the warm cache filled, then cold and warm per round)
