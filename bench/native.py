@@ -156,7 +156,13 @@ def main(argv: list[str]) -> int:
     sizes = SMALL if "--small" in argv else MEDIUM if "--medium" in argv else FULL
     names = [a for a in argv if a in NAMES] or NAMES
     rounds = 5
-    process_rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 3
+    process_rounds = 3
+    if "--rounds" in argv:
+        given = argv[argv.index("--rounds") + 1:][:1]
+        if not given or not given[0].isdigit() or int(given[0]) < 1:
+            print("bench.native: --rounds takes a count of at least 1", file=sys.stderr)
+            return 2
+        process_rounds = int(given[0])
     ratios = {"steady": [], "process, empty cache": [], "process, warm cache": [],
               "process, vmlab build": []}
     print(f"{'':<22}{'steady state':^25}   {'whole process':^54}")

@@ -221,3 +221,10 @@ def test_the_jit_against_c_table_runs_as_many_rounds_as_asked(capsys, monkeypatc
     assert "geometric mean process, empty cache" in out
     vmlab_runs = [c for c in runs if "vmlab" in c and "run" in c]
     assert len(vmlab_runs) == 1 + 2 * 2  # (the warm cache filled, then cold and warm per round)
+
+
+@pytest.mark.parametrize("argv", [["--rounds"], ["--rounds", "0"], ["--rounds", "x", "fib"]])
+def test_the_jit_against_c_table_refuses_a_bad_round_count(argv, capsys):
+    from bench import native
+    assert native.main(argv) == 2
+    assert capsys.readouterr().err == "bench.native: --rounds takes a count of at least 1\n"
