@@ -78,8 +78,12 @@ class Compiled:
     interpreter's thread needs to know of its specialization (copied: later
     inference may change the Spec, never this code)."""
 
-    def __init__(self, spec: Spec, function, compile_ms: float, tier: int, last_tier: int):
+    def __init__(self, spec: Spec, function, compile_ms: float, tier: int, last_tier: int,
+                 slotted=()):
         self.spec, self.function, self.compile_ms, self.tier = spec, function, compile_ms, tier
+        # The calls (tiering's keys) its code makes through call slots: the
+        # callees whose optimized code it runs as soon as there is some.
+        self.slotted = [(c.func, tuple(c.entry_locals[: c.code.arity])) for c in slotted]
         self.name, self.func, self.ret = spec.name(), spec.func, spec.ret
         self.states, self.exit_reasons = list(spec.states), dict(spec.exits)
         # (Exits after the loop, once per entry, are no reason to stop entering.)
@@ -117,6 +121,7 @@ class Compiler:
         self.runtime.use_stack(stack_bytes)
         self.inferrer = Inferrer(program, cold_call_size=INLINE_SIZE)
         self.exported: dict[tuple, str] = {}  # (spec key, tier) -> its global symbol
+        self.slotted: dict[tuple, list] = {}  # (spec key, tier) -> the callees it calls by slot
         self.compile_times: list[float] = []  # ms per module of functions compiled
         self.tiers: list[int] = []            # ... and the tier of each
         self.wrapper_times: list[float] = []  # ms per entry wrapper (once per process)
@@ -153,7 +158,8 @@ class Compiler:
         if not function:  # never call into nothing
             raise RuntimeError(f"JIT: {symbol} is not defined")
         entry = functools.partial(self._wrapper(*signature(spec)), function)
-        return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier)
+        return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier,
+                        self.slotted.get((spec.key, tier), ()))
 
     # --- compiling ---
     @property
@@ -211,12 +217,17 @@ class Compiler:
         cycle = [s for s in members if s.key == spec.key or reaches(s, spec)]
         for s in cycle:
             symbols[s.key] = f"{module}.{_digest(s.key)}.{s.name()}"
+        # Baseline code calls other modules' baseline code through their call
+        # slots (jit.lower), so that it runs their optimized code once made.
+        slotted = [c for c in others if tier == BASELINE
+                   and symbols[c.key] == self.exported.get((c.key, BASELINE))]
 
         def translate(debug: str | None = None) -> str:
             builder = ModuleBuilder(module, self.runtime.symbols, self.max_depth,
                                     tier == BASELINE, tier_up, debug)
             for s in others + members:  # name them all before any call refers to one
                 builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
+            builder.slotted = {c.key for c in slotted}
             for s in members:
                 builder.define(s, symbols.get(s.key))
             if self.cancelled:  # (before LLVM's part, the longest)
@@ -245,6 +256,10 @@ class Compiler:
                 if s.name() not in names:
                     names.append(s.name())
         self.exported.update(((s.key, tier), symbols[s.key]) for s in cycle)
+        self.slotted[(spec.key, tier)] = slotted
+        if tier == OPTIMIZED:
+            for s in cycle:  # baseline code that calls it runs this from now on
+                self._fill_slot(s.key, symbols[s.key])
         if tier == OPTIMIZED and self.profile is not None:
             for s in members:  # (what ran in optimized code starts there next time)
                 self.profile.add(_optimized(s))
@@ -256,6 +271,16 @@ class Compiler:
         self.notes.append(f"COMPILE {spec.name()} -> {spec.ret}{more} in {ms:.1f} ms "
                           f"({NAMES[tier]}: {how})")
         return self.exported[(spec.key, tier)]
+
+    def _fill_slot(self, key, symbol: str) -> None:
+        """Have the call slot of `key`'s baseline code, if it has some,
+        point to the code at `symbol` (a write of one word, which native
+        code on the interpreter's thread reads whole: it calls either)."""
+        baseline = self.exported.get((key, BASELINE))
+        if baseline is not None:
+            jit = engine.engine()
+            ctypes.c_void_p.from_address(jit.global_address(f"{baseline}.slot")).value = \
+                jit.address(symbol)
 
     def _dump(self, spec: Spec, members: list[Spec], tier: int, reason: str, ms: float,
               cached: bool, ir_text: str) -> None:

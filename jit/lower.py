@@ -176,6 +176,7 @@ class ModuleBuilder:
         self._tbaa: dict[str, object] = {}
         self.debug, self._unit = debug, None
         self.functions: dict[tuple, ir.Function] = {}
+        self.slotted: set = set()  # keys of callees to call through their slots
 
     def runtime(self, symbol: str):
         """The function or global `symbol` of RUNTIME_FUNCTIONS or
@@ -357,8 +358,26 @@ class ModuleBuilder:
             self.functions[spec.key] = fn
         return fn
 
+    def slot(self, symbol: str, defined: bool = False) -> ir.GlobalVariable:
+        """A baseline function's call slot, `<symbol>.slot`: where baseline
+        code in other modules finds its code. It holds the function (its
+        own module defines it so); once the function has optimized code,
+        the compiler writes that there (jit.compiler), so that callers
+        compiled before it run it from their next call, as HotSpot and V8
+        patch call targets."""
+        name = f"{symbol}.slot"
+        slot = self.module.globals.get(name)
+        if slot is None:
+            slot = ir.GlobalVariable(self.module, PTR, name)
+            if defined:
+                slot.initializer = self.module.get_global(symbol)  # (defined first)
+        return slot
+
     def define(self, spec: Spec, symbol: str | None = None) -> None:
-        FunctionLowering(self, spec, self.function(spec, symbol)).lower()
+        fn = self.function(spec, symbol)
+        if symbol is not None and self.baseline:
+            self.slot(symbol, defined=True)
+        FunctionLowering(self, spec, fn).lower()
         for copy in range(1, self.copies(spec)):
             FunctionLowering(self, spec, self.recursion_copy(spec, copy), copy).lower()
 
@@ -1176,7 +1195,10 @@ def _call(f: FunctionLowering, pc, arg):
         args.append(convert(b, value, t, callee.entry_locals[index]))
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
-    if callee.key != f.spec.key:
+    if callee.key != f.spec.key and callee.key in mb.slotted:  # (its code may change:
+        target = b.load_atomic(mb.slot(mb.function(callee).name), "monotonic", 8,  # read
+                               typ=ir.PointerType(mb.function(callee).function_type))  # anew)
+    elif callee.key != f.spec.key:
         target = mb.function(callee)
     elif pc in f.looped:  # (recursion_copies)
         target = mb.recursion_copy(callee, 0)

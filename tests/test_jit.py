@@ -353,6 +353,49 @@ def test_a_baseline_module_calls_a_large_callee_where_its_code_is(monkeypatch):
     assert " with " not in main[0] and " with 1 more " in main[1], compiles
 
 
+def test_baseline_code_calls_another_module_through_its_call_slot(monkeypatch):
+    """The loop's baseline module calls `step`'s baseline code (in a module
+    of its own) through `step`'s call slot. When the loop gets hot, `step`'s
+    optimized code is made first, and from then on the slot holds it: the
+    baseline loop runs it before its own optimized code exists (n-body's
+    `advance`)."""
+    import ctypes
+
+    from jit import engine
+    from jit.tiers import BASELINE, OPTIMIZED
+    monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 2000)
+    body = "".join(f"    s = s + a[{i % 4}] * {i};\n" for i in range(12))
+    source = (f"fn step(a) {{\n    let s = 0;\n{body}    return s % 1000;\n}}\n"
+              "let a = [1, 2, 3, 4];\nlet t = 0;\n"
+              "for i in 0..3000 { t = t + step(a); a[i % 4] = t % 10; }\nprint(t);\n")
+    program = compile_source(source, "p.toy")
+    out = Output()
+    jit = Tiering(program, out, 10_000, 1000)
+    run_program(program, out, 10_000, None, jit)
+    assert (out.getvalue(), None) == outcome(program)
+    exported = jit.compiler.exported
+    step = next(key for key, tier in exported if tier == BASELINE and key[0] == 0)
+    loop = next(key for key, tier in exported if tier == BASELINE and key[0] != 0)
+    assert jit.compiler.slotted[(loop, BASELINE)][0].key == step
+    slot = engine.engine().global_address(f"{exported[(step, BASELINE)]}.slot")
+    assert ctypes.c_void_p.from_address(slot).value == \
+        engine.engine().address(exported[(step, OPTIMIZED)])
+
+
+def test_a_hot_loop_has_the_baseline_code_it_calls_by_slot_optimized_first(monkeypatch):
+    """The loop's baseline code gets hot: `step`, which it calls by slot,
+    is optimized (alone) before the loop's OSR entry (with `step` inlined)."""
+    monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 2000)
+    body = "".join(f"    s = s + a[{i % 4}] * {i};\n" for i in range(12))
+    source = (f"fn step(a) {{\n    let s = 0;\n{body}    return s % 1000;\n}}\n"
+              "let a = [1, 2, 3, 4];\nlet t = 0;\n"
+              "for i in 0..3000 { t = t + step(a); a[i % 4] = t % 10; }\nprint(t);\n")
+    optimized = [line.split(" -> ")[0] for line in jit_log(source)
+                 if line.startswith("jit: COMPILE") and "(optimized:" in line]
+    assert len(optimized) == 2 and optimized[0] == "jit: COMPILE step(array<int>)" and \
+        optimized[1].startswith("jit: COMPILE <main> at offset "), optimized
+
+
 def test_a_function_whose_loop_has_native_code_is_compiled_for_its_calls_alongside():
     """`count`'s loop runs natively (OSR) in its first call; its second call
     does not wait for `count`'s own code (25 ms for the sieve): the compile
