@@ -277,10 +277,10 @@ class Compiler:
         point to the code at `symbol` (a write of one word, which native
         code on the interpreter's thread reads whole: it calls either)."""
         baseline = self.exported.get((key, BASELINE))
-        if baseline is not None:
-            jit = engine.engine()
-            ctypes.c_void_p.from_address(jit.global_address(f"{baseline}.slot")).value = \
-                jit.address(symbol)
+        jit = engine.engine()
+        slot = jit.global_address(f"{baseline}.slot") if baseline is not None else 0
+        if slot:  # (every baseline module defines its functions' slots)
+            ctypes.c_void_p.from_address(slot).value = jit.address(symbol)
 
     def _dump(self, spec: Spec, members: list[Spec], tier: int, reason: str, ms: float,
               cached: bool, ir_text: str) -> None:

@@ -1195,9 +1195,11 @@ def _call(f: FunctionLowering, pc, arg):
         args.append(convert(b, value, t, callee.entry_locals[index]))
     args.reverse()
     f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
-    if callee.key != f.spec.key and callee.key in mb.slotted:  # (its code may change:
-        target = b.load_atomic(mb.slot(mb.function(callee).name), "monotonic", 8,  # read
-                               typ=ir.PointerType(mb.function(callee).function_type))  # anew)
+    if callee.key != f.spec.key and callee.key in mb.slotted:
+        # (Read at each call, atomically: the compiler thread may write it.)
+        fn = mb.function(callee)
+        target = b.load_atomic(mb.slot(fn.name), "monotonic", 8,
+                               typ=ir.PointerType(fn.function_type))
     elif callee.key != f.spec.key:
         target = mb.function(callee)
     elif pc in f.looped:  # (recursion_copies)
