@@ -332,6 +332,14 @@ def test_an_osr_entry_leaves_its_call_after_the_loop_to_the_interpreter(monkeypa
                               "the loop)"), log
 
 
+# A loop that calls `step`, too large (more than INLINE_SIZE instructions)
+# to be inlined in baseline code.
+_BODY = "".join(f"    s = s + a[{i % 4}] * {i};\n" for i in range(12))
+STEP_LOOP = (f"fn step(a) {{\n    let s = 0;\n{_BODY}    return s % 1000;\n}}\n"
+             "let a = [1, 2, 3, 4];\nlet t = 0;\n"
+             "for i in 0..3000 { t = t + step(a); a[i % 4] = t % 10; }\nprint(t);\n")
+
+
 def test_a_baseline_module_calls_a_large_callee_where_its_code_is(monkeypatch):
     """`step` (more than INLINE_SIZE instructions, so not inlined in
     baseline code) has baseline code by the time the loop that calls it
@@ -340,13 +348,9 @@ def test_a_baseline_module_calls_a_large_callee_where_its_code_is(monkeypatch):
     copies `step` in, for LLVM to inline."""
     from jit.compiler import INLINE_SIZE
     monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 2000)
-    body = "".join(f"    s = s + a[{i % 4}] * {i};\n" for i in range(12))
-    source = (f"fn step(a) {{\n    let s = 0;\n{body}    return s % 1000;\n}}\n"
-              "let a = [1, 2, 3, 4];\nlet t = 0;\n"
-              "for i in 0..3000 { t = t + step(a); a[i % 4] = t % 10; }\nprint(t);\n")
-    program = compile_source(source, "p.toy")
+    program = compile_source(STEP_LOOP, "p.toy")
     assert len(program.functions[0].instrs) > INLINE_SIZE
-    compiles = [line for line in jit_log(source) if line.startswith("jit: COMPILE")]
+    compiles = [line for line in jit_log(STEP_LOOP) if line.startswith("jit: COMPILE")]
     assert compiles[0].startswith("jit: COMPILE step(array<int>) -> int in "), compiles
     main = [line for line in compiles if line.startswith("jit: COMPILE <main> at offset ")]
     assert len(main) == 2 and "(baseline:" in main[0] and "(optimized:" in main[1], compiles
@@ -364,11 +368,7 @@ def test_baseline_code_calls_another_module_through_its_call_slot(monkeypatch):
     from jit import engine
     from jit.tiers import BASELINE, OPTIMIZED
     monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 2000)
-    body = "".join(f"    s = s + a[{i % 4}] * {i};\n" for i in range(12))
-    source = (f"fn step(a) {{\n    let s = 0;\n{body}    return s % 1000;\n}}\n"
-              "let a = [1, 2, 3, 4];\nlet t = 0;\n"
-              "for i in 0..3000 { t = t + step(a); a[i % 4] = t % 10; }\nprint(t);\n")
-    program = compile_source(source, "p.toy")
+    program = compile_source(STEP_LOOP, "p.toy")
     out = Output()
     jit = Tiering(program, out, 10_000, 1000)
     run_program(program, out, 10_000, None, jit)
@@ -386,11 +386,7 @@ def test_a_hot_loop_has_the_baseline_code_it_calls_by_slot_optimized_first(monke
     """The loop's baseline code gets hot: `step`, which it calls by slot,
     is optimized (alone) before the loop's OSR entry (with `step` inlined)."""
     monkeypatch.setattr(tiering, "OPTIMIZE_COUNT", 2000)
-    body = "".join(f"    s = s + a[{i % 4}] * {i};\n" for i in range(12))
-    source = (f"fn step(a) {{\n    let s = 0;\n{body}    return s % 1000;\n}}\n"
-              "let a = [1, 2, 3, 4];\nlet t = 0;\n"
-              "for i in 0..3000 { t = t + step(a); a[i % 4] = t % 10; }\nprint(t);\n")
-    optimized = [line.split(" -> ")[0] for line in jit_log(source)
+    optimized = [line.split(" -> ")[0] for line in jit_log(STEP_LOOP)
                  if line.startswith("jit: COMPILE") and "(optimized:" in line]
     assert len(optimized) == 2 and optimized[0] == "jit: COMPILE step(array<int>)" and \
         optimized[1].startswith("jit: COMPILE <main> at offset "), optimized
