@@ -66,6 +66,32 @@ def _bits(typingctx, x):
         lambda context, builder, sig, args: builder.bitcast(args[0], context.get_value_type(types.int64))
 
 
+def _float_at_codegen(context, builder, sig, args):
+    array = context.make_array(sig.args[0])(context, builder, args[0])
+    at = builder.gep(array.data, [args[1]])
+    return builder.load(builder.bitcast(at, context.get_value_type(types.float64).as_pointer()))
+
+
+@intrinsic
+def _float_at(typingctx, array, i):
+    """array[i]'s bits as a float64, loaded as one: straight into a float
+    register, with no move from an integer one."""
+    return types.float64(array, types.uint64), _float_at_codegen
+
+
+def _set_float_codegen(context, builder, sig, args):
+    array = context.make_array(sig.args[0])(context, builder, args[0])
+    at = builder.gep(array.data, [args[1]])
+    builder.store(args[2], builder.bitcast(at, context.get_value_type(types.float64).as_pointer()))
+    return context.get_dummy_value()
+
+
+@intrinsic
+def _set_float(typingctx, array, i, x):
+    """array[i] = the bits of float64 x, stored from its float register."""
+    return types.none(array, types.uint64, types.float64), _set_float_codegen
+
+
 @intrinsic
 def _truncating_div(typingctx, p, q):
     """p / q rounded toward zero, as the SPEC wants: the machine's division
@@ -84,33 +110,6 @@ def _truncating_rem(typingctx, p, q):
 # The operators: (tag, payload) of b <op> c from the operands' tags and
 # payloads, or a negative tag: -TYPE_ERROR, -DIVISION_BY_ZERO. Small, one per
 # operator, so that each branch of the loop holds only its own.
-
-@njit(inline="always")
-def _add(tb, tc, p, q):
-    if tb == INT and tc == INT:
-        return INT, p + q
-    if tb == FLOAT and tc == FLOAT:
-        return FLOAT, _bits(_float(p) + _float(q))
-    return -TYPE_ERROR, 0
-
-
-@njit(inline="always")
-def _sub(tb, tc, p, q):
-    if tb == INT and tc == INT:
-        return INT, p - q
-    if tb == FLOAT and tc == FLOAT:
-        return FLOAT, _bits(_float(p) - _float(q))
-    return -TYPE_ERROR, 0
-
-
-@njit(inline="always")
-def _mul(tb, tc, p, q):
-    if tb == INT and tc == INT:
-        return INT, p * q
-    if tb == FLOAT and tc == FLOAT:
-        return FLOAT, _bits(_float(p) * _float(q))
-    return -TYPE_ERROR, 0
-
 
 @njit(inline="always")
 def _div(tb, tc, p, q):
@@ -579,6 +578,31 @@ _BRANCH = """\
 """
 
 
+# + - * and the conditional jumps of < <= > >= have both common cases
+# written out in their branches: two ints, and two floats loaded into float
+# registers and stored from them (_float_at, _set_float) rather than moved
+# through integer ones, which lengthened every float operation's chain of
+# dependent instructions (docs/native.md, "Floats as floats").
+_INT_OR_FLOAT = """\
+        elif op == {number}:  # {name}
+            tb, tc = vals[U(b + 1)], vals[U({c} + 1)]
+            if tb == INT and tc == INT:
+                {int_case}
+            elif tb == FLOAT and tc == FLOAT:
+                {float_case}
+            else:
+                status = _fail(regs, TYPE_ERROR, tb, tc, 0)
+                break
+"""
+_ARITHMETIC = {"ADD": "+", "SUB": "-", "MUL": "*"}
+_ORDERING = {"LT": "<", "LE": "<=", "GT": ">", "GE": ">="}
+_CASES = {"": ("vals[U(a)] = vals[U(b)] {s} vals[U({c})]\n                vals[U(a + 1)] = INT",
+               "_set_float(vals, U(a), _float_at(vals, U(b)) {s} _float_at(vals, U({c})))\n"
+               "                vals[U(a + 1)] = FLOAT"),
+          "BRANCH_": ("r = vals[U(b)] {s} vals[U({c})]",
+                      "r = _float_at(vals, U(b)) {s} _float_at(vals, U({c}))")}
+
+
 def _operator_branches() -> str:
     """The branches of every operator (vmlab.opcodes.ORDER_BINARY: its
     helper is its name in lower case), its _K form, and the comparisons'
@@ -586,11 +610,19 @@ def _operator_branches() -> str:
     branches = []
     for prefix, names, then in (("", bytecode.ORDER_BINARY, _STORE),
                                 ("BRANCH_", bytecode.ORDER_BINARY[-6:], _BRANCH)):
+        written_out = _ARITHMETIC if prefix == "" else _ORDERING
         for name in names:
             for suffix, c in (("", "c"), ("_K", "k")):
-                number = LOOP[prefix + name + suffix]
-                branches.append(_OPERATION.format(number=number, name=prefix + name + suffix,
-                                                  helper=name.lower(), c=c) + then)
+                number, full = LOOP[prefix + name + suffix], prefix + name + suffix
+                if name in written_out:
+                    int_case, float_case = (case.format(s=written_out[name], c=c)
+                                            for case in _CASES[prefix])
+                    branches.append(_INT_OR_FLOAT.format(
+                        number=number, name=full, c=c, int_case=int_case, float_case=float_case)
+                        + (_BRANCH if prefix else ""))
+                else:
+                    branches.append(_OPERATION.format(number=number, name=full,
+                                                      helper=name.lower(), c=c) + then)
     return "".join(branches)
 
 
@@ -632,13 +664,13 @@ _load_without_refresh(run)
 #   branch predictors see it: with branches packed end to end, an edit of one
 #   moved the others and made collatz 25% slower (0.145 s to 0.18 s in
 #   process) with the same instructions. Every block reached only by a jump
-#   (each branch's start) is aligned to 32 bytes, as GCC aligns jump
-#   targets, and the function to 64 bytes, so that the blocks' alignment
-#   holds wherever it is loaded (numba's memory or the shared library): the
-#   loop's speed no longer follows its neighbours' sizes.
+#   (each branch's start) is aligned to a 64-byte cache line, so that an
+#   edit of one branch moves the others by whole lines, and so is the
+#   function, so that the blocks' alignment holds wherever it is loaded
+#   (numba's memory or the shared library).
 _THREADING = {"tail-dup-pred-size": (1000, 16), "tail-dup-succ-size": (1000, 16),
               "tail-dup-indirect-size": (60, 20),  # (the loop's, LLVM's default)
-              "align-all-nofallthru-blocks": (5, 0),  # (log2: 32 bytes; LLVM's: none)
+              "align-all-nofallthru-blocks": (6, 0),  # (log2: 64 bytes; LLVM's: none)
               "align-all-functions": (6, 0)}  # (64 bytes: the blocks' alignment holds)
 _ARRAY = types.Array(types.int64, 1, "C")
 SIGNATURE = (_ARRAY,) * ARRAYS + (types.int64,)
