@@ -13,6 +13,7 @@ share no mutable state but the queue and the list of finished jobs.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import functools
 import hashlib
@@ -79,8 +80,11 @@ class Compiled:
     inference may change the Spec, never this code)."""
 
     def __init__(self, spec: Spec, function, compile_ms: float, tier: int, last_tier: int,
-                 slotted=()):
+                 slotted=(), lowered: Spec | None = None):
+        """`lowered`: `spec` as it was when its code was lowered (a copy),
+        if inference may have changed it since."""
         self.spec, self.function, self.compile_ms, self.tier = spec, function, compile_ms, tier
+        spec = lowered or spec
         # The calls (tiering's keys) its code makes through call slots: the
         # callees whose optimized code it runs as soon as there is some.
         self.slotted = [(c.func, tuple(c.entry_locals[: c.code.arity])) for c in slotted]
@@ -127,6 +131,12 @@ class Compiler:
         self.wrapper_times: list[float] = []  # ms per entry wrapper (once per process)
         self.notes: list[str] = []   # --jit-log lines of the jobs since tiering read them
         self.cancelled = False       # the run is over: drop the job under way
+        # Called between LLVM's steps of each module (jit.tiering: a compile
+        # waiting on the interpreter's thread runs there), or None.
+        self.pause = None
+        # symbol -> its specialization as inference saw it when it was
+        # lowered: a compile run in a pause may change it (a declined callee).
+        self.lowered: dict[str, Spec] = {}
 
     # --- jobs ---
     def function(self, key, tier: int) -> Compiled | None:
@@ -148,18 +158,19 @@ class Compiler:
         if tier < self.last_tier and self.profile and _optimized(spec) in self.profile:
             # Optimized in an earlier run: no baseline phase this time.
             symbol = self._symbol(spec.key, self.last_tier) or self._standalone(
-                spec, self.last_tier, f"{self.reason}; optimized in an earlier run")
+                spec, self.last_tier, f"{self.reason}; optimized in an earlier run", self.pause)
             tier = self.last_tier if symbol else tier
         symbol = symbol or self._symbol(spec.key, tier) or self._standalone(spec, tier,
-                                                                            self.reason)
+                                                                            self.reason, self.pause)
         if symbol is None:
             return None
         function = engine.engine().address(symbol)
         if not function:  # never call into nothing
             raise RuntimeError(f"JIT: {symbol} is not defined")
-        entry = functools.partial(self._wrapper(*signature(spec)), function)
+        lowered = self.lowered.get(symbol, spec)
+        entry = functools.partial(self._wrapper(*signature(lowered)), function)
         return Compiled(spec, entry, (time.perf_counter() - start) * 1e3, tier, self.last_tier,
-                        self.slotted.get((spec.key, tier), ()))
+                        self.slotted.get((spec.key, tier), ()), lowered)
 
     # --- compiling ---
     @property
@@ -185,11 +196,13 @@ class Compiler:
             _WRAPPERS[key] = Runtime.ENTRY(engine.engine().address(symbol))
         return _WRAPPERS[key]
 
-    def _standalone(self, spec: Spec, tier: int, reason: str) -> str | None:
+    def _standalone(self, spec: Spec, tier: int, reason: str, pause=None) -> str | None:
         """Compile `spec` for `tier` in a module of its own (once), with the
         functions it calls in cycles with it and copies of the small ones it
         calls; the others are compiled first (for the same tier), in modules
-        of their own. Its symbol, or None if it is declined."""
+        of their own. Its symbol, or None if it is declined. `pause`: called
+        between LLVM's steps of its own module (not of the others': a
+        compile run in the pause must not change what is yet to be lowered)."""
         if spec.declined:
             return self._decline(spec, spec.declined)
         # (Baseline code inlines only callees of up to INLINE_SIZE: copying
@@ -209,7 +222,7 @@ class Compiler:
                                    or self._standalone(callee, first,
                                                        f"called by {spec.name()}"))
             if symbols[callee.key] is None:  # inference has seen why: `spec` is
-                return self._standalone(spec, tier, reason)  # declined, or leaves there
+                return self._standalone(spec, tier, reason, pause)  # declined, or leaves there
         start = time.perf_counter()
         # (Names the same in every run of this program: a code cache's hit.)
         module = f"vmlab.{self.digest}.{NAMES[tier]}.{_digest(spec.key)}"
@@ -233,11 +246,22 @@ class Compiler:
             if self.cancelled:  # (before LLVM's part, the longest)
                 raise Cancelled
             return str(builder.module)
+        lowered = copy.copy(spec)  # (what translate reads of it: the Compiled's view)
+        lowered.states, lowered.exits = list(spec.states), dict(spec.exits)
+        waited = 0.0
+
+        def step_paused():
+            nonlocal waited
+            began = time.perf_counter()
+            pause()
+            waited += time.perf_counter() - began
         try:
             opt_ms, codegen_ms, frame, cached = engine.engine().add_measured(
-                translate, module, tier, _identity(spec, module, symbols, tier_up, self.max_depth))
+                translate, module, tier, _identity(spec, module, symbols, tier_up, self.max_depth),
+                step_paused if pause is not None else None)
         except Decline as reason:  # found while translating
             return self._decline(spec, str(reason))
+        start += waited  # (this compile's time: not the pauses')
         if frame is None or frame > self.runtime.frame_limit:
             # (Its code stays unused: nothing refers to it.)
             return self._decline(spec, f"a native frame of {frame or 'unbounded'} bytes: "
@@ -256,6 +280,7 @@ class Compiler:
                 if s.name() not in names:
                     names.append(s.name())
         self.exported.update(((s.key, tier), symbols[s.key]) for s in cycle)
+        self.lowered[symbols[spec.key]] = lowered
         self.slotted[(spec.key, tier)] = slotted
         if tier == OPTIMIZED:
             for s in cycle:  # baseline code that calls it runs this from now on

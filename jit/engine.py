@@ -138,15 +138,17 @@ class Engine:
         """Optimize and compile a module for `tier`; (optimize ms, codegen ms)."""
         return self.add_measured(ir_text, name, tier)[:2]
 
-    def add_measured(self, ir, name: str, tier: int = OPTIMIZED,
-                     identity: str | None = None) -> tuple[float, float, int | None, bool]:
+    def add_measured(self, ir, name: str, tier: int = OPTIMIZED, identity: str | None = None,
+                     pause=None) -> tuple[float, float, int | None, bool]:
         """Optimize and compile a module for `tier`, or take its object file
         from the code cache; (optimize ms, codegen ms, the largest native
         stack frame of its functions in bytes, or None if one has none that
         is static: jit.frames.max_frame, whether the cache had it). Codegen
         includes linking the object in and measuring its frames. `ir`: the
         module's IR text, or a function that makes it, called only if the
-        cache has no object for `identity` (which must fix the IR)."""
+        cache has no object for `identity` (which must fix the IR).
+        `pause`, if given, is called before each of LLVM's two long steps
+        (jit.tiering lets a waiting first-tier compile run there)."""
         key = None
         if self.cache:
             key = self.cache.key(identity if identity is not None else ir, tier)
@@ -154,11 +156,16 @@ class Engine:
         cached = code is not None
         if not cached:
             ir_text = ir() if callable(ir) else ir
+        if not cached and pause is not None:
+            pause()
         start = time.perf_counter()
         if not cached:
             module = parse(ir_text, name)
             module.triple, module.data_layout = self.triple, self.data_layout
             run_pipeline(module, tier)
+        optimize_ms = (time.perf_counter() - start) * 1e3
+        if not cached and pause is not None:
+            pause()
         optimized = time.perf_counter()
         if not cached:
             code = self._machines[tier].emit_object(module)
@@ -171,7 +178,7 @@ class Engine:
         frame = frames.max_frame(code)
         self.modules += 1
         done = time.perf_counter()
-        return (optimized - start) * 1e3, (done - optimized) * 1e3, frame, cached
+        return optimize_ms, (done - optimized) * 1e3, frame, cached
 
     def address(self, symbol: str) -> int:
         return self._engine.get_function_address(symbol)

@@ -223,6 +223,8 @@ class Tiering:
         # be interrupted halfway: `interrupt` waits for it or leaves it a note.
         self._compiling = _thread.allocate_lock()
         self._one_compile = _thread.allocate_lock()  # held by the thread compiling (_run)
+        self._waiting = False  # the interpreter's thread waits for it (_let_in)
+        self._lent = 0.0       # seconds the compiler thread's jobs paused for it
         self._interrupted = False
         self.native_seconds = 0.0  # in native code entered from the interpreter
         self.compile_seconds = {False: 0.0, True: 0.0}  # on the interpreter's thread, on the
@@ -498,21 +500,48 @@ class Tiering:
         at once. (A compile on the interpreter's thread may wait for the
         compiler thread's job under way.)"""
         start = time.perf_counter()  # (the wait, and loading the compiler, included)
+        on_compiler_thread = self._thread is not None and _thread.get_ident() == self._thread.ident
+        lent = self._lent
+        if not on_compiler_thread:
+            self._waiting = True
         with self._one_compile:
+            self._waiting = False
             if self.compiler is None:
                 _start_loading_llvm()
             from jit.compiler import Cancelled
             try:
                 compiler = self.get_compiler()
                 compiler.reason = job.reason
+                compiler.pause = self._let_in if on_compiler_thread else None
                 job.result = job.make(compiler)
             except Cancelled:
                 pass
             except BaseException as e:  # a bug: raised on the interpreter's thread
                 job.error = e
-            job.seconds = time.perf_counter() - start
+            job.seconds = time.perf_counter() - start - (self._lent - lent)  # (not the pauses)
             if self.compiler is not None:
                 job.notes, self.compiler.notes = self.compiler.notes, []
+
+    def _let_in(self) -> None:
+        """Between LLVM's steps of a compile on the compiler thread: if the
+        interpreter's thread waits to compile (its first-tier code, which
+        it waits for), let it, and go on once it is done. llvmlite makes
+        one call into LLVM at a time in the whole process, so without this
+        it would wait for the whole optimizing compile (Towers: 110 ms);
+        now for one step at most. The job in the pause sees the compiler
+        between two of this job's modules' steps: its own lowering is done
+        and its Compiled is made from what it lowered (Compiler.lowered)."""
+        if not self._waiting:
+            return
+        compiler = self.compiler
+        notes, compiler.notes = compiler.notes, []
+        reason, began = compiler.reason, time.perf_counter()
+        self._one_compile.release()
+        while self._waiting:  # (until the other thread has the lock: it clears it)
+            time.sleep(0.0001)
+        self._one_compile.acquire()  # (once its compile is done)
+        compiler.notes, compiler.reason, compiler.pause = notes, reason, self._let_in
+        self._lent += time.perf_counter() - began
 
     def _compile_jobs(self) -> None:
         """The compiler thread: jobs in the order they were asked for."""

@@ -295,6 +295,48 @@ def test_a_short_loop_in_a_function_called_often_is_not_compiled_for_osr():
     assert len(compiles) == 1 and compiles[0].startswith("jit: COMPILE step(array<int>) -> int")
 
 
+def test_a_first_tier_compile_waits_only_for_a_step_of_the_compiler_threads_compile():
+    """llvmlite runs one call into LLVM at a time, so a first-tier compile,
+    which the interpreter's thread waits for, used to wait for the compiler
+    thread's whole optimizing compile (Towers: 110 ms). It now runs in the
+    pause that job makes between two of LLVM's steps (Engine.add_measured),
+    with its own --jit-log notes, and the other job then goes on."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from jit.tiering import Job
+    from jit.tiers import BASELINE, OPTIMIZED
+    program = compile_source("print(1);\n")
+    jit = Tiering(program, Output(), 10_000, background=True)
+    jit.compiler = SimpleNamespace(notes=[], reason="", pause=None, cancelled=False)
+    steps, started = [], threading.Event()
+
+    def optimizing(compiler):  # (its IR lowered: LLVM's two steps, a pause before each)
+        compiler.notes.append("optimizing's note")
+        started.set()
+        while not jit._waiting:  # (until the interpreter's thread asks to compile)
+            time.sleep(0.001)
+        compiler.pause()
+        steps.append("optimize")
+        compiler.pause()
+        steps.append("codegen")
+
+    def first_tier(compiler):
+        steps.append("first tier")
+        compiler.notes.append("first tier's note")
+
+    queued = Job({}, "loop", optimizing, "loop", OPTIMIZED, old=object())
+    jit._request(queued)
+    assert started.wait(60)
+    waited = Job({}, "f", first_tier, "f", BASELINE)
+    jit._run(waited)
+    jit.close()
+    assert steps == ["first tier", "optimize", "codegen"]
+    assert waited.notes == ["first tier's note"]
+    assert jit._ready == [queued] and queued.notes == ["optimizing's note"]
+
+
 # A loop, then a call made once, to a function too large to copy inline.
 COLD_CALL = """\
 fn report(a) {
