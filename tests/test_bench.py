@@ -223,6 +223,23 @@ def test_the_jit_against_c_table_runs_as_many_rounds_as_asked(capsys, monkeypatc
     assert len(vmlab_runs) == 1 + 2 * 2  # (the warm cache filled, then cold and warm per round)
 
 
+@pytest.mark.parametrize("flag, sizes", [("--second", "SECOND"), ("--medium", "MEDIUM"),
+                                         ("--small", "SMALL"), (None, "FULL")])
+def test_the_jit_against_c_table_runs_each_program_at_the_sizes_asked(flag, sizes, capsys,
+                                                                     monkeypatch):
+    """Every program has a size in each set; `--second` (about a second
+    of C: issue 21's setting) picks those, no flag FULL's."""
+    from bench import native
+    for table in (native.SECOND, native.FULL, native.MEDIUM, native.SMALL):
+        assert set(table) == set(native.NAMES)
+    measured = []
+    monkeypatch.setattr(native, "steady_state", lambda name, n, rounds: measured.append(n) or (1, 1))
+    monkeypatch.setattr(native, "whole_process", lambda name, n, rounds: (2, 2, 2, 1))
+    assert native.main([*([flag] if flag else []), "towers", "fib"]) == 0
+    assert measured == [getattr(native, sizes)["towers"], getattr(native, sizes)["fib"]]
+    assert capsys.readouterr().out.count("\ntowers ") == 1
+
+
 @pytest.mark.parametrize("argv", [["--rounds"], ["--rounds", "0"], ["--rounds", "x", "fib"]])
 def test_the_jit_against_c_table_refuses_a_bad_round_count(argv, capsys):
     from bench import native
