@@ -605,8 +605,9 @@ _CASES = {"": ("vals[U(a)] = vals[U(b)] {s} vals[U({c})]\n                vals[U
 
 def _operator_branches() -> str:
     """The branches of every operator (vmlab.opcodes.ORDER_BINARY: its
-    helper is its name in lower case), its _K form, and the comparisons'
-    BRANCH forms."""
+    helper is its name in lower case; + - * and the ordering jumps are
+    written out, _INT_OR_FLOAT), its _K form, and the comparisons' BRANCH
+    forms."""
     branches = []
     for prefix, names, then in (("", bytecode.ORDER_BINARY, _STORE),
                                 ("BRANCH_", bytecode.ORDER_BINARY[-6:], _BRANCH)):
