@@ -66,30 +66,28 @@ def _bits(typingctx, x):
         lambda context, builder, sig, args: builder.bitcast(args[0], context.get_value_type(types.int64))
 
 
-def _float_at_codegen(context, builder, sig, args):
+def _float_pointer(context, builder, sig, args):
+    """The address of int64 array args[0]'s item args[1], as a float64's."""
     array = context.make_array(sig.args[0])(context, builder, args[0])
-    at = builder.gep(array.data, [args[1]])
-    return builder.load(builder.bitcast(at, context.get_value_type(types.float64).as_pointer()))
+    return builder.bitcast(builder.gep(array.data, [args[1]]),
+                           context.get_value_type(types.float64).as_pointer())
 
 
 @intrinsic
 def _float_at(typingctx, array, i):
     """array[i]'s bits as a float64, loaded as one: straight into a float
     register, with no move from an integer one."""
-    return types.float64(array, types.uint64), _float_at_codegen
-
-
-def _set_float_codegen(context, builder, sig, args):
-    array = context.make_array(sig.args[0])(context, builder, args[0])
-    at = builder.gep(array.data, [args[1]])
-    builder.store(args[2], builder.bitcast(at, context.get_value_type(types.float64).as_pointer()))
-    return context.get_dummy_value()
+    return types.float64(array, types.uint64), \
+        lambda context, builder, sig, args: builder.load(_float_pointer(context, builder, sig, args))
 
 
 @intrinsic
 def _set_float(typingctx, array, i, x):
     """array[i] = the bits of float64 x, stored from its float register."""
-    return types.none(array, types.uint64, types.float64), _set_float_codegen
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _float_pointer(context, builder, sig, args))
+        return context.get_dummy_value()
+    return types.none(array, types.uint64, types.float64), codegen
 
 
 @intrinsic
