@@ -552,7 +552,8 @@ def _load_without_refresh(dispatcher) -> None:
 
 
 # The binary operators' branches, four forms each, differ only in the
-# operator's helper and where c comes from: `a = b <op> c`, `a = b <op> k`
+# operator (its helper, or its symbol in those written out below) and where
+# c comes from: `a = b <op> c`, `a = b <op> k`
 # (the _K forms, k a constant's slot) and, for comparisons, the conditional
 # jumps BRANCH_<cmp> and BRANCH_<cmp>_K (encode.py). They are written out
 # from these templates into `run`'s `# OPERATORS` line when this module is
