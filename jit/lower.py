@@ -755,17 +755,6 @@ class FunctionLowering:
                 a.store(value, self.stack_slot(slot, t))
         if spec.callees:  # (for the traceback of an error further down)
             a.store(self.site, a.gep(self.shadow, [self.depth], source_etype=I32))
-        if reaches(spec, spec) and self.copy == 0:
-            # Deep native recursion must end in `stack overflow`, never a
-            # crash, and stop when asked to: one test for both, as a stop
-            # sets the floor above every address (rt.SHADOW_FLOOR).
-            # (Recursion copies are inlined: they grow no native stack.)
-            here = a.ptrtoint(a.call(self.mb.runtime("llvm.stacksave.p0"), []), I64)
-            floor = a.load_atomic(shadow_word(a, self.shadow, rt.SHADOW_FLOOR), "monotonic", 8,
-                                  typ=I64)
-            with a.if_then(a.icmp_unsigned("<", here, floor), likely=False):
-                self.poll(a, spec.entry)
-                self.raise_error(a, rt.STACK_OVERFLOW, spec.entry)
         if self.counts_work and not spec.is_osr:
             self.count_work(a)
         a.branch(self.blocks[spec.entry])
@@ -841,6 +830,24 @@ class FunctionLowering:
             put(len(locals_) + depth, value, t)
         b.call(self.mb.runtime("rt_exit_jump"), [])
         b.unreachable()
+
+    def check_stack(self, too_deep, pc: int) -> None:
+        """Before a call that may recurse: the call limit, and the native
+        stack's floor, so that deep native recursion ends in `stack
+        overflow`, never a crash, and stops when asked to (a stop sets the
+        floor above every address, rt.SHADOW_FLOOR). Here, not on the
+        callee's entry, so that a call that recurses no further (a leaf)
+        pays nothing for it; the callee's one frame below the floor is
+        within the stack's reserve. (Recursion copies are inlined: their
+        calls grow no native stack.)"""
+        b = self.b
+        here = b.ptrtoint(b.call(self.mb.runtime("llvm.stacksave.p0"), []), I64)
+        floor = b.load_atomic(shadow_word(b, self.shadow, rt.SHADOW_FLOOR), "monotonic", 8,
+                              typ=I64)
+        with b.if_then(b.or_(too_deep, b.icmp_unsigned("<", here, floor)), likely=False):
+            with b.if_then(b.not_(too_deep)):
+                self.poll(b, pc)
+            self.raise_error(b, rt.STACK_OVERFLOW, pc)
 
     def check(self, failed, kind: int, pc: int, x=None, y=None) -> None:
         """Raise `kind` at `pc` if `failed` is true."""
@@ -1194,7 +1201,12 @@ def _call(f: FunctionLowering, pc, arg):
             f.own(value, t, owner)  # the callee's parameter holds its reference
         args.append(convert(b, value, t, callee.entry_locals[index]))
     args.reverse()
-    f.check(b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth)), rt.STACK_OVERFLOW, pc)
+    too_deep = b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth))
+    inlined = callee.key == f.spec.key and pc not in f.looped and mb.copies(f.spec) > f.copy + 1
+    if reaches(callee, f.spec) and not inlined:
+        f.check_stack(too_deep, pc)
+    else:
+        f.check(too_deep, rt.STACK_OVERFLOW, pc)
     if callee.key != f.spec.key and callee.key in mb.slotted:
         # (Read at each call, atomically: the compiler thread may write it.)
         fn = mb.function(callee)
