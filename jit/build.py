@@ -109,7 +109,7 @@ def module(program: Program, max_depth: int, size_type=I64) -> ir.Module:
     m = builder.module
     run = ir.Function(m, ir.FunctionType(ir.VoidType(), [PTR]), "vmlab_run")
     b = ir.IRBuilder(run.append_basic_block("entry"))
-    b.call(builder.function(spec, "vmlab.main"), [const(I64, 0), run.args[0], const(I32, 0)])
+    b.call(builder.function(spec, "vmlab.main"), [const(I64, 0), run.args[0]])
     b.ret_void()
     _tables(m, program, symbols, max_depth)
     return m

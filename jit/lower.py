@@ -14,11 +14,11 @@ bits, saturating float-to-int, and the call-depth limit, in the
 interpreter's order (vmlab.values: operand types, then bounds, then the
 element type of a store).
 
-A specialization's LLVM function takes the call depth first, the shadow
-stack (rt_shadow, passed along: a load of the global per call cost fib a
-third of its time), then its parameters (for an on-stack-replacement
-entry: the live locals and stack values), and last the call site that
-called it. The toy traceback needs that site only if this frame raises or
+A specialization's LLVM function takes the call depth and the call site
+that called it first, in one word (pack_depth_site), the shadow stack
+(rt_shadow, passed along: a load of the global per call cost fib a third of
+its time), then its parameters (for an on-stack-replacement entry: the live
+locals and stack values). The toy traceback needs that site only if this frame raises or
 calls on: the frame at depth d writes it to the shadow stack's slot d on
 its paths that raise (rt_raise does) and, if it makes calls, once on
 entry. A function that calls nothing and is inlined, which most small
@@ -122,6 +122,20 @@ def recursion_copies(spec: Spec) -> int:
             break
         copies += 1
     return copies
+
+
+def pack_depth_site(b, depth, site: int):
+    """A function's first argument: the call depth in the low 32 bits, the
+    call site that called it in the high ones (one register for both: with
+    a separate site, a function of four parameters took its seventh
+    argument from the native stack)."""
+    return b.or_(depth, const(I64, site << 32))
+
+
+def unpack_depth_site(b, word):
+    """The call depth (an i64) and the site (an i32) of pack_depth_site."""
+    return (b.and_(word, const(I64, 0xFFFFFFFF), name="depth"),
+            b.trunc(b.lshr(word, const(I64, 32)), I32, name="site"))
 
 
 def borrowed(spec: Spec) -> frozenset[int]:
@@ -348,12 +362,12 @@ class ModuleBuilder:
             name = symbol or spec.name()
             while name in names:
                 name += "'"
-            fn = ir.Function(self.module, ir.FunctionType(ret, [I64, PTR, *params, I32]), name)
+            fn = ir.Function(self.module, ir.FunctionType(ret, [I64, PTR, *params]), name)
             fn.linkage = "external" if symbol else "internal"
             if not symbol and len(spec.code.instrs) <= INLINE_SIZE and not reaches(spec, spec):
                 fn.attributes.add("alwaysinline")
-            fn.args[0].name, fn.args[1].name, fn.args[-1].name = "depth", "shadow", "site"
-            for arg, (where, slot, _) in zip(fn.args[2:-1], parameters(spec), strict=True):
+            fn.args[0].name, fn.args[1].name = "depth_site", "shadow"
+            for arg, (where, slot, _) in zip(fn.args[2:], parameters(spec), strict=True):
                 arg.name = spec.code.local_names[slot] if where == "local" else f"stack{slot}"
             self.functions[spec.key] = fn
         return fn
@@ -408,11 +422,12 @@ class ModuleBuilder:
 
     def entry(self, ret, params: list) -> str:
         """`i64 wrapper(ptr function, ptr args, ptr out)` for functions of
-        the LLVM type `ret (i64 depth, *params)`: runtime.RETURNED, RAISED or
-        EXITED. It depends on the signature only, so the process compiles
-        one per signature, not one per function (jit.tiering); its symbol."""
+        the LLVM type `ret (i64 depth_site, ptr shadow, *params)`:
+        runtime.RETURNED, RAISED or EXITED. It depends on the signature
+        only, so the process compiles one per signature, not one per
+        function (jit.tiering); its symbol."""
         symbol = f"vmlab.entry({', '.join(map(str, params))}) -> {ret}"
-        called = ir.FunctionType(ret, [I64, PTR, *params, I32])
+        called = ir.FunctionType(ret, [I64, PTR, *params])
         fn = ir.Function(self.module, ir.FunctionType(I64, [ir.PointerType(called), PTR, PTR]),
                          symbol)
         function, args, out = fn.args
@@ -442,7 +457,7 @@ class ModuleBuilder:
         for type_ in params:
             values.append(tagged(b, word(), word()) if type_ == TAGGED else
                           from_word(b, word(), type_))
-        result = b.call(function, values + [const(I32, 0)])  # (the host's frame has no site)
+        result = b.call(function, values)  # (the host's frame has no site: 0)
         if isinstance(ret, ir.VoidType):  # (the function never returns)
             b.unreachable()
             return symbol
@@ -598,11 +613,11 @@ class FunctionLowering:
         self.mb, self.spec, self.fn, self.copy = mb, spec, fn, copy
         self.looped = in_loops(spec.code)  # offsets inside loops
         self.code = spec.code
-        self.depth, self.shadow = fn.args[0], fn.args[1]  # (the shadow stack, as rt_shadow)
-        self.site = fn.args[-1]  # where the caller called
+        self.shadow = fn.args[1]  # (the shadow stack, as rt_shadow)
         # Every alloca goes in the entry block (the only ones SROA promotes);
         # the prologue follows it.
         self.allocas = ir.IRBuilder(fn.append_basic_block("entry"))
+        self.depth, self.site = unpack_depth_site(self.allocas, fn.args[0])
         self.prologue = fn.append_basic_block("prologue")
         self.b = ir.IRBuilder()
         self.blocks = {pc: fn.append_basic_block(f"pc{pc}") for pc in self._leaders()}
@@ -746,7 +761,7 @@ class FunctionLowering:
                 a.store(ir.Constant(PTR, None), self.local_slot(slot))
             elif is_tagged(t):  # nil until assigned, as in the interpreter
                 a.store(tagged(a, const(I64, TAG["nil"]), const(I64, 0)), self.local_slot(slot))
-        for value, (where, slot, t) in zip(self.fn.args[2:-1], parameters(spec), strict=True):
+        for value, (where, slot, t) in zip(self.fn.args[2:], parameters(spec), strict=True):
             if where == "local":
                 a.store(convert(a, value, t, spec.local_types[slot]), self.local_slot(slot))
                 if element(spec.local_types[slot]) is not None:
@@ -1218,8 +1233,8 @@ def _call(f: FunctionLowering, pc, arg):
         target = mb.recursion_copy(callee, 0)
     else:
         target = mb.recursion_copy(callee, (f.copy + 1) % mb.copies(f.spec))
-    result = b.call(target, [b.add(f.depth, const(I64, 1)), f.shadow, *args,
-                             const(I32, mb.symbols.site(f.spec.func, pc))])
+    result = b.call(target, [pack_depth_site(b, b.add(f.depth, const(I64, 1)),
+                                             mb.symbols.site(f.spec.func, pc)), f.shadow, *args])
     if callee.ret == BOTTOM:  # it never returns
         b.unreachable()
         return _ENDS_BLOCK

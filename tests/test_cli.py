@@ -24,7 +24,8 @@ def test_version():
 
 @pytest.mark.parametrize("args", [[], ["frobnicate"], ["run"], ["run", "a.toy", "--nope"],
                                   ["run", "a.toy", "--max-depth", "0"],
-                                  ["run", "a.toy", "--max-depth", "x"], ["dis"]])
+                                  ["run", "a.toy", "--max-depth", "x"],
+                                  ["run", "a.toy", "--max-depth", "2147483648"], ["dis"]])
 def test_usage_errors_exit_2(args):
     result = vmlab(*args)
     assert result.returncode == 2

@@ -19,6 +19,7 @@ from vmlab import __version__
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells and CPython give for Ctrl-C
+MAX_DEPTH_LIMIT = (1 << 31) - 1  # (--max-depth: see _depth)
 
 
 class Failure(Exception):
@@ -397,6 +398,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _depth(text: str) -> int:
+    """--max-depth: compiled code keeps a call's depth in 32 bits
+    (jit.lower.pack_depth_site)."""
+    value = _positive(text)
+    if value > MAX_DEPTH_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_DEPTH_LIMIT:,}, got '{text}'")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -443,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     def limits(p):
-        p.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
+        p.add_argument("--max-depth", type=_depth, default=10_000, metavar="N",
                        help="the most active calls before 'stack overflow' (default 10000)")
         p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
                        help="stop the run after this long (an error, exit status 1)")
@@ -548,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--emit", choices=["exe", "obj", "asm", "llvm"], default="exe",
                        help="what to write: the executable (default), the program's object "
                             "file, its assembly, or its optimized LLVM IR")
-    build.add_argument("--max-depth", type=_positive, default=10_000, metavar="N",
+    build.add_argument("--max-depth", type=_depth, default=10_000, metavar="N",
                        help="the most active calls before 'stack overflow' (default 10000)")
 
     explore_ = command("explore", cmd_explore, "see a program's every stage in the browser",
