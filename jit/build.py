@@ -91,7 +91,8 @@ UNMEASURED_STACK = 256 << 20  # (riscv64: jit.frames reads no riscv64 code)
 WASM_STACK = 16 << 20  # linear memory: wasm frames keep their values in locals
 
 
-def module(program: Program, max_depth: int, size_type=I64) -> ir.Module:
+def module(program: Program, max_depth: int, size_type=I64, triple: str | None = None
+           ) -> ir.Module:
     """The program's LLVM module: `vmlab_run`, what it reaches, and the
     runtime's tables but the stack's size (compile_object adds it)."""
     spec = Inferrer(program).function(MAIN, ())
@@ -101,7 +102,7 @@ def module(program: Program, max_depth: int, size_type=I64) -> ir.Module:
             raise BuildError(f"{s.name()} cannot be compiled ahead of time: {s.declined}")
     symbols = rt.Symbols(program)
     builder = ModuleBuilder(program.source_name or "program", symbols, max_depth,
-                            size_type=size_type)
+                            size_type=size_type, tail_calls=engine.has_musttail(triple))
     for s in specs:
         builder.function(s, "vmlab.main" if s is spec else None)
     for s in specs:
@@ -180,7 +181,7 @@ def compile_object(program: Program, target: Target, max_depth: int) -> dict:
     """The program for `target`: its object file, assembly and LLVM IR
     (after optimization), and the native stack its code needs."""
     from jit import frames
-    m = module(program, max_depth, I32 if target.wasm else I64)
+    m = module(program, max_depth, I32 if target.wasm else I64, target.triple)
     if target.triple.startswith("riscv64"):  # the hard-float ABI, as Debian's libc
         m.add_named_metadata("llvm.module.flags", m.add_metadata(
             [const(I32, 1), ir.MetaDataString(m, "target-abi"), ir.MetaDataString(m, "lp64d")]))

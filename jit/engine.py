@@ -211,6 +211,17 @@ def host_triple() -> str:
     return llvm.get_process_triple()
 
 
+# Architectures whose LLVM back end always honours `musttail` (jit.lower's
+# leaf splits). On others (wasm32 without its tail-call feature, powerpc64le,
+# mips) LLVM aborts the process: "failed to perform tail call elimination".
+MUSTTAIL_ARCHES = ("x86_64", "aarch64")
+
+
+def has_musttail(triple: str | None = None) -> bool:
+    """Does code for `triple` (None: this machine) get leaf splits?"""
+    return (triple or host_triple()).startswith(MUSTTAIL_ARCHES)
+
+
 def add_symbol(name: str, address: int) -> None:
     """Make a host function (a ctypes callback) callable from JIT code by name."""
     _initialized()

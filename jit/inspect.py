@@ -69,9 +69,11 @@ def module_ir(program: Program, name: str, arg_types: tuple[str, ...],
 
 
 def _module(program: Program, name: str, arg_types: tuple[str, ...],
-            max_depth: int = DEFAULT_MAX_DEPTH, tier: str = "optimized", debug=None):
+            max_depth: int = DEFAULT_MAX_DEPTH, tier: str = "optimized", debug=None,
+            triple: str | None = None):
     """module_ir (with debug locations naming the file `debug`, if given),
-    and the code objects it was made from."""
+    for `triple` (None: this machine), and the code objects it was made
+    from."""
     func = MAIN if name == MAIN_NAME else next(
         i for i, f in enumerate(program.functions) if f.name == name)
     code = program.main if func == MAIN else program.functions[func]
@@ -82,13 +84,14 @@ def _module(program: Program, name: str, arg_types: tuple[str, ...],
         raise Decline(f"{spec.name()} cannot be compiled: {spec.declined}")
     baseline = tier == "baseline"
     builder = ModuleBuilder(spec.name(), Symbols(program), max_depth, baseline=baseline,
-                            tier_up=OPTIMIZE_COUNT if baseline else None, debug=debug)
+                            tier_up=OPTIMIZE_COUNT if baseline else None, debug=debug,
+                            tail_calls=engine.has_musttail(triple))
     # The module the JIT would make (jit.compiler.plan): `name` global, as
     # the JIT's entry calls it, with what it inlines; the callees it links
     # to are declared, so calls to them show as calls.
     members, others, _ = plan(spec)
-    for s in others:
-        builder.function(s, s.name())
+    for s in others + members:  # (named before any call refers to one, as jit.compiler does)
+        builder.function(s, s.name() if s in others or s is spec else None)
     for s in members:
         builder.define(s, spec.name() if s is spec else None)
     return str(builder.module), list({id(s.code): s.code for s in members}.values())
@@ -152,7 +155,8 @@ def asm(program: Program, name: str, arg_types, opt: int, triple: str | None,
     """The assembly; with `lines`, each instruction's source line and
     bytecode offset as comments (jit.dump.annotated)."""
     text = _module(program, name, arg_types, tier=tier,
-                   debug=program.source_name or "<program>" if lines else None)[0]
+                   debug=program.source_name or "<program>" if lines else None,
+                   triple=triple)[0]
     listing = engine.machine_code(*engine.through_pipeline(text, triple, opt, TIERS[tier]))[0]
     if lines:
         from jit.dump import annotated
@@ -165,9 +169,9 @@ def cross(program: Program, name: str, arg_types, opt: int, chosen, tier: str = 
     the machine code's bytes and instructions on each target, beside the
     .toyc bytes and bytecode instructions of the same functions."""
     from vmlab.toyc import encoded_size
-    text, codes = _module(program, name, arg_types, tier=tier)
     parts, rows = [], []
     for target, triple in chosen:
+        text, codes = _module(program, name, arg_types, tier=tier, triple=triple)
         assembly, size = engine.machine_code(*engine.through_pipeline(text, triple, opt,
                                                                       TIERS[tier]))
         parts.append(f"# ===== {target} ({triple or engine.host_triple()}) =====\n{assembly}")

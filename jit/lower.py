@@ -138,6 +138,62 @@ def unpack_depth_site(b, word):
             b.trunc(b.lshr(word, const(I64, 32)), I32, name="site"))
 
 
+# What a leaf split's prefix may not do: keep a value in a local (the body
+# starts again from the arguments) or loop by count (for simplicity).
+PREFIX_BARRED = frozenset((op.STORE_LOCAL, op.FOR_PREP, op.FOR_ITER))
+SPLIT_CANDIDATES = 16
+
+
+def leaf_split(spec: Spec, inlined) -> tuple[int, frozenset[int]] | None:
+    """Where to split a recursive function in two (None: nowhere): an offset
+    `at`, with an empty operand stack, such that the code reachable from the
+    entry without passing `at` (the prefix) assigns no local, calls only
+    functions that `inlined(callee)` says are inlined (so that it makes no
+    native call: Towers' move_top_disk), and can return. The function's own symbol is then the prefix, and at
+    `at` it tail-calls the body, the whole function started at `at`. A call
+    that returns from the prefix (a leaf: permute(0), fib(1)) then touches
+    neither callee-saved registers nor the native stack (LLVM's
+    shrink-wrapping needs a function with no call on that path, and the
+    register allocator spills the arguments at the entry of one that
+    calls): Permute's leaf was 30 instructions where C's is 4. Not in OSR
+    entries, whose state comes from the interpreter."""
+    if spec.is_osr or not reaches(spec, spec):
+        return None
+    instrs, states = spec.code.instrs, spec.states
+
+    def successors(pc: int):
+        opcode, arg = instrs[pc]
+        flow = OPCODES[opcode].flow
+        if pc in spec.errors or flow == Flow.RETURN:
+            return ()
+        nexts = (arg,) if flow == Flow.JUMP else (pc + 1, arg) if flow == Flow.BRANCH else (pc + 1,)
+        return [n for n in nexts if states[n] is not None]
+
+    def prefix(at: int) -> frozenset[int] | None:
+        seen, work, returns = {spec.entry}, [spec.entry], False
+        while work:
+            pc = work.pop()
+            if instrs[pc][0] in PREFIX_BARRED or (
+                    pc in spec.callees and not inlined(spec.callees[pc])):
+                return None
+            returns = returns or OPCODES[instrs[pc][0]].flow == Flow.RETURN
+            for n in successors(pc):
+                if n != at and n not in seen:
+                    seen.add(n)
+                    work.append(n)
+        return frozenset(seen) if returns else None
+
+    branched = [pc for pc, (opcode, arg) in enumerate(instrs)
+                if states[pc] is not None and OPCODES[opcode].flow == Flow.BRANCH]
+    candidates = sorted({n for pc in branched for n in successors(pc)
+                         if n != spec.entry and not states[n][1]})
+    for at in candidates[:SPLIT_CANDIDATES]:
+        found = prefix(at)
+        if found is not None:
+            return at, found
+    return None
+
+
 def borrowed(spec: Spec) -> frozenset[int]:
     """The parameters `spec` borrows: those it never assigns. Its caller
     keeps its own reference to each for the call, so the callee counts none
@@ -164,7 +220,7 @@ class ModuleBuilder:
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
                  baseline: bool = False, tier_up: int | None = None, debug: str | None = None,
-                 size_type: ir.IntType = I64):
+                 size_type: ir.IntType = I64, tail_calls: bool = False):
         """`max_depth` is compiled in as a constant; the runtime's globals
         are external symbols, which the engine resolves when it links the
         module, so that nothing in the code depends on the process (a code
@@ -181,8 +237,11 @@ class ModuleBuilder:
         Locations change no code, but cost compile time: runs have none.
 
         `size_type`: the target C library's size_t, which malloc takes
-        (i32 on wasm32: jit.build)."""
+        (i32 on wasm32: jit.build). `tail_calls`: the target honours
+        `musttail` (jit.engine.has_musttail), so recursive functions may
+        get leaf splits (leaf_split)."""
         self.module = ir.Module(name=name)
+        self.tail_calls = tail_calls
         self.size_type = size_type
         self.symbols, self.max_depth = symbols, max_depth
         self.baseline, self.tier_up = baseline, tier_up
@@ -391,9 +450,27 @@ class ModuleBuilder:
         fn = self.function(spec, symbol)
         if symbol is not None and self.baseline:
             self.slot(symbol, defined=True)
-        FunctionLowering(self, spec, fn).lower()
+        split = (leaf_split(spec, self.inlined) if self.tail_calls and not self.baseline
+                 else None)
+        if split is None:
+            FunctionLowering(self, spec, fn).lower()
+        else:  # (see leaf_split)
+            body = ir.Function(self.module, fn.function_type, f"{fn.name}#body")
+            body.linkage = "internal"
+            body.attributes.add("noinline")
+            for arg, named in zip(body.args, fn.args, strict=True):
+                arg.name = named.name
+            FunctionLowering(self, spec, body, start=split[0]).lower()
+            FunctionLowering(self, spec, fn, split=(*split, body)).lower()
         for copy in range(1, self.copies(spec)):
             FunctionLowering(self, spec, self.recursion_copy(spec, copy), copy).lower()
+
+    def inlined(self, spec: Spec) -> bool:
+        """Will LLVM inline every call of `spec` in this module, and its
+        calls? (Those copied in that are `alwaysinline`: ModuleBuilder.function.)"""
+        fn = self.functions.get(spec.key)
+        return (fn is not None and "alwaysinline" in fn.attributes
+                and all(self.inlined(callee) for callee in spec.callees.values()))
 
     def copies(self, spec: Spec) -> int:
         """Levels of its own recursion one native call of `spec` runs: none
@@ -609,8 +686,14 @@ class FunctionLowering:
     slots, which SROA then turns into phis. That keeps the IR small, which is
     most of the compile time."""
 
-    def __init__(self, mb: ModuleBuilder, spec: Spec, fn: ir.Function, copy: int = 0):
+    def __init__(self, mb: ModuleBuilder, spec: Spec, fn: ir.Function, copy: int = 0,
+                 start: int | None = None, split: tuple | None = None):
+        """`start`: the offset the function starts at (a leaf split's body);
+        `split`: (offset, the prefix's offsets, the body's function) for a
+        leaf split's prefix (see leaf_split)."""
         self.mb, self.spec, self.fn, self.copy = mb, spec, fn, copy
+        self.start = spec.entry if start is None else start
+        self.split = split
         self.looped = in_loops(spec.code)  # offsets inside loops
         self.code = spec.code
         self.shadow = fn.args[1]  # (the shadow stack, as rt_shadow)
@@ -768,11 +851,15 @@ class FunctionLowering:
                     self.remember_fields(a, slot, value)
             else:
                 a.store(value, self.stack_slot(slot, t))
-        if spec.callees:  # (for the traceback of an error further down)
+        if spec.callees and (self.split is None  # (for the traceback of an error further down)
+                             or any(pc in spec.callees for pc in self.split[1])):
             a.store(self.site, a.gep(self.shadow, [self.depth], source_etype=I32))
         if self.counts_work and not spec.is_osr:
             self.count_work(a)
-        a.branch(self.blocks[spec.entry])
+        a.branch(self.blocks[self.start])
+        if self.split is not None:
+            self.lower_prefix()
+            return
         self.lower_pcs(range(len(spec.states)))
         for prep, loop in self.checked.items():
             original = self.blocks
@@ -781,6 +868,22 @@ class FunctionLowering:
             self.lower_pcs(loop.body)
             self.blocks, self.version, self.unchecked = original, None, frozenset()
         self.allocas.branch(self.prologue)
+
+    def lower_prefix(self) -> None:
+        """A leaf split's prefix: its offsets, and at the split a tail call
+        of the body with the function's own arguments."""
+        at, prefix, body = self.split
+        self.lower_pcs(sorted(prefix))
+        b = self.b
+        b.position_at_end(self.blocks[at])
+        if self.scope is not None:
+            b.debug_metadata = self.mb.module.add_debug_info(
+                "DILocation", {"line": self.code.lines[at], "column": at + 1, "scope": self.scope})
+        b.ret(b.call(body, list(self.fn.args), tail="musttail"))
+        self.allocas.branch(self.prologue)
+        for block in self.fn.blocks:  # (the body's offsets, not lowered here)
+            if not block.is_terminated:
+                ir.IRBuilder(block).unreachable()
 
     def lower_pcs(self, pcs) -> None:
         """Lower the instructions at `pcs`, in order, into `blocks`."""

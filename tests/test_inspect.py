@@ -11,7 +11,7 @@ def test_ir_before_and_after_optimization():
     raw = vmlab("ir", FIB, "--fn", "fib", "--unoptimized")
     assert raw.returncode == 0
     text = raw.stdout.decode()
-    assert 'define external i64 @"fib(int)"(i64 %"depth", ptr %"shadow", i64 %"n", i32 %"site")' in text
+    assert 'define external i64 @"fib(int)"(i64 %"depth_site", ptr %"shadow", i64 %"n")' in text
     assert "alloca" in text  # the operand stack's slots, before SROA
     optimized = vmlab("ir", FIB, "--fn", "fib").stdout.decode()
     assert "alloca" not in optimized and "@rt_raise(i64 3" in optimized  # stack overflow
