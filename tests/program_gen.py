@@ -1057,6 +1057,9 @@ class Generator:
             n = names[params.index("int")]
             self.fixed.add(n)
             self.cheap = self.long_loops = False
+            if self.choose(2):  # effects before the base case: a leaf split's prefix (jit.lower)
+                lines += self.pick([self.print_statement, self.store_statement,
+                                    self.call_statement])("    ") or []
             lines.append(f"    if {n} <= 0 or {n} > 8 {{ return {self.leaf(result)}; }}")
             self.functions.append(function)
         if self.choose(3) == 2:  # a parameter changes type: `x = float(x);`
