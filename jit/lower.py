@@ -18,13 +18,12 @@ A specialization's LLVM function takes the call depth and the call site
 that called it first, in one word (pack_depth_site), the shadow stack
 (rt_shadow, passed along: a load of the global per call cost fib a third of
 its time), then its parameters (for an on-stack-replacement entry: the live
-locals and stack values). The toy traceback needs that site only if this frame raises or
-calls on: the frame at depth d writes it to the shadow stack's slot d on
-its paths that raise (rt_raise does) and, if it makes calls, once on
-entry. A function that calls nothing and is inlined, which most small
-helpers are, costs no store at all: its site is a constant in cold code.
-Python calls it through an entry
-wrapper, one per signature: it
+locals and stack values). The toy traceback needs that site only if this
+frame raises or calls on: the frame at depth d writes it to the shadow
+stack's slot d on its paths that raise (rt_raise does) and, if it makes
+calls, once on entry. A function that calls nothing and is inlined, which
+most small helpers are, costs no store at all: its site is a constant in
+cold code. Python calls it through an entry wrapper, one per signature: it
 reads the arguments from an i64 buffer (two words for a tagged value),
 `setjmp`s for errors (jit.runtime), calls the function it is given, and
 writes the result back.
@@ -149,8 +148,9 @@ def leaf_split(spec: Spec, inlined) -> tuple[int, frozenset[int]] | None:
     `at`, with an empty operand stack, such that the code reachable from the
     entry without passing `at` (the prefix) assigns no local, calls only
     functions that `inlined(callee)` says are inlined (so that it makes no
-    native call: Towers' move_top_disk), and can return. The function's own symbol is then the prefix, and at
-    `at` it tail-calls the body, the whole function started at `at`. A call
+    native call: Towers' move_top_disk), and can return. The function's own
+    symbol is then the prefix, and at `at` it tail-calls the body, the
+    whole function started at `at`. A call
     that returns from the prefix (a leaf: permute(0), fib(1)) then touches
     neither callee-saved registers nor the native stack (LLVM's
     shrink-wrapping needs a function with no call on that path, and the
@@ -166,7 +166,8 @@ def leaf_split(spec: Spec, inlined) -> tuple[int, frozenset[int]] | None:
         flow = OPCODES[opcode].flow
         if pc in spec.errors or flow == Flow.RETURN:
             return ()
-        nexts = (arg,) if flow == Flow.JUMP else (pc + 1, arg) if flow == Flow.BRANCH else (pc + 1,)
+        nexts = ((arg,) if flow == Flow.JUMP else (pc + 1, arg) if flow == Flow.BRANCH
+                 else (pc + 1,))
         return [n for n in nexts if states[n] is not None]
 
     def prefix(at: int) -> frozenset[int] | None:

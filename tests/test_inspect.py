@@ -269,3 +269,17 @@ def test_ir_shows_the_module_the_jit_makes(tmp_path):
     looped = vmlab("ir", "p.toy", "--fn", "looped", cwd=tmp_path).stdout.decode()
     assert 'declare i64 @"big(int)"' in once and 'call i64 @"big(int)"' in once
     assert '@"big(int)"' not in looped and "mul i64" in looped
+
+
+def test_leaf_splits_only_where_llvm_honours_musttail():
+    """fib's leaf, `return n`, runs without a frame on x86-64 (a leaf
+    split: jit.lower.leaf_split); targets whose LLVM would abort the process
+    on `musttail` get the function whole."""
+    listing = vmlab("asm", FIB, "--fn", "fib", "--target", "x86-64").stdout.decode()
+    prefix = listing.split('"fib(int)":', 1)[1].split(".Lfunc_end0", 1)[0]
+    code = [line.split()[0] for line in prefix.splitlines()
+            if line.startswith("\t") and not line.lstrip().startswith((".", "#"))]
+    assert code == ["cmpq", "jg", "movq", "retq"]  # n < 2: return n; else the body
+    result = vmlab("asm", FIB, "--fn", "fib", "--target",
+                   "powerpc64le-unknown-linux-gnu,mips-unknown-linux-gnu,wasm32")
+    assert result.returncode == 0 and "#body" not in result.stdout.decode()
