@@ -47,8 +47,8 @@ ERROR_FIELDS = 5  # kind, site, depth, a, b
 # along (a register), not through globals: the interrupt flag, set from
 # outside to stop (vmlab.interrupts), and the stack floor, set on each entry
 # from the interpreter (addresses below it are off limits). A stop sets the
-# flag, then the floor to the top of memory, so that a recursive function's
-# one test on entry, of its stack address against the floor, catches both
+# flag, then the floor to the top of memory, so that one test before each
+# call that may recurse, of the stack address against the floor, catches both
 # (the entry wrapper, after setting the floor, looks at the flag again).
 SHADOW_INTERRUPT, SHADOW_FLOOR = -2, -1  # i64 indexes from the shadow stack
 SHADOW_HEADER = 4                        # i32 slots they take
