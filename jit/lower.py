@@ -877,9 +877,7 @@ class FunctionLowering:
         self.lower_pcs(sorted(prefix))
         b = self.b
         b.position_at_end(self.blocks[at])
-        if self.scope is not None:
-            b.debug_metadata = self.mb.module.add_debug_info(
-                "DILocation", {"line": self.code.lines[at], "column": at + 1, "scope": self.scope})
+        self.locate(at)
         b.ret(b.call(body, list(self.fn.args), tail="musttail"))
         self.allocas.branch(self.prologue)
         for block in self.fn.blocks:  # (the body's offsets, not lowered here)
@@ -1055,11 +1053,15 @@ class FunctionLowering:
                           result_type(OPERATIONS[opcode], types))
 
     # --- one instruction ---
-    def instruction(self, pc: int) -> None:
+    def locate(self, pc: int) -> None:
+        """With debug locations: what the builder emits next comes from `pc`."""
         if self.scope is not None:
             self.b.debug_metadata = self.mb.module.add_debug_info(
                 "DILocation", {"line": self.code.lines[pc], "column": pc + 1,
                                "scope": self.scope})
+
+    def instruction(self, pc: int) -> None:
+        self.locate(pc)
         if pc in self.spec.exits:
             self.side_exit(pc)
             return
@@ -1320,23 +1322,23 @@ def _call(f: FunctionLowering, pc, arg):
             f.own(value, t, owner)  # the callee's parameter holds its reference
         args.append(convert(b, value, t, callee.entry_locals[index]))
     args.reverse()
+    itself = callee.key == f.spec.key
+    # A self-call in a loop calls the function itself (recursion_copies).
+    copy = (f.copy + 1) % mb.copies(f.spec) if itself and pc not in f.looped else 0
     too_deep = b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth))
-    inlined = callee.key == f.spec.key and pc not in f.looped and mb.copies(f.spec) > f.copy + 1
-    if reaches(callee, f.spec) and not inlined:
+    if reaches(callee, f.spec) and copy == 0:  # (a copy is inlined: no native frame)
         f.check_stack(too_deep, pc)
     else:
         f.check(too_deep, rt.STACK_OVERFLOW, pc)
-    if callee.key != f.spec.key and callee.key in mb.slotted:
+    if not itself and callee.key in mb.slotted:
         # (Read at each call, atomically: the compiler thread may write it.)
         fn = mb.function(callee)
         target = b.load_atomic(mb.slot(fn.name), "monotonic", 8,
                                typ=ir.PointerType(fn.function_type))
-    elif callee.key != f.spec.key:
+    elif not itself:
         target = mb.function(callee)
-    elif pc in f.looped:  # (recursion_copies)
-        target = mb.recursion_copy(callee, 0)
     else:
-        target = mb.recursion_copy(callee, (f.copy + 1) % mb.copies(f.spec))
+        target = mb.recursion_copy(callee, copy)
     result = b.call(target, [pack_depth_site(b, b.add(f.depth, const(I64, 1)),
                                              mb.symbols.site(f.spec.func, pc)), f.shadow, *args])
     if callee.ret == BOTTOM:  # it never returns
