@@ -251,6 +251,7 @@ class ModuleBuilder:
         self.debug, self._unit = debug, None
         self.functions: dict[tuple, ir.Function] = {}
         self.slotted: set = set()  # keys of callees to call through their slots
+        self.in_bounds_copies: list[tuple] = []  # (to lower: in_bounds_copy)
 
     def runtime(self, symbol: str):
         """The function or global `symbol` of RUNTIME_FUNCTIONS or
@@ -465,6 +466,8 @@ class ModuleBuilder:
             FunctionLowering(self, spec, fn, split=(*split, body)).lower()
         for copy in range(1, self.copies(spec)):
             FunctionLowering(self, spec, self.recursion_copy(spec, copy), copy).lower()
+        while self.in_bounds_copies:
+            FunctionLowering(self, *self.in_bounds_copies.pop()).lower()
 
     def inlined(self, spec: Spec) -> bool:
         """Will LLVM inline every call of `spec` in this module, and its
@@ -472,6 +475,28 @@ class ModuleBuilder:
         fn = self.functions.get(spec.key)
         return (fn is not None and "alwaysinline" in fn.attributes
                 and all(self.inlined(callee) for callee in spec.callees.values()))
+
+    def in_bounds_copy(self, spec: Spec, proven: frozenset[int]) -> ir.Function:
+        """A copy of an inlined function without the bounds checks at the
+        offsets `proven`, for a versioned loop (jit.ranges) whose test
+        before it proved them for its call; lowered once the function
+        being lowered is done."""
+        key = (spec.key, proven)
+        fn = self.functions.get(key)
+        if fn is None:
+            original = self.function(spec)
+            names = {f.name for f in self.functions.values()}
+            name = f"{original.name}#in-bounds"
+            while name in names:
+                name += "'"
+            fn = ir.Function(self.module, original.function_type, name)
+            fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
+            for arg, named in zip(fn.args, original.args, strict=True):
+                arg.name = named.name
+            self.functions[key] = fn
+            self.in_bounds_copies.append((spec, fn, 0, None, None, proven))
+        return fn
 
     def copies(self, spec: Spec) -> int:
         """Levels of its own recursion one native call of `spec` runs: none
@@ -688,10 +713,13 @@ class FunctionLowering:
     most of the compile time."""
 
     def __init__(self, mb: ModuleBuilder, spec: Spec, fn: ir.Function, copy: int = 0,
-                 start: int | None = None, split: tuple | None = None):
+                 start: int | None = None, split: tuple | None = None,
+                 proven: frozenset[int] = frozenset()):
         """`start`: the offset the function starts at (a leaf split's body);
         `split`: (offset, the prefix's offsets, the body's function) for a
-        leaf split's prefix (see leaf_split)."""
+        leaf split's prefix (see leaf_split); `proven`: the INDEX and
+        STORE_INDEX offsets whose bounds its caller proved (a copy of a
+        helper that a versioned loop calls: ModuleBuilder.in_bounds_copy)."""
         self.mb, self.spec, self.fn, self.copy = mb, spec, fn, copy
         self.start = spec.entry if start is None else start
         self.split = split
@@ -720,16 +748,16 @@ class FunctionLowering:
         self.counted = counted_loops(self.code, spec)  # by header pc
         self.counted_tests = {loop.test: loop for loop in self.counted.values()}
         # Range-check elimination (jit.ranges): each versioned loop's copy
-        # without checks, its blocks by pc; while one is lowered, the pairs
-        # (array local, index local) it needs no check for, and the locals
-        # that index values were loaded from.
-        self.checked = {} if mb.baseline else checked_loops(self.code, spec)
+        # without checks, its blocks by pc; while one is lowered, the
+        # accesses that need no check, and the calls that run a copy of
+        # their callee with fewer checks (by pc).
+        self.checked = {} if mb.baseline else checked_loops(self.code, spec, mb.inlined)
         self.copies = {prep: {pc: fn.append_basic_block(f"pc{pc}.unchecked")
                               for pc in loop.body if pc in self.blocks}
                        for prep, loop in self.checked.items()}
         self.version: int | None = None  # the FOR_PREP of the copy being lowered
-        self.unchecked: frozenset = frozenset()
-        self.index_of: dict[int, tuple] = {}  # id(value) -> (value, local)
+        self.proven = self.unchecked = proven
+        self.unchecked_calls: dict[int, frozenset[int]] = {}
         self.scope = mb.subprogram(fn, self.code.line)  # (debug locations, or None)
 
     def _leaders(self) -> list[int]:
@@ -865,9 +893,11 @@ class FunctionLowering:
         for prep, loop in self.checked.items():
             original = self.blocks
             self.blocks = {**original, **self.copies[prep]}
-            self.version, self.unchecked = prep, loop.pairs
+            self.version, self.unchecked = prep, self.proven | loop.unchecked
+            self.unchecked_calls = dict(loop.calls)
             self.lower_pcs(loop.body)
-            self.blocks, self.version, self.unchecked = original, None, frozenset()
+            self.blocks, self.version, self.unchecked = original, None, self.proven
+            self.unchecked_calls = {}
         self.allocas.branch(self.prologue)
 
     def lower_prefix(self) -> None:
@@ -1103,22 +1133,28 @@ class FunctionLowering:
         """The address of array[index], after the bounds check."""
         b = self.b
         length, data = self.array_fields(array, owner)
-        loaded = self.index_of.get(id(index))
-        if not (loaded and loaded[0] is index and (owner, loaded[1]) in self.unchecked):
+        if pc not in self.unchecked:
             self.check(b.icmp_unsigned(">=", index, length), rt.INDEX_ERROR, pc, index, length)
         return b.gep(data, [index], source_etype=_ELEMENT_TYPES[elem])
 
     def in_bounds(self, loop: CheckedLoop, lo, hi):
-        """True if every access `loop.pairs` names is in bounds in every
-        iteration of `for v in lo..hi` (jit.ranges)."""
-        b = self.b
+        """True if every access `loop.needs` names is in bounds in every
+        iteration of `for v in lo..hi`: each index at v = lo and at v = hi - 1
+        (the least and the greatest values of a linear expression), in 128
+        bits, where no sum of its bounded terms wraps (jit.ranges)."""
+        b, wide = self.b, ir.IntType(128)
+        ends = (b.sext(lo, wide), b.sub(b.sext(hi, wide), const(wide, 1)))
         tests = []
-        for array, index in sorted(loop.pairs):
-            length = self.header_field(b.load(self.local_slot(array)), 0, I64, "length")
-            if index == loop.var:
-                tests += [b.icmp_signed(">=", lo, const(I64, 0)), b.icmp_signed("<=", hi, length)]
-            else:
-                tests.append(b.icmp_unsigned("<", b.load(self.local_slot(index)), length))
+        for array, index in sorted(loop.needs):
+            length = b.zext(self.header_field(b.load(self.local_slot(array)), 0, I64, "length"),
+                            wide)
+            varies = any(slot == loop.var for slot, _ in index.terms)
+            for v in ends if varies else ends[:1]:
+                value = const(wide, index.const)
+                for slot, k in index.terms:
+                    term = v if slot == loop.var else b.sext(b.load(self.local_slot(slot)), wide)
+                    value = b.add(value, term if k == 1 else b.mul(term, const(wide, k)))
+                tests.append(b.icmp_unsigned("<", value, length))  # (negative: huge, unsigned)
         empty = b.icmp_signed(">=", lo, hi)  # (no iteration at all)
         return b.or_(empty, functools.reduce(b.and_, tests))
 
@@ -1154,8 +1190,6 @@ def _load_local(f: FunctionLowering, pc, arg):
         return
     t = assigned(here)
     value = f.load_local(arg, t)
-    if f.unchecked and t == "int":  # (maybe an index whose bounds are proven)
-        f.index_of[id(value)] = (value, arg)
     f.push(value, t, arg if has_array(t) else OWNED)  # arrays: borrowed
 
 
@@ -1335,6 +1369,8 @@ def _call(f: FunctionLowering, pc, arg):
         fn = mb.function(callee)
         target = b.load_atomic(mb.slot(fn.name), "monotonic", 8,
                                typ=ir.PointerType(fn.function_type))
+    elif pc in f.unchecked_calls:  # (its callee's accesses proven: a versioned loop's copy)
+        target = mb.in_bounds_copy(callee, f.unchecked_calls[pc])
     elif not itself:
         target = mb.function(callee)
     else:

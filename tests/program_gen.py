@@ -90,6 +90,7 @@ HELPERS = {
     "wrap": "fn wrap(x) { return [x]; }",
     "get": "fn get(a, i) { return a[i]; }",
     "put": "fn put(a, i, v) { a[i] = v; }",
+    "near": "fn near(a, i, d) { print(a[i - d]); return a[-i + 2 * i + d]; }",
     "show": "fn show(x) { return len([x]); }",
     "fill": "fn fill(n, v) { return len(array(n, v)); }",
     "keep": "fn keep(a, k) { let n = len(a); a = [k]; return n; }",
@@ -475,7 +476,7 @@ class Generator:
             return within(type_, NUMBER)
         if name == "wrap":
             return is_arrays(type_)
-        if name == "get":
+        if name in ("get", "near"):
             return within(type_, "int|float|bool")
         if name == "put":
             return type_ == "nil"
@@ -496,6 +497,9 @@ class Generator:
         if name == "get":
             array, index = self.indexed(self.pick(members(type_)), d)
             return f"get({array}, {index})"
+        if name == "near":
+            array, index = self.indexed(self.pick(members(type_)), d)
+            return f"near({array}, {index}, 0)"  # (in bounds where the index is)
         if name == "put":
             elem = self.pick(SCALARS)
             array, index = self.indexed(elem, d)
@@ -636,10 +640,12 @@ class Generator:
 
     def indexed_for(self, indent: str) -> list[str] | None:
         """A for loop over an array's indices that reads and writes it with
-        its variable and with an int it does not change; sometimes the range
-        passes an end, or the body changes the variable or the array
-        (jit/ranges.py proves such indices in bounds before the loop, or
-        keeps the checks: an error comes at the same iteration)."""
+        its variable, with an int it does not change, with linear
+        expressions of them, and through helpers that index with their
+        parameters; sometimes the range passes an end, or the body changes
+        the variable or the array (jit/ranges.py proves such indices in
+        bounds before the loop, or keeps the checks: an error comes at the
+        same iteration)."""
         arrays = [(n, t) for t in ARRAYS for n in self.variables(t) if n not in self.frozen]
         if self.loop_depth >= 2 or not arrays:
             return None
@@ -658,6 +664,17 @@ class Generator:
             read = f"print({var}, {name}[{k}]);"
             body.append(f"{inner}{read}" if self.choose(2) else
                         f"{inner}if {k} >= 0 and {k} < len({name}) {{ {read} }}")
+        # (in bounds wherever the variable is, mostly: an error ends the program)
+        linear = ([f"len({name}) - 1 - {var}", f"{var} * 1 + 0", f"-(-{var})"] if self.choose(4)
+                  else [f"{var} + 1", f"{var} - 1", f"2 * {var}",
+                        *(f"{k} - {var}" for k in ints[:1]), *(f"{var} + {k}" for k in ints[-1:])])
+        if self.choose(2):
+            body.append(f"{inner}print({name}[{self.pick(linear)}]);")
+        if self.choose(3) == 0:
+            body.append(f"{inner}print({self.helper('get')}({name}, {self.pick(linear)}));"
+                        if self.choose(2) else
+                        f"{inner}print({self.helper('near')}({name}, {var}, "
+                        f"{self.pick(['0', '0', '0', '1', *ints[:1]])}));")
         if self.choose(4) == 0:
             body.append(f"{inner}{var} = {var} + {self.pick(['1', '-1'])};")
         if self.choose(5) == 0:

@@ -8,15 +8,31 @@ from jit.ranges import checked_loops
 from lang import compile_source
 
 
-def versioned(source: str, types: tuple[str, ...]) -> list[tuple[str | None, set]]:
-    """(loop variable, {(array, index)}) of each versioned loop of `f`."""
+def show(index, names) -> str:
+    """An Affine as source text: `c + r - 7`."""
+    text = ""
+    for slot, k in index.terms:
+        term = names[slot] if abs(k) == 1 else f"{abs(k)} * {names[slot]}"
+        text += (f" {'-' if k < 0 else '+'} " if text else "-" if k < 0 else "") + term
+    if index.const or not text:
+        text += f" {'-' if index.const < 0 else '+'} {abs(index.const)}" if text else str(index.const)
+    return text
+
+
+def loops(source: str, types: tuple[str, ...], inlined=lambda callee: True):
+    """The spec of `f` and its versioned loops."""
     program = compile_source(source, "t.toy")
     func = next(i for i, f in enumerate(program.functions) if f.name == "f")
     spec = Inferrer(program).function(func, types)
+    return spec, [loop for _, loop in sorted(checked_loops(spec.code, spec, inlined).items())]
+
+
+def versioned(source: str, types: tuple[str, ...]) -> list[tuple[str | None, set]]:
+    """(loop variable, {(array, index)}) of each versioned loop of `f`."""
+    spec, found = loops(source, types)
     names = spec.code.local_names
     return [(None if loop.var is None else names[loop.var],
-             {(names[a], names[i]) for a, i in loop.pairs})
-            for _, loop in sorted(checked_loops(spec.code, spec).items())]
+             {(names[a], show(i, names)) for a, i in loop.needs}) for loop in found]
 
 
 ARRAYS = ("array<float>", "array<float>", "int")
@@ -49,9 +65,45 @@ def test_what_the_body_changes_is_checked_each_time():
         for i in 0..len(a) { print(a[i]); print(a[i - 1]); }
         return 0;
     }"""
-    # (the first loop: i changes; the second: b and k change; the third:
-    # a[i] is proven, a[i - 1] is not a local's value and keeps its check)
-    assert versioned(source, ARRAYS) == [("i", {("a", "i")})]
+    # (the first loop: i changes; the second: b and k change)
+    assert versioned(source, ARRAYS) == [("i", {("a", "i"), ("a", "i - 1")})]
+
+
+def test_linear_indexes_are_proven_at_both_ends():
+    source = """fn f(a, b, k) {
+        for i in 1..len(a) - 1 { a[i] = a[i - 1] + a[i + 1] * b[2 * i - k + 3]; }
+        for i in 0..k { print(a[-i + k], b[i * i]); }
+        return 0;
+    }"""
+    # (terms in the order of the locals; i * i is not linear: it keeps its check)
+    assert versioned(source, ARRAYS) == [
+        ("i", {("a", "i"), ("a", "i - 1"), ("a", "i + 1"), ("b", "-k + 2 * i + 3")}),
+        ("i", {("a", "k - i")})]
+
+
+HELPERS = """fn get(v, r, c) { return v[c + r] and v[c - r + 7]; }
+fn put(v, r, c, x) { v[c + r] = x; let m = 0; m = r; v[m] = x; }
+fn again(v, r, c) { c = c + 1; return v[c]; }
+"""
+
+
+def test_accesses_in_an_inlined_helper_are_proven_in_terms_of_its_arguments():
+    source = HELPERS + """fn f(free, c) {
+        for r in 0..8 {
+            if get(free, r, c) { put(free, r, c, false); print(again(free, r, c)); }
+        }
+        return 0;
+    }"""
+    spec, [loop] = loops(source, ("array<bool>", "int"))
+    names = spec.code.local_names
+    assert {(names[a], show(i, names)) for a, i in loop.needs} == {
+        ("free", "c + r"), ("free", "c - r + 7")}
+    # get's two accesses; put's first (its second index is a local it
+    # assigns), none of again's (it assigns its parameter)
+    assert {spec.callees[pc].code.name: len(pcs) for pc, pcs in loop.calls} == {
+        "get": 2, "put": 1}
+    # (a callee LLVM does not inline keeps its checks: no loop to version)
+    assert loops(source, ("array<bool>", "int"), inlined=lambda callee: False)[1] == []
 
 
 def test_a_while_loop_inside_keeps_the_checks():
