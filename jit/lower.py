@@ -251,7 +251,7 @@ class ModuleBuilder:
         self.debug, self._unit = debug, None
         self.functions: dict[tuple, ir.Function] = {}
         self.slotted: set = set()  # keys of callees to call through their slots
-        self.in_bounds_copies: list[tuple] = []  # (to lower: in_bounds_copy)
+        self.in_bounds_copies: list[tuple] = []  # (spec, function, proven) to lower
 
     def runtime(self, symbol: str):
         """The function or global `symbol` of RUNTIME_FUNCTIONS or
@@ -467,7 +467,8 @@ class ModuleBuilder:
         for copy in range(1, self.copies(spec)):
             FunctionLowering(self, spec, self.recursion_copy(spec, copy), copy).lower()
         while self.in_bounds_copies:
-            FunctionLowering(self, *self.in_bounds_copies.pop()).lower()
+            spec, fn, proven = self.in_bounds_copies.pop()
+            FunctionLowering(self, spec, fn, proven=proven).lower()
 
     def inlined(self, spec: Spec) -> bool:
         """Will LLVM inline every call of `spec` in this module, and its
@@ -495,7 +496,7 @@ class ModuleBuilder:
             for arg, named in zip(fn.args, original.args, strict=True):
                 arg.name = named.name
             self.functions[key] = fn
-            self.in_bounds_copies.append((spec, fn, 0, None, None, proven))
+            self.in_bounds_copies.append((spec, fn, proven))
         return fn
 
     def copies(self, spec: Spec) -> int:
