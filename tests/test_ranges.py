@@ -81,6 +81,16 @@ def test_linear_indexes_are_proven_at_both_ends():
         ("i", {("a", "k - i")})]
 
 
+def test_the_test_before_a_loop_sees_an_index_that_wraps():
+    """(tests/conformance/arrays/loop_index_wrapping.toy runs this loop where
+    2 * i + k is 0 at both ends, after wrapping, and 4 in between.)"""
+    source = """fn f(a, k, lo, hi) {
+        for i in lo..hi { print(i, a[2 * i + k]); }
+        return 0;
+    }"""
+    assert versioned(source, ("array<int>", "int", "int", "int")) == [("i", {("a", "k + 2 * i")})]
+
+
 HELPERS = """fn get(v, r, c) { return v[c + r] and v[c - r + 7]; }
 fn put(v, r, c, x) { v[c + r] = x; let m = 0; m = r; v[m] = x; }
 fn again(v, r, c) { c = c + 1; return v[c]; }
