@@ -457,11 +457,7 @@ class ModuleBuilder:
         if split is None:
             FunctionLowering(self, spec, fn).lower()
         else:  # (see leaf_split)
-            body = ir.Function(self.module, fn.function_type, f"{fn.name}#body")
-            body.linkage = "internal"
-            body.attributes.add("noinline")
-            for arg, named in zip(body.args, fn.args, strict=True):
-                arg.name = named.name
+            body = self.variant(spec, "body", "noinline")
             FunctionLowering(self, spec, body, start=split[0]).lower()
             FunctionLowering(self, spec, fn, split=(*split, body)).lower()
         for copy in range(1, self.copies(spec)):
@@ -485,17 +481,7 @@ class ModuleBuilder:
         key = (spec.key, proven)
         fn = self.functions.get(key)
         if fn is None:
-            original = self.function(spec)
-            names = {f.name for f in self.functions.values()}
-            name = f"{original.name}#in-bounds"
-            while name in names:
-                name += "'"
-            fn = ir.Function(self.module, original.function_type, name)
-            fn.linkage = "internal"
-            fn.attributes.add("alwaysinline")
-            for arg, named in zip(fn.args, original.args, strict=True):
-                arg.name = named.name
-            self.functions[key] = fn
+            fn = self.functions[key] = self.variant(spec, "in-bounds")
             self.in_bounds_copies.append((spec, fn, proven))
         return fn
 
@@ -515,13 +501,22 @@ class ModuleBuilder:
         key = (spec.key, copy)
         fn = self.functions.get(key)
         if fn is None:
-            original = self.function(spec)
-            fn = ir.Function(self.module, original.function_type, f"{original.name}#{copy}")
-            fn.linkage = "internal"
-            fn.attributes.add("alwaysinline")
-            for arg, named in zip(fn.args, original.args, strict=True):
-                arg.name = named.name
-            self.functions[key] = fn
+            fn = self.functions[key] = self.variant(spec, str(copy))
+        return fn
+
+    def variant(self, spec: Spec, suffix: str, attribute: str = "alwaysinline") -> ir.Function:
+        """A new internal function with the type and parameter names of
+        `spec`'s, named `<its name>#<suffix>` (primed until unique): a leaf
+        split's body, a recursion copy, an in-bounds copy."""
+        original = self.function(spec)
+        name = f"{original.name}#{suffix}"
+        while name in self.module.globals:
+            name += "'"
+        fn = ir.Function(self.module, original.function_type, name)
+        fn.linkage = "internal"
+        fn.attributes.add(attribute)
+        for arg, named in zip(fn.args, original.args, strict=True):
+            arg.name = named.name
         return fn
 
     def entry(self, ret, params: list) -> str:

@@ -80,7 +80,9 @@ def is_arrays(type_: str) -> bool:
 
 
 # Generic helpers: one definition, called with values of many types. (`show`,
-# `fill` and `keep` make an array that dies inside the call.)
+# `fill` and `keep` make an array that dies inside the call; `near` indexes
+# with a linear expression of its parameters, unary minus and a multiple
+# included, which jit/ranges.py proves in the loops that call it.)
 HELPERS = {
     "id": "fn id(x) { return x; }",
     "pick": "fn pick(c, a, b) { if c { return a; } return b; }",
