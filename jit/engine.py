@@ -212,14 +212,16 @@ def host_triple() -> str:
 
 
 # Architectures whose LLVM back end always honours `musttail` (jit.lower's
-# leaf splits). On others (wasm32 without its tail-call feature, powerpc64le,
-# mips) LLVM aborts the process: "failed to perform tail call elimination".
-MUSTTAIL_ARCHES = ("x86_64", "aarch64")
+# leaf splits) and implements `preserve_mostcc` (its cold calls). On others
+# (wasm32 without its tail-call feature, powerpc64le, mips) LLVM aborts the
+# process: "failed to perform tail call elimination".
+SPECIAL_CALL_ARCHES = ("x86_64", "aarch64")
 
 
-def has_musttail(triple: str | None = None) -> bool:
-    """Does code for `triple` (None: this machine) get leaf splits?"""
-    return (triple or host_triple()).startswith(MUSTTAIL_ARCHES)
+def has_special_calls(triple: str | None = None) -> bool:
+    """Does code for `triple` (None: this machine) get leaf splits and
+    calls that keep the caller's registers?"""
+    return (triple or host_triple()).startswith(SPECIAL_CALL_ARCHES)
 
 
 def add_symbol(name: str, address: int) -> None:

@@ -221,7 +221,7 @@ class ModuleBuilder:
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
                  baseline: bool = False, tier_up: int | None = None, debug: str | None = None,
-                 size_type: ir.IntType = I64, tail_calls: bool = False):
+                 size_type: ir.IntType = I64, special_calls: bool = False):
         """`max_depth` is compiled in as a constant; the runtime's globals
         are external symbols, which the engine resolves when it links the
         module, so that nothing in the code depends on the process (a code
@@ -238,11 +238,12 @@ class ModuleBuilder:
         Locations change no code, but cost compile time: runs have none.
 
         `size_type`: the target C library's size_t, which malloc takes
-        (i32 on wasm32: jit.build). `tail_calls`: the target honours
-        `musttail` (jit.engine.has_musttail), so recursive functions may
-        get leaf splits (leaf_split)."""
+        (i32 on wasm32: jit.build). `special_calls`: the target honours
+        `musttail` and `preserve_mostcc` (jit.engine.has_special_calls), so
+        recursive functions may get leaf splits (leaf_split) and prints
+        keep the caller's registers (call_keeping)."""
         self.module = ir.Module(name=name)
-        self.tail_calls = tail_calls
+        self.special_calls = special_calls
         self.size_type = size_type
         self.symbols, self.max_depth = symbols, max_depth
         self.baseline, self.tier_up = baseline, tier_up
@@ -271,6 +272,28 @@ class ModuleBuilder:
             value = ir.GlobalVariable(self.module, RUNTIME_GLOBALS[symbol], symbol)
             value.linkage = "external"
         return value
+
+    def call_keeping(self, b: ir.IRBuilder, symbol: str, args):
+        """Call the runtime's `symbol` through a wrapper that keeps the
+        caller's registers (`preserve_mostcc`: all but r11 on x86-64), where
+        the target has one. A print on a cold path (Towers' "Cannot put a
+        big disk on a smaller one") then costs the hot path no callee-saved
+        registers: values live across it stay where they are."""
+        target = self.runtime(symbol)
+        if not self.special_calls:
+            return b.call(target, args)
+        name = symbol + ".keeping"
+        wrapper = self.module.globals.get(name)
+        if wrapper is None:
+            wrapper = ir.Function(self.module, target.function_type, name)
+            wrapper.linkage = "internal"
+            wrapper.calling_convention = "preserve_mostcc"
+            wrapper.attributes.add("noinline")
+            wrapper.attributes.add("cold")
+            wb = ir.IRBuilder(wrapper.append_basic_block())
+            wb.call(target, wrapper.args)
+            wb.ret_void()
+        return b.call(wrapper, args)
 
     def subprogram(self, fn: ir.Function, line: int):
         """With `debug`: `fn`'s debug scope (its DISubprogram), else None."""
@@ -452,7 +475,7 @@ class ModuleBuilder:
         fn = self.function(spec, symbol)
         if symbol is not None and self.baseline:
             self.slot(symbol, defined=True)
-        split = (leaf_split(spec, self.inlined) if self.tail_calls and not self.baseline
+        split = (leaf_split(spec, self.inlined) if self.special_calls and not self.baseline
                  else None)
         if split is None:
             FunctionLowering(self, spec, fn).lower()
@@ -1406,8 +1429,8 @@ def _print(f: FunctionLowering, pc, arg):
     for value, t, _ in items:
         kind, word = ((const(I64, rt.PRINT_STRING), value) if t == "str" else
                       tag_and_word(b, value, t))
-        b.call(mb.runtime("rt_print"), [kind, word])
-    b.call(mb.runtime("rt_print_end"), [])
+        mb.call_keeping(b, "rt_print", [kind, word])
+    mb.call_keeping(b, "rt_print_end", [])
     for item in items:
         f.release(*item)
 

@@ -283,3 +283,19 @@ def test_leaf_splits_only_where_llvm_honours_musttail():
     result = vmlab("asm", FIB, "--fn", "fib", "--target",
                    "powerpc64le-unknown-linux-gnu,mips-unknown-linux-gnu,wasm32")
     assert result.returncode == 0 and "#body" not in result.stdout.decode()
+
+
+def test_a_cold_print_keeps_the_callers_registers(tmp_path):
+    """Values live across a print stay in the registers they are in (the
+    print is called through a preserve_mostcc wrapper): the function saves
+    no callee-saved register, and only aligns the stack for the call."""
+    (tmp_path / "p.toy").write_text(
+        "fn step(a, i, v) {\n    if v < 0 {\n        print(\"negative\");\n    }\n"
+        "    a[i] = v;\n    return i + 1;\n}\n"
+        "let a = [1, 2];\nprint(step(a, 1, 5), step(a, 0, -1), a[0]);\n")
+    listing = vmlab("asm", "p.toy", "--fn", "step", "--args", "array<int>,int,int",
+                    "--target", "x86-64", cwd=tmp_path).stdout.decode()
+    step = listing.split('"step(array<int>, int, int)":', 1)[1].split(".Lfunc_end0", 1)[0]
+    pushes = [line.split()[1] for line in step.splitlines() if line.startswith("\tpushq")]
+    assert pushes == ["%rax"] and "rt_print.keeping" in step
+    assert vmlab("run", "--jit", "p.toy", cwd=tmp_path).stdout == b"negative\n2 1 -1\n"
