@@ -3,7 +3,7 @@
 The JIT's lowering makes the code, as for the JIT: inference from `<main>`
 over the whole program (unions of types are tagged values, so every
 program is typed), every specialization it reaches in one module, with the
-same checks, call-depth limit and stack floor. What differs is the host:
+same checks and call-depth limit. What differs is the host:
 instead of Python (jit.runtime), jit/standalone.c, compiled by the target's
 C compiler, prints, frees, reports errors and sets up the stack; the tables
 it needs (places, strings, error messages) are written into the program's
@@ -142,7 +142,6 @@ def _tables(m: ir.Module, program: Program, symbols: rt.Symbols, max_depth: int)
 
     codes = symbols.codes
     word("vmlab_max_depth", max_depth)
-    word("vmlab_stack_reserve", STACK_RESERVE)
     word("vmlab_traceback_limit", errors.TRACEBACK_LIMIT)
     name = ir.GlobalVariable(m, PTR, "vmlab_source_name")
     name.initializer, name.global_constant = text(program.source_name or "<program>"), True

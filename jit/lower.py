@@ -89,14 +89,11 @@ RUNTIME_FUNCTIONS = {
     "llvm.sqrt.f64": (F64, [F64], ()),
     "llvm.fabs.f64": (F64, [F64], ()),
     "llvm.fptosi.sat.i64.f64": (I64, [F64], ()),
-    "llvm.frameaddress.p0": (PTR, [I32], ()),
-    "llvm.stacksave.p0": (PTR, [], ()),
 }
 # Globals: symbol -> type.
 RUNTIME_GLOBALS = {
     "rt_jmpbuf": ir.ArrayType(I64, 64),
     "rt_shadow": PTR,
-    "rt_stack_budget": I64,
     "rt_exit": PTR,
     "rt_work": I64,
     "rt_live": I64,
@@ -321,8 +318,9 @@ class ModuleBuilder:
     def tbaa(self, instruction, kind: str):
         """Say which memory `instruction` reads or writes (LLVM's type-based
         alias analysis): "header" (an array's length and data pointer,
-        which compiled code never writes), "refs" (its reference count), or
-        an element type (an array's data). Accesses of different kinds
+        which compiled code never writes), "refs" (its reference count), an
+        element type (an array's data), "shadow" (the shadow stack's call
+        sites) or "limit" (the call limit). Accesses of different kinds
         never alias, so stores to elements and counts leave lengths, data
         pointers and other arrays' elements in registers. (Calls still
         clobber all memory: the runtime writes headers, and frees.)"""
@@ -560,17 +558,15 @@ class ModuleBuilder:
         b.position_at_end(fail)
         b.ret(b.zext(first, I64))  # longjmp's value: RAISED or EXITED
         b.position_at_end(run)
-        here = b.ptrtoint(b.call(self.runtime("llvm.frameaddress.p0"), [const(I32, 0)]), I64)
         shadow = b.load(self.runtime("rt_shadow"), typ=PTR)
-        budget = b.load(self.runtime("rt_stack_budget"), typ=I64)
-        floor = shadow_word(b, shadow, rt.SHADOW_FLOOR)
-        b.store(b.sub(here, budget), floor)
-        # A stop asked for before this entry lowers the floor out of reach
-        # (rt.SHADOW_FLOOR); one asked for later does it itself.
+        limit = shadow_word(b, shadow, rt.SHADOW_LIMIT)
+        b.store(const(I64, self.max_depth), limit)
+        # A stop asked for before this entry lowers the limit to 0
+        # (rt.SHADOW_LIMIT); one asked for later does it itself.
         b.fence("seq_cst")
         flag = b.load_atomic(shadow_word(b, shadow, rt.SHADOW_INTERRUPT), "seq_cst", 8, typ=I64)
         with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
-            b.store(const(I64, -1), floor)
+            b.store(const(I64, 0), limit)
         words = iter(range(1 + 2 * len(params)))
 
         def word():
@@ -634,7 +630,7 @@ def to_word(b, value):
 
 def shadow_word(b, shadow, index: int):
     """The address of one of the i64 words before the shadow stack
-    (runtime.SHADOW_INTERRUPT, SHADOW_FLOOR)."""
+    (runtime.SHADOW_INTERRUPT, SHADOW_LIMIT)."""
     return b.gep(shadow, [const(I64, index)], source_etype=I64)
 
 
@@ -745,6 +741,7 @@ class FunctionLowering:
         self.looped = in_loops(spec.code)  # offsets inside loops
         self.code = spec.code
         self.shadow = fn.args[1]  # (the shadow stack, as rt_shadow)
+        self.limit = None  # the call limit, read on entry (check_depth)
         # Every alloca goes in the entry block (the only ones SROA promotes);
         # the prologue follows it.
         self.allocas = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -766,6 +763,12 @@ class FunctionLowering:
         self.borrowed = borrowed(spec)  # (parameters: no reference of their own)
         self.counted = counted_loops(self.code, spec)  # by header pc
         self.counted_tests = {loop.test: loop for loop in self.counted.values()}
+        # Offsets inside a while loop that polls at every back-edge (not a
+        # for loop's or a counted loop's, which poll once a strip).
+        self.polled = {pc for back, (opcode, header) in enumerate(self.code.instrs)
+                       if opcode == op.JUMP and header <= back and header not in self.counted
+                       and self.code.instrs[header][0] != op.FOR_ITER
+                       for pc in range(header, back + 1)}
         # Range-check elimination (jit.ranges): each versioned loop's copy
         # without checks, its blocks by pc; while one is lowered, the
         # accesses that need no check, and the calls that run a copy of
@@ -901,7 +904,8 @@ class FunctionLowering:
                 a.store(value, self.stack_slot(slot, t))
         if spec.callees and (self.split is None  # (for the traceback of an error further down)
                              or any(pc in spec.callees for pc in self.split[1])):
-            a.store(self.site, a.gep(self.shadow, [self.depth], source_etype=I32))
+            self.mb.tbaa(a.store(self.site, a.gep(self.shadow, [self.depth], source_etype=I32)),
+                         "shadow")
         if self.counts_work and not spec.is_osr:
             self.count_work(a)
         a.branch(self.blocks[self.start])
@@ -950,9 +954,9 @@ class FunctionLowering:
 
     def poll(self, b, pc: int) -> None:
         """Stop if vmlab.interrupts raised the flag (Ctrl-C, --timeout): at
-        every loop back-edge (and, through the stack floor, every recursive
-        call), so no run is unstoppable. An atomic load, which LLVM never
-        hoists out of the loop."""
+        every loop back-edge (and, through the call limit, at every call:
+        check_depth), so no run is unstoppable. An atomic load, which LLVM
+        never hoists out of the loop."""
         flag = b.load_atomic(shadow_word(b, self.shadow, rt.SHADOW_INTERRUPT), "monotonic", 8,
                              typ=I64)
         with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
@@ -997,21 +1001,33 @@ class FunctionLowering:
         b.call(self.mb.runtime("rt_exit_jump"), [])
         b.unreachable()
 
-    def check_stack(self, too_deep, pc: int) -> None:
-        """Before a call that may recurse: the call limit, and the native
-        stack's floor, so that deep native recursion ends in `stack
-        overflow`, never a crash, and stops when asked to (a stop sets the
-        floor above every address, rt.SHADOW_FLOOR). Here, not on the
-        callee's entry, so that a call that recurses no further (a leaf)
-        pays nothing for it; the callee's one frame below the floor is
-        within the stack's reserve. (Recursion copies are inlined: their
-        calls grow no native stack.)"""
+    def check_depth(self, pc: int, recursive: bool) -> None:
+        """Before a call: the call depth against --max-depth, so that deep
+        recursion ends in `stack overflow` at the exact call (the native
+        stack has room for that many frames of every compiled function:
+        jit.frames). Where the call may recurse, outside a loop that polls
+        at every back-edge, against the call limit instead
+        (rt.SHADOW_LIMIT): --max-depth until a stop lowers it to 0, so
+        that the one test also stops a recursion when asked. The frame
+        reads the limit once, on entry, so that the test of a call in a
+        loop is the loop's invariant: a stop is seen by the next frame.
+        (A call in a polled loop needs no such test: the loop's poll comes
+        round; a call that cannot recurse makes a call tree of bounded
+        size.)"""
         b = self.b
-        here = b.ptrtoint(b.call(self.mb.runtime("llvm.stacksave.p0"), []), I64)
-        floor = b.load_atomic(shadow_word(b, self.shadow, rt.SHADOW_FLOOR), "monotonic", 8,
-                              typ=I64)
-        with b.if_then(b.or_(too_deep, b.icmp_unsigned("<", here, floor)), likely=False):
-            with b.if_then(b.not_(too_deep)):
+        if recursive and pc not in self.polled:
+            if self.limit is None:
+                a = self.allocas
+                self.limit = self.mb.tbaa(a.load_atomic(
+                    shadow_word(a, self.shadow, rt.SHADOW_LIMIT), "unordered", 8, typ=I64),
+                    "limit")
+                self.limit.set_metadata("range", self.mb.module.add_metadata(
+                    [const(I64, 0), const(I64, self.mb.max_depth + 1)]))  # (0: stopped)
+            limit = self.limit
+        else:
+            limit = const(I64, self.mb.max_depth)
+        with b.if_then(b.icmp_unsigned(">=", self.depth, limit), likely=False):
+            with b.if_then(b.icmp_unsigned("<", self.depth, const(I64, self.mb.max_depth))):
                 self.poll(b, pc)
             self.raise_error(b, rt.STACK_OVERFLOW, pc)
 
@@ -1378,11 +1394,8 @@ def _call(f: FunctionLowering, pc, arg):
     itself = callee.key == f.spec.key
     # A self-call in a loop calls the function itself (recursion_copies).
     copy = (f.copy + 1) % mb.copies(f.spec) if itself and pc not in f.looped else 0
-    too_deep = b.icmp_unsigned(">=", f.depth, const(I64, mb.max_depth))
-    if reaches(callee, f.spec) and copy == 0:  # (a copy is inlined: no native frame)
-        f.check_stack(too_deep, pc)
-    else:
-        f.check(too_deep, rt.STACK_OVERFLOW, pc)
+    # (A recursion copy is inlined: its calls make no native frame.)
+    f.check_depth(pc, reaches(callee, f.spec) and copy == 0)
     if not itself and callee.key in mb.slotted:
         # (Read at each call, atomically: the compiler thread may write it.)
         fn = mb.function(callee)

@@ -45,12 +45,12 @@ ERROR_FIELDS = 5  # kind, site, depth, a, b
 # Before the shadow stack's first entry, two i64 words that compiled code
 # reads at its calls and loops through the shadow stack pointer it passes
 # along (a register), not through globals: the interrupt flag, set from
-# outside to stop (vmlab.interrupts), and the stack floor, set on each entry
-# from the interpreter (addresses below it are off limits). A stop sets the
-# flag, then the floor to the top of memory, so that one test before each
-# call that may recurse, of the stack address against the floor, catches both
-# (the entry wrapper, after setting the floor, looks at the flag again).
-SHADOW_INTERRUPT, SHADOW_FLOOR = -2, -1  # i64 indexes from the shadow stack
+# outside to stop (vmlab.interrupts), and the call limit, the call depth at
+# which a call fails, set to --max-depth on each entry from the interpreter.
+# A stop sets the flag, then the limit to 0, so that the depth test every
+# call makes catches both (the entry wrapper, after setting the limit, looks
+# at the flag again).
+SHADOW_INTERRUPT, SHADOW_LIMIT = -2, -1  # i64 indexes from the shadow stack
 SHADOW_HEADER = 4                        # i32 slots they take
 
 # The memory check's marks on a freed array (Runtime.memcheck).
@@ -63,7 +63,6 @@ RUNTIME_IR = r"""
 @rt_error = global [5 x i64] zeroinitializer    ; kind, site, depth, a, b of the error
 @rt_shadow = global ptr null                    ; i32 call site per call depth (SHADOW_HEADER)
 @rt_exit = global ptr null                      ; where a side exit leaves pc, locals, stack
-@rt_stack_budget = global i64 0                 ; native stack bytes compiled code may use
 @rt_work = global i64 0                         ; calls and loop iterations in baseline code
 
 declare void @longjmp(ptr, i32) noreturn
@@ -225,7 +224,7 @@ class Runtime:
         self._line: list[str] = []
         self._shadow = (ctypes.c_int32 * (SHADOW_HEADER + max_depth + 2))()
         self._interrupt = ctypes.c_int64.from_buffer(self._shadow)  # (SHADOW_INTERRUPT)
-        self._floor = ctypes.c_int64.from_buffer(self._shadow, 8)    # (SHADOW_FLOOR)
+        self._limit = ctypes.c_int64.from_buffer(self._shadow, 8)    # (SHADOW_LIMIT)
         global _current
         _current = self  # the callbacks reach the current run through it
         jit = engine.engine()
@@ -236,7 +235,6 @@ class Runtime:
             ctypes.addressof(self._shadow) + 4 * SHADOW_HEADER
         self._exit = ctypes.c_void_p.from_address(jit.global_address("rt_exit"))
         self._error = (ctypes.c_int64 * ERROR_FIELDS).from_address(jit.global_address("rt_error"))
-        self._budget = ctypes.c_int64.from_address(jit.global_address("rt_stack_budget"))
         self.use_stack(None)
         self.work = ctypes.c_int64.from_address(jit.global_address("rt_work"))
         ctypes.c_int64.from_address(jit.global_address("rt_memcheck")).value = self.memcheck
@@ -256,12 +254,12 @@ class Runtime:
             soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
             stack_bytes = soft if 0 < soft < (1 << 40) else 8 << 20
         self.stack_bytes = stack_bytes
-        self._budget.value = max(stack_bytes - STACK_RESERVE, STACK_RESERVE // 2)
-        self.frame_limit = self._budget.value // (self.max_depth + 1)
+        budget = max(stack_bytes - STACK_RESERVE, STACK_RESERVE // 2)
+        self.frame_limit = budget // (self.max_depth + 1)
 
     def _raise_interrupt(self) -> None:
         self._interrupt.value = 1
-        self._floor.value = -1  # (as unsigned: above every stack address)
+        self._limit.value = 0  # (every call fails the depth test)
 
     # --- callbacks from compiled code ---
     def print_item(self, kind: int, bits: int) -> None:

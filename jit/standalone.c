@@ -28,7 +28,6 @@
 extern void vmlab_run(int32_t *shadow);     /* <main> at depth 0 */
 extern const int64_t vmlab_max_depth;       /* calls, as the lowering checks them */
 extern const int64_t vmlab_stack_bytes;     /* the native stack compiled code runs on */
-extern const int64_t vmlab_stack_reserve;   /* what it leaves to this runtime */
 extern const int64_t vmlab_traceback_limit; /* vmlab.errors.TRACEBACK_LIMIT */
 extern const char *const vmlab_source_name;
 extern const int64_t vmlab_codes;           /* code objects: <main>, then functions */
@@ -45,12 +44,11 @@ extern const char *const vmlab_type_error_messages[];
 /* --- what compiled code reads and calls (jit.lower RUNTIME_*) --- */
 int32_t *rt_shadow;     /* call site per depth, after SHADOW_HEADER slots */
 int64_t rt_live;        /* arrays alive */
-int64_t rt_stack_budget;
 
 enum { DIVISION_BY_ZERO = 1, INDEX_ERROR, STACK_OVERFLOW, NEGATIVE_LENGTH, TOO_LONG,
        TYPE_ERROR, OUT_OF_MEMORY, INTERRUPTED };
 enum { TAG_NIL, TAG_BOOL, TAG_INT, TAG_FLOAT, TAG_INTS, TAG_FLOATS, TAG_BOOLS, PRINT_STRING };
-#define SHADOW_HEADER 4 /* i32 slots: the interrupt flag and the stack floor */
+#define SHADOW_HEADER 4 /* i32 slots: the interrupt flag and the call limit */
 
 typedef struct { int64_t length; void *data; int64_t refs, owner; } Header;
 
@@ -166,23 +164,22 @@ void rt_raise(int64_t kind, int64_t site, int64_t depth, int64_t a, int64_t b, i
 
 #ifndef __wasm__
 /* Ctrl-C: compiled code polls the flag at every loop back-edge and, through
- * the floor, at every recursive call (jit.runtime: a stop), and raises
+ * the call limit, at every call (jit.runtime: a stop), and raises
  * INTERRUPTED there, so the output so far is written, as in every tier. */
 static void interrupt(int signal) {
     (void)signal;
     __atomic_store_n((int64_t *)rt_shadow - 2, 1, __ATOMIC_SEQ_CST);
-    __atomic_store_n((int64_t *)rt_shadow - 1, -1, __ATOMIC_SEQ_CST);
+    __atomic_store_n((int64_t *)rt_shadow - 1, 0, __ATOMIC_SEQ_CST);
 }
 #endif
 
 static void *run(void *unused) {
-    char here;
-    /* The stack floor (SHADOW_FLOOR, the i64 before the shadow stack):
-     * compiled code raises `stack overflow` below it, never touching the
-     * guard page. */
-    ((int64_t *)rt_shadow)[-1] = (int64_t)(intptr_t)&here - rt_stack_budget;
+    /* The call limit (SHADOW_LIMIT, the i64 before the shadow stack): a
+     * call at this depth raises `stack overflow`; the stack has room for
+     * that many frames (jit.build). */
+    ((int64_t *)rt_shadow)[-1] = vmlab_max_depth;
     if (__atomic_load_n((int64_t *)rt_shadow - 2, __ATOMIC_SEQ_CST))
-        ((int64_t *)rt_shadow)[-1] = -1; /* (stopped before this line: see interrupt) */
+        ((int64_t *)rt_shadow)[-1] = 0; /* (stopped before this line: see interrupt) */
     vmlab_run(rt_shadow);
     return unused;
 }
@@ -194,7 +191,6 @@ int main(void) {
     int32_t *shadow = calloc(SHADOW_HEADER + vmlab_max_depth + 2, sizeof(int32_t));
     if (!shadow) { fputs("error: out of memory\n", stderr); return 1; }
     rt_shadow = shadow + SHADOW_HEADER;
-    rt_stack_budget = vmlab_stack_bytes - vmlab_stack_reserve;
 #ifdef __wasm__
     run(NULL); /* (the linker gave the stack vmlab_stack_bytes) */
 #else

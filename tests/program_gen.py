@@ -928,8 +928,11 @@ class Generator:
             lines.append(f"    let l{i} = {value};")
             terms.append(term)
         count = len(terms)
-        return lines + ["    if n == 0 { return 0; }", f"    a[n % {count}] = n;",
-                        f"    let t = {name}(n - 1, a);",
+        call = [f"    let t = {name}(n - 1, a);"]
+        if self.choose(3) == 0:  # in a while loop that polls: the depth test is the constant's
+            call = ["    let t = 0;", "    let k = 0;",
+                    f"    while k != 1 {{ t = {name}(n - 1, a); k = k + 1; }}"]
+        return lines + ["    if n == 0 { return 0; }", f"    a[n % {count}] = n;", *call,
                         f"    return t + ({' + '.join(terms)}) % 7;", "}"], count
 
     # --- errors: wrong in one way, or in two at once ---
@@ -1088,8 +1091,12 @@ class Generator:
             args = [f"{p} - 1" if p == n else self.leaf(t) for p, t in
                     zip(names, params, strict=True)]
             call = f"{name}({', '.join(args)})"
-            if self.choose(3) == 0:  # inside a loop, as backtracking does (jit.lower: no copies)
-                lines += [f"    let r = {self.leaf(result)};", f"    for k in 0..1 {{ r = {call}; }}"]
+            shape = self.choose(6)
+            if shape < 2:  # inside a loop, as backtracking does (jit.lower: no copies): a for
+                # loop, or a while loop that polls (its call's depth test is the constant's)
+                lines += [f"    let r = {self.leaf(result)};"] + [
+                    [f"    for k in 0..1 {{ r = {call}; }}"],
+                    ["    let k = 1;", f"    while k != 0 {{ r = {call}; k = k - 1; }}"]][shape]
             else:
                 lines.append(f"    let r = {call};")
             self.scopes[0]["r"] = result

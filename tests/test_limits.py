@@ -28,6 +28,13 @@ FOREVER = {
     "main": "print(\"start\");\nlet x = 0;\nfor i in 0..9223372036854775807 { x = x ^ i; }\n",
     "recursion": "fn f(n) { if n < 1 { return 1; } return f(n - 1) + f(n - 1); }\n"
                  "print(\"start\");\nprint(f(200));\n",
+    # recursion inside loops: a for loop too short to poll (the JIT's polls
+    # once a strip), and a while loop that polls at every back-edge
+    "recursion_in_for": "fn f(n) {\n for i in 0..2 { if n > 0 { f(n - 1); } }\n return 0;\n}\n"
+                        "print(\"start\");\nprint(f(200));\n",
+    "recursion_in_while": "fn f(n) {\n let i = 1;\n while i >= 0 {\n"
+                          "  if n > 0 { f(n - 1); }\n  i = i - 1;\n }\n return 0;\n}\n"
+                          "print(\"start\");\nprint(f(200));\n",
     # a counting while loop, which the JIT strip-mines (jit/loops.py): a
     # step that makes strips, and one that cannot (0: it polls every time)
     "counting": COUNTING + "print(spin(9223372036854775807, 1));\n",
