@@ -102,7 +102,7 @@ def module(program: Program, max_depth: int, size_type=I64, triple: str | None =
             raise BuildError(f"{s.name()} cannot be compiled ahead of time: {s.declined}")
     symbols = rt.Symbols(program)
     builder = ModuleBuilder(program.source_name or "program", symbols, max_depth,
-                            size_type=size_type, special_calls=engine.has_special_calls(triple))
+                            size_type=size_type, full_target=engine.is_full_target(triple))
     for s in specs:
         builder.function(s, "vmlab.main" if s is spec else None)
     for s in specs:

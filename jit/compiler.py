@@ -238,7 +238,7 @@ class Compiler:
         def translate(debug: str | None = None) -> str:
             builder = ModuleBuilder(module, self.runtime.symbols, self.max_depth,
                                     tier == BASELINE, tier_up, debug,
-                                    special_calls=engine.has_special_calls())
+                                    full_target=engine.is_full_target())
             for s in others + members:  # name them all before any call refers to one
                 builder.function(s, symbols.get(s.key))  # (others: declared, defined elsewhere)
             builder.slotted = {c.key for c in slotted}

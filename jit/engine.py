@@ -211,17 +211,19 @@ def host_triple() -> str:
     return llvm.get_process_triple()
 
 
-# Architectures whose LLVM back end always honours `musttail` (jit.lower's
-# leaf splits) and implements `preserve_mostcc` (its cold calls). On others
+# Architectures whose code gets all of jit.lower's tricks: their LLVM back
+# end always honours `musttail` (leaf splits), implements `preserve_mostcc`
+# (prints that keep the caller's registers), and makes an aligned 8-byte
+# `load volatile` one load, atomic by the architecture (polls). On others
 # (wasm32 without its tail-call feature, powerpc64le, mips) LLVM aborts the
-# process: "failed to perform tail call elimination".
-SPECIAL_CALL_ARCHES = ("x86_64", "aarch64")
+# process on `musttail`: "failed to perform tail call elimination".
+FULL_ARCHES = ("x86_64", "aarch64")
 
 
-def has_special_calls(triple: str | None = None) -> bool:
-    """Does code for `triple` (None: this machine) get leaf splits and
-    calls that keep the caller's registers?"""
-    return (triple or host_triple()).startswith(SPECIAL_CALL_ARCHES)
+def is_full_target(triple: str | None = None) -> bool:
+    """Does code for `triple` (None: this machine) get all of jit.lower's
+    tricks (FULL_ARCHES)?"""
+    return (triple or host_triple()).startswith(FULL_ARCHES)
 
 
 def add_symbol(name: str, address: int) -> None:

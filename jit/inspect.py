@@ -85,7 +85,7 @@ def _module(program: Program, name: str, arg_types: tuple[str, ...],
     baseline = tier == "baseline"
     builder = ModuleBuilder(spec.name(), Symbols(program), max_depth, baseline=baseline,
                             tier_up=OPTIMIZE_COUNT if baseline else None, debug=debug,
-                            special_calls=engine.has_special_calls(triple))
+                            full_target=engine.is_full_target(triple))
     # The module the JIT would make (jit.compiler.plan): `name` global, as
     # the JIT's entry calls it, with what it inlines; the callees it links
     # to are declared, so calls to them show as calls.

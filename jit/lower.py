@@ -218,7 +218,7 @@ class ModuleBuilder:
 
     def __init__(self, name: str, symbols: rt.Symbols, max_depth: int,
                  baseline: bool = False, tier_up: int | None = None, debug: str | None = None,
-                 size_type: ir.IntType = I64, special_calls: bool = False):
+                 size_type: ir.IntType = I64, full_target: bool = False):
         """`max_depth` is compiled in as a constant; the runtime's globals
         are external symbols, which the engine resolves when it links the
         module, so that nothing in the code depends on the process (a code
@@ -235,12 +235,13 @@ class ModuleBuilder:
         Locations change no code, but cost compile time: runs have none.
 
         `size_type`: the target C library's size_t, which malloc takes
-        (i32 on wasm32: jit.build). `special_calls`: the target honours
-        `musttail` and `preserve_mostcc` (jit.engine.has_special_calls), so
+        (i32 on wasm32: jit.build). `full_target`: the target honours
+        `musttail`, `preserve_mostcc` and volatile loads as one load
+        (jit.engine.is_full_target), so
         recursive functions may get leaf splits (leaf_split) and prints
         keep the caller's registers (call_keeping)."""
         self.module = ir.Module(name=name)
-        self.special_calls = special_calls
+        self.full_target = full_target
         self.size_type = size_type
         self.symbols, self.max_depth = symbols, max_depth
         self.baseline, self.tier_up = baseline, tier_up
@@ -277,7 +278,7 @@ class ModuleBuilder:
         big disk on a smaller one") then costs the hot path no callee-saved
         registers: values live across it stay where they are."""
         target = self.runtime(symbol)
-        if not self.special_calls:
+        if not self.full_target:
             return b.call(target, args)
         name = symbol + ".keeping"
         wrapper = self.module.globals.get(name)
@@ -473,7 +474,7 @@ class ModuleBuilder:
         fn = self.function(spec, symbol)
         if symbol is not None and self.baseline:
             self.slot(symbol, defined=True)
-        split = (leaf_split(spec, self.inlined) if self.special_calls and not self.baseline
+        split = (leaf_split(spec, self.inlined) if self.full_target and not self.baseline
                  else None)
         if split is None:
             FunctionLowering(self, spec, fn).lower()
@@ -626,6 +627,15 @@ def to_word(b, value):
     if value.type == PTR:
         return b.ptrtoint(value, I64)
     return value
+
+
+class VolatileLoad(ir.LoadInstr):
+    """`load volatile`, which llvmlite's builder does not write."""
+
+    def descr(self, buf):
+        line = []
+        super().descr(line)
+        buf.append(line[0].replace("load ", "load volatile ", 1))
 
 
 def shadow_word(b, shadow, index: int):
@@ -954,11 +964,20 @@ class FunctionLowering:
 
     def poll(self, b, pc: int) -> None:
         """Stop if vmlab.interrupts raised the flag (Ctrl-C, --timeout): at
-        every loop back-edge (and, through the call limit, at every call:
-        check_depth), so no run is unstoppable. An atomic load, which LLVM
-        never hoists out of the loop."""
-        flag = b.load_atomic(shadow_word(b, self.shadow, rt.SHADOW_INTERRUPT), "monotonic", 8,
-                             typ=I64)
+        every loop back-edge (and, through the call limit, at the calls that
+        may recurse: check_depth), so no run is unstoppable. A load LLVM
+        never hoists out of the loop: in optimized code volatile where that
+        is one load (full_target; x86-64 then compares in memory, `cmpq $0,
+        -16(%rsi)`, an instruction fewer than an atomic load's), else
+        atomic."""
+        word = shadow_word(b, self.shadow, rt.SHADOW_INTERRUPT)
+        if self.mb.full_target and not self.mb.baseline:  # (fast instruction selection
+            # folds neither: the baseline tier's stays atomic)
+            flag = VolatileLoad(b.block, word, typ=I64)
+            flag.align = 8
+            b._insert(flag)
+        else:
+            flag = b.load_atomic(word, "monotonic", 8, typ=I64)
         with b.if_then(b.icmp_signed("!=", flag, const(I64, 0)), likely=False):
             self.raise_error(b, rt.INTERRUPTED, pc)
 

@@ -285,6 +285,22 @@ def test_leaf_splits_only_where_llvm_honours_musttail():
     assert result.returncode == 0 and "#body" not in result.stdout.decode()
 
 
+def test_a_while_loop_polls_with_one_compare(tmp_path):
+    """The stop flag is read at each back-edge of a while loop: on x86-64 a
+    compare in memory (a volatile load, jit.lower.VolatileLoad); other
+    targets read it atomically."""
+    (tmp_path / "p.toy").write_text(
+        "fn walk(next, x) {\n    let n = 0;\n    while x != -1 {\n"
+        "        x = next[x];\n        n = n + 1;\n    }\n    return n;\n}\n"
+        "print(walk([1, 2, -1], 0));\n")
+    listing = vmlab("asm", "p.toy", "--fn", "walk", "--args", "array<int>,int",
+                    "--target", "x86-64", cwd=tmp_path).stdout.decode()
+    assert "\tcmpq\t$0, -16(%rsi)" in listing
+    result = vmlab("asm", "p.toy", "--fn", "walk", "--args", "array<int>,int", "--target",
+                   "aarch64,powerpc64le-unknown-linux-gnu,wasm32", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.decode().count("walk(") >= 3
+
+
 def test_a_cold_print_keeps_the_callers_registers(tmp_path):
     """Values live across a print stay in the registers they are in (the
     print is called through a preserve_mostcc wrapper): the function saves
