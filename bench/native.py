@@ -11,8 +11,11 @@ its C twin in bench/ref has the same `long bench(long n)`. Two comparisons:
   executable `vmlab build` made of the program (jit/build.py).
 
 C is compiled with `cc -O2` when first needed. `python -m bench.native
-[--second|--medium|--small] [--rounds N] [NAME...]` prints the table (whole process:
-medians of N interleaved rounds, 3 by default; more on a noisy machine);
+[--second|--medium|--small] [--rounds N] [--processes P] [NAME...]` prints
+the table (whole process: medians of N interleaved rounds, 3 by default;
+more on a noisy machine; steady state: in this process, or with P the
+medians over P fresh processes, each of which places the JIT's code anew:
+placement alone moves some programs by 10%, docs/results.md);
 bench/bench_native.py runs the same under pytest-benchmark.
 """
 
@@ -128,6 +131,19 @@ def steady_state(name: str, n: int, rounds: int) -> tuple[float, float]:
     return statistics.median(times["jit"]), statistics.median(times["c"])
 
 
+def steady_state_processes(name: str, n: int, rounds: int, processes: int
+                           ) -> tuple[float, float]:
+    """steady_state in `processes` fresh processes, one after the other:
+    the medians of their (JIT, C) medians."""
+    code = ("import sys; from bench import native; "
+            "print(*native.steady_state(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))")
+    runs = [subprocess.run([sys.executable, "-c", code, name, str(n), str(rounds)],
+                           cwd=HERE.parent, check=True, capture_output=True, text=True)
+            .stdout.split() for _ in range(processes)]
+    return (statistics.median(float(jit) for jit, _ in runs),
+            statistics.median(float(c) for _, c in runs))
+
+
 def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float, float]:
     """Median seconds of `vmlab run --jit` with an empty code cache, with a
     warm one, of the executable `vmlab build` made, and of the C
@@ -163,13 +179,15 @@ def main(argv: list[str]) -> int:
              SECOND if "--second" in argv else FULL)
     names = [a for a in argv if a in NAMES] or NAMES
     rounds = 5
-    process_rounds = 3
-    if "--rounds" in argv:
-        given = argv[argv.index("--rounds") + 1:][:1]
-        if not given or not given[0].isdigit() or int(given[0]) < 1:
-            print("bench.native: --rounds takes a count of at least 1", file=sys.stderr)
-            return 2
-        process_rounds = int(given[0])
+    counts = {"--rounds": 3, "--processes": 0}
+    for option in counts:
+        if option in argv:
+            given = argv[argv.index(option) + 1:][:1]
+            if not given or not given[0].isdigit() or int(given[0]) < 1:
+                print(f"bench.native: {option} takes a count of at least 1", file=sys.stderr)
+                return 2
+            counts[option] = int(given[0])
+    process_rounds, processes = counts["--rounds"], counts["--processes"]
     ratios = {"steady": [], "process, empty cache": [], "process, warm cache": [],
               "process, vmlab build": []}
     print(f"{'':<22}{'steady state':^25}   {'whole process':^54}")
@@ -178,7 +196,8 @@ def main(argv: list[str]) -> int:
           f"{'built':>6}")
     for name in names:
         n = sizes[name]
-        jit_s, c_s = steady_state(name, n, rounds)
+        jit_s, c_s = (steady_state_processes(name, n, rounds, processes) if processes
+                      else steady_state(name, n, rounds))
         cold, warm, built, proc_c = whole_process(name, n, process_rounds)
         ratios["steady"].append(jit_s / c_s)
         ratios["process, empty cache"].append(cold / proc_c)

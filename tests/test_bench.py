@@ -240,8 +240,31 @@ def test_the_jit_against_c_table_runs_each_program_at_the_sizes_asked(flag, size
     assert capsys.readouterr().out.count("\ntowers ") == 1
 
 
-@pytest.mark.parametrize("argv", [["--rounds"], ["--rounds", "0"], ["--rounds", "x", "fib"]])
+@pytest.mark.parametrize("argv", [["--rounds"], ["--rounds", "0"], ["--rounds", "x", "fib"],
+                                  ["--processes", "0", "fib"]])
 def test_the_jit_against_c_table_refuses_a_bad_round_count(argv, capsys):
     from bench import native
     assert native.main(argv) == 2
-    assert capsys.readouterr().err == "bench.native: --rounds takes a count of at least 1\n"
+    assert capsys.readouterr().err == f"bench.native: {argv[0]} takes a count of at least 1\n"
+
+
+def test_the_steady_state_can_be_the_median_of_fresh_processes(capsys, monkeypatch):
+    """`--processes P`: the steady state is measured in P fresh processes
+    (each places the JIT's code anew), and the row is their medians."""
+    import subprocess
+
+    from bench import native
+    runs = []
+    real = subprocess.run
+
+    def counting(command, *args, **kwargs):
+        runs.append(command)
+        return real(command, *args, **kwargs)
+    monkeypatch.setattr(subprocess, "run", counting)
+    monkeypatch.setattr(native, "whole_process", lambda name, n, rounds: (2, 2, 2, 1))
+    monkeypatch.setattr(native, "steady_state", None)  # (not in this process)
+    assert native.main(["--small", "--processes", "2", "fib"]) == 0
+    row = [line.split() for line in capsys.readouterr().out.splitlines()
+           if line.startswith("fib")]
+    assert len(row) == 1 and float(row[0][4]) > 0  # (the ratio: the times are microseconds)
+    assert len([c for c in runs if "native.steady_state" in " ".join(c)]) == 2
