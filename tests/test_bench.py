@@ -200,20 +200,24 @@ def test_compile_latency_report():
     assert jit_compile.distribution([1.0, 2.0, 3.0, 4.0]).startswith("median 2.5 ms, p5 ")
 
 
-def test_the_jit_against_c_table_runs_as_many_rounds_as_asked(capsys, monkeypatch):
+@pytest.fixture
+def runs(monkeypatch) -> list:
+    """The commands subprocess.run is given (and runs) during the test."""
+    import subprocess
+    commands, real = [], subprocess.run
+
+    def counting(command, *args, **kwargs):
+        commands.append(command)
+        return real(command, *args, **kwargs)
+    monkeypatch.setattr(subprocess, "run", counting)
+    return commands
+
+
+def test_the_jit_against_c_table_runs_as_many_rounds_as_asked(capsys, runs):
     """`python -m bench.native --small --rounds N fib`: one row, whole-process
     medians of N interleaved rounds of each command (counted here), and the
     geometric means."""
-    import subprocess
-
     from bench import native
-    runs = []
-    real = subprocess.run
-
-    def counting(command, *args, **kwargs):
-        runs.append(command)
-        return real(command, *args, **kwargs)
-    monkeypatch.setattr(subprocess, "run", counting)
     assert native.main(["--small", "--rounds", "2", "fib"]) == 0
     out = capsys.readouterr().out
     assert [line.split()[:2] for line in out.splitlines() if line.startswith("fib")] == \
@@ -248,19 +252,10 @@ def test_the_jit_against_c_table_refuses_a_bad_round_count(argv, capsys):
     assert capsys.readouterr().err == f"bench.native: {argv[0]} takes a count of at least 1\n"
 
 
-def test_the_steady_state_can_be_the_median_of_fresh_processes(capsys, monkeypatch):
+def test_the_steady_state_can_be_the_median_of_fresh_processes(capsys, monkeypatch, runs):
     """`--processes P`: the steady state is measured in P fresh processes
     (each places the JIT's code anew), and the row is their medians."""
-    import subprocess
-
     from bench import native
-    runs = []
-    real = subprocess.run
-
-    def counting(command, *args, **kwargs):
-        runs.append(command)
-        return real(command, *args, **kwargs)
-    monkeypatch.setattr(subprocess, "run", counting)
     monkeypatch.setattr(native, "whole_process", lambda name, n, rounds: (2, 2, 2, 1))
     monkeypatch.setattr(native, "steady_state", None)  # (not in this process)
     assert native.main(["--small", "--processes", "2", "fib"]) == 0
