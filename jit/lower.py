@@ -237,9 +237,10 @@ class ModuleBuilder:
         `size_type`: the target C library's size_t, which malloc takes
         (i32 on wasm32: jit.build). `full_target`: the target honours
         `musttail`, `preserve_mostcc` and volatile loads as one load
-        (jit.engine.is_full_target), so
-        recursive functions may get leaf splits (leaf_split) and prints
-        keep the caller's registers (call_keeping)."""
+        (jit.engine.is_full_target), so recursive functions may get leaf
+        splits (leaf_split), prints keep the caller's registers
+        (call_keeping) and optimized code polls with a volatile load
+        (FunctionLowering.poll)."""
         self.module = ir.Module(name=name)
         self.full_target = full_target
         self.size_type = size_type

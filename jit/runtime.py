@@ -47,9 +47,9 @@ ERROR_FIELDS = 5  # kind, site, depth, a, b
 # along (a register), not through globals: the interrupt flag, set from
 # outside to stop (vmlab.interrupts), and the call limit, the call depth at
 # which a call fails, set to --max-depth on each entry from the interpreter.
-# A stop sets the flag, then the limit to 0, so that the depth test every
-# call makes catches both (the entry wrapper, after setting the limit, looks
-# at the flag again).
+# A stop sets the flag, then the limit to 0, so that the depth test of a
+# call that may recurse catches both (jit.lower's check_depth; the entry
+# wrapper, after setting the limit, looks at the flag again).
 SHADOW_INTERRUPT, SHADOW_LIMIT = -2, -1  # i64 indexes from the shadow stack
 SHADOW_HEADER = 4                        # i32 slots they take
 
