@@ -640,14 +640,17 @@ class Generator:
         self.leave_loop(entry)
         return lines + [f"{indent}    {counter} = {counter} + {step};", f"{indent}}}"]
 
-    def indexed_for(self, indent: str) -> list[str] | None:
-        """A for loop over an array's indices that reads and writes it with
-        its variable, with an int it does not change, with linear
-        expressions of them, and through helpers that index with their
-        parameters; sometimes the range passes an end, or the body changes
-        the variable or the array (jit/ranges.py proves such indices in
-        bounds before the loop, or keeps the checks: an error comes at the
-        same iteration)."""
+    def indexed_loop(self, indent: str) -> list[str] | None:
+        """A loop over an array's indices that reads and writes it with its
+        variable, with an int it does not change, with linear expressions
+        of them, and through helpers that index with their parameters: a
+        for loop, or a while loop that tests its variable first and steps
+        it last, up or down (by 1, or 2, which may step over the bound);
+        sometimes the range passes an end, or the body changes the variable
+        or the array, or leaves the loop early (jit/ranges.py proves a for
+        loop's indices in bounds before the loop, or keeps the checks: an
+        error comes at the same iteration; a while loop keeps its checks,
+        and its shape is the one a test before it would need)."""
         arrays = [(n, t) for t in ARRAYS for n in self.variables(t) if n not in self.frozen]
         if self.loop_depth >= 2 or not arrays:
             return None
@@ -656,6 +659,29 @@ class Generator:
         lo = self.pick(["0", "0", "1", "-1", f"len({name}) - 2"])
         hi = self.pick([f"len({name})", f"len({name})", "2", f"len({name}) + 1",
                         f"len({name}) - 1"])
+        if self.choose(2):  # a while loop, up or down, to a bound in a local or not
+            step, bound = self.pick(["1", "1", "2"]), self.fresh("n")
+            if self.choose(2):
+                head = [f"{indent}let {var} = {lo};", f"{indent}let {bound} = {hi};",
+                        f"{indent}while {var} {self.pick(['<', '<='])} "
+                        f"{self.pick([bound, bound, hi])} {{"]
+                tail = f"{inner}{var} = {var} + {step};"
+            else:
+                head = [f"{indent}let {var} = {hi} - 1;", f"{indent}let {bound} = {lo};",
+                        f"{indent}while {var} {self.pick(['>=', '>'])} "
+                        f"{self.pick([bound, bound, '0', '1', lo])} {{"]
+                tail = f"{inner}{var} = {var} - {step};"
+            self.frozen.add(var)  # (only the step changes it: the loop ends)
+            lines = self.indexed_body(name, type_, var, inner, early=True)
+            self.frozen.discard(var)
+            return head + lines + [tail, f"{indent}}}"]
+        return ([f"{indent}for {var} in {lo}..{hi} {{"]
+                + self.indexed_body(name, type_, var, inner) + [f"{indent}}}"])
+
+    def indexed_body(self, name: str, type_: str, var: str, inner: str,
+                     early: bool = False) -> list[str]:
+        """indexed_loop's body (`early`: it may break out of the loop)."""
+        elem = element(type_)
         entry = self.enter_loop()
         self.scopes.append({var: "int"})
         body = [f"{inner}{name}[{var}] = {self.expr(elem, 2)};" if self.choose(2)
@@ -677,15 +703,18 @@ class Generator:
                         if self.choose(2) else
                         f"{inner}print({self.helper('near')}({name}, {var}, "
                         f"{self.pick(['0', '0', '0', '1', *ints[:1]])}));")
-        if self.choose(4) == 0:
+        if self.choose(4) == 0 and var not in self.frozen:
             body.append(f"{inner}{var} = {var} + {self.pick(['1', '-1'])};")
         if self.choose(5) == 0:
             body.append(f"{inner}{name} = {self.array_expr(type_, 2)};")
+        if early and self.choose(4) == 0:
+            body.append(f"{inner}if {var} == {self.pick(['0', '1', f'len({name})'])} "
+                        "{ break; }")
         body.append(f"{inner}print({name}[{var}]);")
         body += self.block(inner, 2)
         self.scopes.pop()
         self.leave_loop(entry)
-        return [f"{indent}for {var} in {lo}..{hi} {{"] + body + [f"{indent}}}"]
+        return body
 
     def array_statement(self, indent: str) -> list[str]:
         elem = self.pick(["int", "float", "bool"])
@@ -1163,5 +1192,5 @@ STATEMENTS = [Generator.let_statement, Generator.assign_statement, Generator.pri
               Generator.if_statement, Generator.for_statement, Generator.while_statement,
               Generator.array_statement, Generator.store_statement, Generator.call_statement,
               Generator.bool_statement, Generator.retype_statement, Generator.return_statement,
-              Generator.pattern_statement, Generator.bad_statement, Generator.indexed_for]
+              Generator.pattern_statement, Generator.bad_statement, Generator.indexed_loop]
 HOT_STATEMENTS = {0, 1, 3, 6, 7, 9, 10}

@@ -1,7 +1,7 @@
 """Range-check elimination (jit/ranges.py): which loops get a copy without
 bounds checks, and for which accesses. (That every tier raises the same
 error at the same iteration: tests/conformance/arrays/loop_index_*.toy;
-the generator's `indexed_for` loops in the fuzz campaigns.)"""
+the generator's `indexed_loop` loops in the fuzz campaigns.)"""
 
 from jit.infer import Inferrer
 from jit.ranges import checked_loops
