@@ -89,7 +89,7 @@ def _module(program: Program, name: str, arg_types: tuple[str, ...],
     # The module the JIT would make (jit.compiler.plan): `name` global, as
     # the JIT's entry calls it, with what it inlines; the callees it links
     # to are declared, so calls to them show as calls.
-    members, others, _ = plan(spec)
+    members, others, _ = plan(spec, optimized=not baseline)
     for s in others + members:  # (named before any call refers to one, as jit.compiler does)
         builder.function(s, s.name() if s in others or s is spec else None)
     for s in members:

@@ -180,6 +180,17 @@ def _parameter_accesses(callee):
             yield pc, array.slot, i
 
 
+def constant_calls(spec) -> set[int]:
+    """The CALLs of one specialization with an int constant among their
+    arguments (as far as the same block shows): jit.compiler.plan gives a
+    recursive callee so called a copy of its own."""
+    code = spec.code
+    return {pc for pc, operands in _operands(code, spec, range(len(code.instrs)),
+                                             jump_sources(code))
+            if code.instrs[pc][0] == op.CALL
+            and any(isinstance(o, Affine) and not o.terms for o in operands)}
+
+
 def _operands(code, spec, pcs: range, into):
     """(pc, what each operand is) of each INDEX (array, index), STORE_INDEX
     (array, index, value) and CALL (its arguments) in `pcs`: an ArrayLocal,

@@ -315,3 +315,30 @@ def test_a_cold_print_keeps_the_callers_registers(tmp_path):
     pushes = [line.split()[1] for line in step.splitlines() if line.startswith("\tpushq")]
     assert pushes == ["%rax"] and "rt_print.keeping" in step
     assert vmlab("run", "--jit", "p.toy", cwd=tmp_path).stdout == b"negative\n2 1 -1\n"
+
+
+def test_a_recursive_callee_called_with_a_constant_gets_its_own_copy(tmp_path):
+    """Optimized code copies a recursive callee into the caller's module
+    where a call passes it an int constant (jit.compiler.plan), so LLVM
+    sees every call of the copy: here `c` stays within 0..4, the test
+    before the loop needs no 128-bit sums (the callee's own code does), and
+    the whole recursion unrolls into `top`. A call without a constant, and
+    baseline code, call the callee where it is."""
+    (tmp_path / "p.toy").write_text(
+        "fn walk(a, c) {\n    for r in 0..4 {\n        a[c + r] = r;\n    }\n"
+        "    if c < 4 {\n        walk(a, c + 1);\n    }\n    return 0;\n}\n"
+        "fn top(a) { return walk(a, 0); }\nfn any(a, k) { return walk(a, k); }\n"
+        "let a = array(8, 0);\nprint(top(a), any(a, 2), a);\n")
+
+    def show(command, fn, args, *more):
+        return vmlab(command, "p.toy", "--fn", fn, "--args", args, *more,
+                     cwd=tmp_path).stdout.decode()
+    walk = '"walk(array<int>, int)"'
+    assert f"define internal i64 @{walk}" in show("ir", "top", "array<int>", "--unoptimized")
+    assert f"declare external i64 @{walk}" in show("ir", "any", "array<int>,int", "--unoptimized")
+    assert f"declare external i64 @{walk}" in show("ir", "top", "array<int>", "--unoptimized",
+                                          "--tier", "baseline")
+    top = show("asm", "top", "array<int>", "--target", "x86-64")
+    assert "sbbq" in show("asm", "walk", "array<int>,int", "--target", "x86-64")
+    assert "sbbq" not in top and "walk(" not in top.split('"top(array<int>)":', 1)[1]
+    assert vmlab("run", "--jit", "p.toy", cwd=tmp_path).stdout == b"0 0 [0, 0, 0, 0, 0, 1, 2, 3]\n"
