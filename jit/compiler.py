@@ -23,7 +23,7 @@ from jit import engine, tiering
 from jit.codecache import program_digest
 from jit.infer import Decline, Inferrer, Spec, reaches
 from jit.lower import INLINE_SIZE, ModuleBuilder, borrowed, parameters, signature
-from jit.ranges import constant_calls
+from jit.ranges import constant_arguments, tested_parameters
 from jit.runtime import Runtime
 from jit.tiers import BASELINE, NAMES, OPTIMIZED
 from vmlab.code import in_loops
@@ -54,18 +54,20 @@ def plan(spec: Spec, linked=lambda callee: False,
     optimized code 40 ms or more to make.
 
     `optimized`: also a private copy of each recursive callee called with
-    an int constant among its arguments (but once per entry): with all the
-    copy's calls in the module, LLVM's interprocedural constant propagation
-    sees the constant and what the recursion does with it, as it does for
-    `vmlab build`'s whole program (Queens' `place_queen(..., 0)`: its
-    column stays within 0..7, so the test before its loop needs no 128-bit
-    sums; 10% fewer instructions, docs/jit.md)."""
+    an int constant for a parameter that the test before one of its
+    versioned loops uses (jit.ranges), but for calls made once per entry:
+    with all the copy's calls in the module, LLVM's interprocedural
+    constant propagation sees the constant and what the recursion does with
+    it, as it does for `vmlab build`'s whole program (Queens'
+    `place_queen(..., 0)`: its column stays within 0..7, so the test needs
+    no 128-bit sums; 10% fewer instructions, docs/jit.md). Elsewhere a copy
+    only costs compile time (Towers' `move_discs`: 100 ms)."""
     members, others, seen = [spec], [], {spec.key}
     cold, warm = set(), set()
     budget = INLINE_BUDGET
     for s in members:
         looped = in_loops(s.code)
-        constant = constant_calls(s) if optimized else set()
+        constant = constant_arguments(s) if optimized else {}
         for pc, callee in s.callees.items():
             once = s is spec and spec.is_osr and pc not in looped
             (cold if once else warm).add(callee.key)
@@ -77,7 +79,8 @@ def plan(spec: Spec, linked=lambda callee: False,
             small = size <= min(limit, budget) and not reaches(callee, callee)
             if reaches(callee, spec):
                 members.append(callee)
-            elif pc in constant and not once and reaches(callee, callee):
+            elif (pc in constant and not once and reaches(callee, callee)
+                  and constant[pc] & tested_parameters(callee)):
                 members.append(callee)  # (its own copy: not inlined, no budget)
             elif small and not linked(callee):
                 members.append(callee)

@@ -180,15 +180,27 @@ def _parameter_accesses(callee):
             yield pc, array.slot, i
 
 
-def constant_calls(spec) -> set[int]:
-    """The CALLs of one specialization with an int constant among their
-    arguments (as far as the same block shows): jit.compiler.plan gives a
-    recursive callee so called a copy of its own."""
+def constant_arguments(spec) -> dict[int, frozenset[int]]:
+    """Which arguments of each CALL of one specialization are int
+    constants (as far as the same block shows), by the CALL's pc."""
     code = spec.code
-    return {pc for pc, operands in _operands(code, spec, range(len(code.instrs)),
-                                             jump_sources(code))
-            if code.instrs[pc][0] == op.CALL
-            and any(isinstance(o, Affine) and not o.terms for o in operands)}
+    found = {}
+    for pc, operands in _operands(code, spec, range(len(code.instrs)), jump_sources(code)):
+        if code.instrs[pc][0] == op.CALL:
+            constant = frozenset(i for i, o in enumerate(operands)
+                                 if isinstance(o, Affine) and not o.terms)
+            if constant:
+                found[pc] = constant
+    return found
+
+
+def tested_parameters(spec) -> frozenset[int]:
+    """The parameters that the test before some versioned loop of `spec`
+    computes with (if LLVM inlines the helpers the loop calls): what a
+    caller's constant arguments can simplify (jit.compiler.plan)."""
+    loops = checked_loops(spec.code, spec, lambda callee: True).values()
+    return frozenset(slot for loop in loops for _, index in loop.needs
+                     for slot, _ in index.terms if slot < spec.code.arity)
 
 
 def _operands(code, spec, pcs: range, into):
