@@ -319,8 +319,8 @@ def test_a_cold_print_keeps_the_callers_registers(tmp_path):
 
 def test_a_recursive_callee_called_with_a_constant_gets_its_own_copy(tmp_path):
     """Optimized code copies a recursive callee into the caller's module
-    where a call passes it an int constant (jit.compiler.plan), so LLVM
-    sees every call of the copy: here `c` stays within 0..4, the test
+    where a call passes an int constant for a parameter its loop's test
+    uses (jit.compiler.plan), so LLVM sees every call of the copy: here `c` stays within 0..4, the test
     before the loop needs no 128-bit sums (the callee's own code does), and
     the whole recursion unrolls into `top`. A call without a constant, and
     baseline code, call the callee where it is."""
@@ -337,7 +337,7 @@ def test_a_recursive_callee_called_with_a_constant_gets_its_own_copy(tmp_path):
     assert f"define internal i64 @{walk}" in show("ir", "top", "array<int>", "--unoptimized")
     assert f"declare external i64 @{walk}" in show("ir", "any", "array<int>,int", "--unoptimized")
     assert f"declare external i64 @{walk}" in show("ir", "top", "array<int>", "--unoptimized",
-                                          "--tier", "baseline")
+                                                   "--tier", "baseline")
     top = show("asm", "top", "array<int>", "--target", "x86-64")
     assert "sbbq" in show("asm", "walk", "array<int>,int", "--target", "x86-64")
     assert "sbbq" not in top and "walk(" not in top.split('"top(array<int>)":', 1)[1]
