@@ -1,4 +1,5 @@
-"""Counted while loops: the ones the JIT may strip-mine like a for loop.
+"""While loops the JIT lowers specially: counted ones, strip-mined like a
+for loop, and small ones, unrolled twice so that they poll half as often.
 
 A while loop's back-edge polls for a stop (Ctrl-C, --timeout), and in a loop
 of two or three machine cycles that branch is a fifth of the time (sieve:
@@ -24,6 +25,10 @@ from typing import NamedTuple
 
 from vmlab import opcodes as op
 from vmlab.code import jump_sources
+
+# The largest while loop body, in bytecode instructions, that the optimizing
+# tier lowers twice (unrolled_loops).
+UNROLL_SIZE = 32
 
 
 class CountedLoop(NamedTuple):  # (dataclasses: 7 ms more to import)
@@ -85,3 +90,30 @@ def _operand(code, spec, opcode: int, arg: int):
     if opcode == op.LOAD_CONST and type(code.consts[arg]) is int:
         return ("const", code.consts[arg])
     return None
+
+
+def unrolled_loops(code, spec, counted) -> dict[int, range]:
+    """The while loops to lower twice, by header pc, with their bodies: the
+    first copy's back-edges go to the second copy's header, the second's
+    poll and go back to the first's, so the loop polls every other
+    iteration. Innermost, not `counted`, with no call (a poll is little
+    beside one; a recursive call's inlined copies would each double) and
+    at most UNROLL_SIZE instructions. List's `while y_tail != -1` (two loads a turn) ran 30%
+    longer with a poll each turn than without (docs/jit.md)."""
+    instrs = code.instrs
+    backs: dict[int, int] = {}  # header -> its last back-edge
+    for pc, (opcode, arg) in enumerate(instrs):
+        if opcode == op.JUMP and arg <= pc and spec.states[pc] is not None:
+            backs[arg] = max(backs.get(arg, pc), pc)
+    found = {}
+    for header, back in backs.items():
+        body = range(header, back + 1)
+        if (header in counted or len(body) > UNROLL_SIZE or spec.states[header] is None
+                or instrs[header][0] == op.FOR_ITER):
+            continue
+        inner = any(opcode in (op.FOR_PREP, op.FOR_ITER, op.CALL)
+                    or (opcode == op.JUMP and arg <= pc and arg != header)
+                    for pc in body for opcode, arg in [instrs[pc]])
+        if not inner:
+            found[header] = body
+    return found

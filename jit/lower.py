@@ -37,7 +37,7 @@ import llvmlite.ir as ir
 
 from jit import runtime as rt
 from jit.infer import Spec, array_literal_type, reaches
-from jit.loops import CountedLoop, counted_loops
+from jit.loops import CountedLoop, counted_loops, unrolled_loops
 from jit.ranges import CheckedLoop, checked_loops
 from jit.types import (
     BOTTOM, TAG, TAGS, UNSET, assigned, element, has_array, is_tagged, members, outcomes,
@@ -774,6 +774,13 @@ class FunctionLowering:
         self.borrowed = borrowed(spec)  # (parameters: no reference of their own)
         self.counted = counted_loops(self.code, spec)  # by header pc
         self.counted_tests = {loop.test: loop for loop in self.counted.values()}
+        # Small while loops lowered twice (jit.loops.unrolled_loops): the
+        # second copy's blocks by (the versioned loop being lowered, header),
+        # and while one is lowered, its header and the first copy's blocks.
+        self.unrolled = ({} if mb.baseline or split is not None
+                         else unrolled_loops(self.code, spec, self.counted))
+        self.second: dict[tuple, dict[int, ir.Block]] = {}
+        self.second_of: tuple[int, dict] | None = None
         # Offsets inside a while loop that polls at every back-edge (not a
         # for loop's or a counted loop's, which poll once a strip).
         self.polled = {pc for back, (opcode, header) in enumerate(self.code.instrs)
@@ -924,15 +931,41 @@ class FunctionLowering:
             self.lower_prefix()
             return
         self.lower_pcs(range(len(spec.states)))
+        self.lower_second_copies()
         for prep, loop in self.checked.items():
             original = self.blocks
             self.blocks = {**original, **self.copies[prep]}
             self.version, self.unchecked = prep, self.proven | loop.unchecked
             self.unchecked_calls = dict(loop.calls)
             self.lower_pcs(loop.body)
+            self.lower_second_copies()
             self.blocks, self.version, self.unchecked = original, None, self.proven
             self.unchecked_calls = {}
         self.allocas.branch(self.prologue)
+
+    def back_edge(self, header: int, pc: int):
+        """The block a back-edge at `pc` of the unrolled loop at `header`
+        goes to: from the first copy, the second copy's header; from the
+        second, after a poll, the first's."""
+        if self.second_of is not None and self.second_of[0] == header:
+            self.poll(self.b, pc)
+            return self.second_of[1][header]
+        key = (self.version, header)
+        if key not in self.second:
+            self.second[key] = {at: self.fn.append_basic_block(f"pc{at}.second")
+                                for at in self.unrolled[header] if at in self.blocks}
+        return self.second[key][header]
+
+    def lower_second_copies(self) -> None:
+        """The second copy of each unrolled loop the code just lowered (the
+        function's, or a versioned loop's copy) went round."""
+        for header, body in self.unrolled.items():
+            blocks = self.second.get((self.version, header))
+            if blocks is not None:
+                first = self.blocks
+                self.blocks, self.second_of = {**first, **blocks}, (header, first)
+                self.lower_pcs(body)
+                self.blocks, self.second_of = first, None
 
     def lower_prefix(self) -> None:
         """A leaf split's prefix: its offsets, and at the split a tail call
@@ -1286,6 +1319,9 @@ def _jump(f: FunctionLowering, pc, arg):
     if arg <= pc and (f.code.instrs[arg][0] == op.FOR_ITER  # a for loop's back-edge,
                       or arg in f.counted):                # or a counted loop's:
         f.b.branch(f.edge(arg, f.loop_inner(arg)))         # to its inner loop
+        return _ENDS_BLOCK
+    if arg <= pc and arg in f.unrolled:  # to the unrolled loop's other copy
+        f.b.branch(f.edge(arg, f.back_edge(arg, pc)))
         return _ENDS_BLOCK
     if arg <= pc:  # a while loop's back-edge
         f.poll(f.b, pc)

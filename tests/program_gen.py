@@ -613,6 +613,8 @@ class Generator:
             return None
         if self.choose(2):
             return self.counting_loop(indent)
+        if self.choose(2):
+            return self.chase_loop(indent)
         counter = self.fresh("c")
         lines = [f"{indent}let {counter} = 0;"]
         entry = self.enter_loop()
@@ -624,6 +626,42 @@ class Generator:
             lines.append(f"{indent}    {self.pick(['break', 'continue'])};")
         self.leave_loop(entry)
         return lines + [f"{indent}}}"]
+
+    def chase_loop(self, indent: str) -> list[str]:
+        """A small while loop that follows links through an int array (List's
+        `is_shorter_than`), which the JIT lowers twice and polls every other
+        iteration (jit.loops.unrolled_loops): it ends after an odd or even
+        number of iterations, by its test, a break or an index error, in
+        either copy; a `continue` is a second back-edge."""
+        arrays = [n for n in self.variables("array<int>") if n not in self.frozen]
+        ints = [n for n in self.assignable() if self.visible()[n] == "int"]
+        x, k, inner, lines = self.fresh("x"), self.fresh("k"), indent + "    ", []
+        if not arrays or self.choose(2):  # links: a list, a cycle, or one out of bounds
+            name = self.fresh("a")
+            links = [self.pick(["-1", "0", "1", "2", "3"]) for _ in range(1 + self.choose(4))]
+            lines.append(f"{indent}let {name} = [{', '.join(links)}];")
+            self.scopes[-1][name] = "array<int>"
+        else:
+            name = self.pick(arrays)
+        step = self.pick([f"{name}[{x}]", f"{name}[{x}] & 1", f"({x} + 1) % (len({name}) + 1)",
+                          f"{name}[{x}] - {x}"])
+        lines += [f"{indent}let {x} = {self.pick(['0', '1', '-1', *ints[:1]])};",
+                 f"{indent}let {k} = 0;",
+                 f"{indent}while {x} != -1 and {k} < {self.pick(['3', '4', '7'])} {{",
+                 f"{inner}{x} = {step};", f"{inner}{k} = {k} + 1;"]
+        entry = self.enter_loop()
+        self.frozen.update((x, k))  # (the loop ends: only its own lines change them)
+        shape = self.choose(4)
+        if shape == 0:
+            lines.append(f"{inner}if {self.condition(1)} {{ break; }}")
+        elif shape == 1:
+            lines.append(f"{inner}if {x} == {self.pick(['0', '1'])} {{ continue; }}")
+        elif shape == 2:
+            lines.append(f"{inner}print({x});")
+        self.frozen.difference_update((x, k))
+        self.leave_loop(entry)
+        self.scopes[-1].update({x: "int", k: "int"})
+        return lines + [f"{indent}}}", f"{indent}print({x}, {k});"]
 
     def counting_loop(self, indent: str) -> list[str]:
         """A counting loop (step last, none of its names assignable in the
