@@ -339,8 +339,11 @@ class Tiering:
         words = compiled.exit_buffer
         pc = words[0]
         local_types, stack_types = compiled.states[pc]
-        values = [self.runtime.decode_tagged(words[1 + 2 * i], words[2 + 2 * i])
-                  for i in range(len(local_types) + len(stack_types))]
+        # (An unset local's words are not written at this exit: whatever an
+        # earlier exit left there, perhaps an array freed since.)
+        values = [None if t == UNSET else
+                  self.runtime.decode_tagged(words[1 + 2 * i], words[2 + 2 * i])
+                  for i, t in enumerate(local_types + stack_types)]
         for slot, t in enumerate(local_types):
             if t != UNSET:
                 local[slot] = values[slot]

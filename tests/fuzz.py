@@ -354,22 +354,61 @@ def _campaign(kind, total, seed, workers, progress, context) -> dict:
     while pending:  # fresh workers every TASKS_PER_WORKER chunks each (memory)
         batch, pending = pending[:workers * TASKS_PER_WORKER], pending[workers * TASKS_PER_WORKER:]
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(programs_task, seed, s, min(CHUNK, total - s))
-                       if kind == "programs" else
-                       pool.submit(mutants_task, kind, seed, s, min(CHUNK, total - s))
-                       for s in batch]
+            futures = {pool.submit(_task, kind, seed, s, min(CHUNK, total - s)): s
+                       for s in batch}
+            broken, named = [], False
             for future in concurrent.futures.as_completed(futures):
                 try:
                     counts = future.result()
                 except concurrent.futures.process.BrokenProcessPool:
-                    counts = {"failures": ["a worker process died (a crash in native code?)"]}
+                    # (a worker died: every chunk not yet done fails with it)
+                    s = futures[future]
+                    counts = _alone(kind, seed, s, min(CHUNK, total - s), context)
+                    broken.append(s)
+                    named = named or any(DIED in f for f in counts.get("failures", ()))
                 done += 1
                 if progress:
                     print(f"\r{kind}: {min(done * CHUNK, total)}/{total}", end="",
                           file=sys.stderr, flush=True)
-                for key, value in counts.items():
-                    merged[key] = merged.get(key, 0 if isinstance(value, int) else []) + value
+                _merge(merged, counts)
+            if broken and not named:
+                _merge(merged, {"failures": [
+                    f"a worker died while {kind} {seed}:{min(broken)}-"
+                    f"{min(max(broken) + CHUNK, total) - 1} were under way, and none of them "
+                    "dies run again alone (a crash that depends on what ran before it?)"]})
     return merged
+
+
+DIED = "the process running it died"
+
+
+def _task(kind: str, seed: int, start: int, count: int) -> dict:
+    if kind == "programs":
+        return programs_task(seed, start, count)
+    return mutants_task(kind, seed, start, count)
+
+
+def _alone(kind: str, seed: int, start: int, count: int, context) -> dict:
+    """A chunk that was under way when a worker died, again in a process of
+    its own; if that dies too, each item in one, so that the report names
+    the item that crashed (and, for a program, shows it)."""
+    try:
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            return pool.submit(_task, kind, seed, start, count).result()
+    except concurrent.futures.process.BrokenProcessPool:
+        if count > 1:
+            merged: dict = {}
+            for i in range(start, start + count):
+                _merge(merged, _alone(kind, seed, i, 1, context))
+            return merged
+        shown = (f"\n{generate(Choices(random.Random(f'{seed}:{start}'))).rstrip()}"
+                 if kind == "programs" else "")
+        return {"failures": [f"{kind} {seed}:{start}: {DIED} (a crash in native code?){shown}"]}
+
+
+def _merge(merged: dict, counts: dict) -> None:
+    for key, value in counts.items():
+        merged[key] = merged.get(key, 0 if isinstance(value, int) else []) + value
 
 
 def main(argv: list[str]) -> int:

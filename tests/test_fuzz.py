@@ -60,6 +60,39 @@ def test_a_mismatch_is_shrunk_and_saved_as_a_conformance_program(tmp_path, monke
     assert saved.with_suffix(".err").exists() == (error is not None)
 
 
+def test_a_program_that_kills_its_worker_is_named(monkeypatch):
+    """A crash takes its worker and the pool's other chunks with it: the
+    campaign runs those chunks again alone, then the crashing chunk's
+    programs one by one, and reports the one that dies, with its source
+    (here a fake crash: a program that prints a product ends its process)."""
+    import os
+    monkeypatch.setattr(fuzz, "mismatch", lambda source: os._exit(1) if "*" in source else None)
+    crashing = [i for i in range(40)
+                if "*" in fuzz.generate(fuzz.Choices(fuzz.random.Random(f"1:{i}")))]
+    assert 0 < len(crashing) < 40
+    counts = fuzz.campaign("programs", 40, 1, workers=2)
+    assert counts["programs"] == 40 - len(crashing)
+    assert [f.split(":")[1].split()[0] for f in counts["failures"]] == list(map(str, crashing))
+    shown = counts["failures"][0].split("\n", 1)[1]
+    assert shown == fuzz.generate(fuzz.Choices(fuzz.random.Random(f"1:{crashing[0]}"))).rstrip()
+
+
+def test_a_crash_that_does_not_come_again_is_still_reported(monkeypatch, tmp_path):
+    """A worker that dies where the same chunks run again alone pass (a
+    crash that depends on what the worker ran before) is a problem too."""
+    import os
+    flag = tmp_path / "crashed"
+
+    def crash_once(source):
+        if not flag.exists():
+            flag.write_text("")
+            os._exit(1)
+    monkeypatch.setattr(fuzz, "mismatch", crash_once)
+    counts = fuzz.campaign("programs", 40, 1, workers=2)
+    assert counts["programs"] == 40 and len(counts["failures"]) == 1
+    assert "none of them dies run again alone" in counts["failures"][0]
+
+
 def test_generated_programs_use_every_opcode_the_compiler_emits():
     from lang import compile_source, decode_source
     from vmlab.opcodes import OPCODES

@@ -157,6 +157,24 @@ def frame_heavy(iterations: int) -> str:
             f"print(s);\n")
 
 
+def test_a_side_exit_reads_only_the_locals_it_wrote(tmp_path):
+    """Baseline OSR code left `f`'s loop at its while loop with `v` holding
+    `p` (an array), and, in a later call, while its optimized code was on
+    the compiler thread, at the for loop, where `v` is not yet assigned and
+    the exit writes nothing for it: the interpreter decoded the first
+    exit's words, an array freed since, and the process crashed (a fuzz
+    campaign's find; tiering up after 3 iterations, as the fuzz tier does)."""
+    (tmp_path / "p.toy").write_text(
+        "fn f(p) {\n    for i in -1..5 { p[0] = 7; }\n    let c = -2;\n"
+        "    while c < 0 {\n        let v = nil;\n        v = p;\n        c = c + 1;\n    }\n"
+        "    return len(p);\n}\nlet k = 0;\nwhile k < 8 {\n    print(f([3, k]));\n"
+        "    k = k + 1;\n}\n")
+    for _ in range(3):
+        result = vmlab("run", "--jit", "--jit-threshold", "2", "--jit-cache", "off", "p.toy",
+                       cwd=tmp_path, env={"VMLAB_JIT_OPTIMIZE_AFTER": "3", **MEMCHECK})
+        assert (result.returncode, result.stdout, result.stderr) == (0, b"2\n" * 8, b"")
+
+
 def test_a_frame_too_large_for_the_stack_is_declined_and_its_caller_exits(tmp_path):
     """With --max-depth 10,000,000 a call's share of the native stack is
     about 100 bytes: f (352 bytes) is declined, the loop that calls it is
