@@ -147,12 +147,32 @@ class Profile:
         self.combos = defaultdict(set)    # function -> the argument types it was called with
         self.operands = (None, ())        # of the last INDEX, STORE_INDEX or ARRAY_FILL
         self.open_ended = open_ended(source)
+        self.turns: dict[int, tuple] = {}  # depth -> (code, header, back-edge, turns so far)
 
     def __call__(self, code, pc, stack, depth):
         opcode, arg = code.instrs[pc]
+        loop = self.turns.get(depth)
+        if loop and (loop[0] is not code or not loop[1] <= pc <= loop[2]):
+            del self.turns[depth]  # left the while loop (or a call returned past it)
+            self.left(*loop)
         handler = HANDLERS.get(opcode)
         if handler:
             handler(self, code, pc, arg, stack, depth)
+
+    def back_edge(self, code, pc, arg, stack, depth):
+        if arg <= pc and code.instrs[arg][0] != op.FOR_ITER:  # a while loop's
+            loop = self.turns.get(depth)
+            turns = loop[3] + 1 if loop and loop[0] is code and loop[1] == arg else 1
+            self.turns[depth] = (code, arg, max(pc, loop[2] if loop and turns > 1 else pc), turns)
+
+    def left(self, code, header: int, back: int, turns: int) -> None:
+        """A while loop ended after `turns` back-edges: a small one without
+        calls is the kind the JIT lowers twice (jit.loops.unrolled_loops)."""
+        small = back - header < 32 and not any(
+            instr[0] == op.CALL for instr in code.instrs[header:back + 1])
+        self.note("small while loop left after an odd number of turns", small and turns % 2 == 1)
+        self.note("small while loop left after an even number of turns",
+                  small and turns >= 2 and turns % 2 == 0)
 
     def call(self, code, pc, arg, stack, depth):
         callee = self.program.functions[arg]
@@ -262,7 +282,8 @@ def double_faults(name: str | None, operands: list, error: str) -> set[str]:
 HANDLERS = {op.CALL: Profile.call, op.RETURN: Profile.ret, op.STORE_LOCAL: Profile.store,
             op.PRINT: Profile.print_, op.EQ: Profile.compare, op.NE: Profile.compare,
             op.LEN: Profile.length, op.INDEX: Profile.index, op.POP: Profile.pop,
-            op.STORE_INDEX: Profile.operands_of, op.ARRAY_FILL: Profile.operands_of}
+            op.STORE_INDEX: Profile.operands_of, op.ARRAY_FILL: Profile.operands_of,
+            op.JUMP: Profile.back_edge}
 
 FEATURES = [
     "a function returns two types", "returns nil by falling off its end, another type elsewhere",
@@ -278,6 +299,8 @@ FEATURES = [
     "type change in a loop", "type change after 1000 iterations",
     "nil printed", "nil stored", "nil passed", "nil returned", "nil compared with nil",
     "type error about nil",
+    "small while loop left after an odd number of turns",
+    "small while loop left after an even number of turns",
 ]
 
 
