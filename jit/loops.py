@@ -98,8 +98,8 @@ def unrolled_loops(code, spec, counted) -> dict[int, range]:
     poll and go back to the first's, so the loop polls every other
     iteration. Innermost, not `counted`, with no call (a poll is little
     beside one; a recursive call's inlined copies would each double) and
-    at most UNROLL_SIZE instructions. List's `while y_tail != -1` (two loads a turn) ran 30%
-    longer with a poll each turn than without (docs/jit.md)."""
+    at most UNROLL_SIZE instructions. List's `while y_tail != -1` (two
+    loads a turn) ran 30% longer with a poll each turn (docs/jit.md)."""
     instrs = code.instrs
     backs: dict[int, int] = {}  # header -> its last back-edge
     for pc, (opcode, arg) in enumerate(instrs):

@@ -646,9 +646,9 @@ class Generator:
         step = self.pick([f"{name}[{x}]", f"{name}[{x}] & 1", f"({x} + 1) % (len({name}) + 1)",
                           f"{name}[{x}] - {x}"])
         lines += [f"{indent}let {x} = {self.pick(['0', '1', '-1', *ints[:1]])};",
-                 f"{indent}let {k} = 0;",
-                 f"{indent}while {x} != -1 and {k} < {self.pick(['3', '4', '7'])} {{",
-                 f"{inner}{x} = {step};", f"{inner}{k} = {k} + 1;"]
+                  f"{indent}let {k} = 0;",
+                  f"{indent}while {x} != -1 and {k} < {self.pick(['3', '4', '7'])} {{",
+                  f"{inner}{x} = {step};", f"{inner}{k} = {k} + 1;"]
         entry = self.enter_loop()
         self.frozen.update((x, k))  # (the loop ends: only its own lines change them)
         shape = self.choose(4)
