@@ -162,8 +162,9 @@ class Profile:
     def back_edge(self, code, pc, arg, stack, depth):
         if arg <= pc and code.instrs[arg][0] != op.FOR_ITER:  # a while loop's
             loop = self.turns.get(depth)
-            turns = loop[3] + 1 if loop and loop[0] is code and loop[1] == arg else 1
-            self.turns[depth] = (code, arg, max(pc, loop[2] if loop and turns > 1 else pc), turns)
+            again = loop and loop[0] is code and loop[1] == arg
+            self.turns[depth] = ((code, arg, max(pc, loop[2]), loop[3] + 1) if again
+                                 else (code, arg, pc, 1))
 
     def left(self, code, header: int, back: int, turns: int) -> None:
         """A while loop ended after `turns` back-edges: a small one without
