@@ -21,6 +21,7 @@ bench/bench_native.py runs the same under pytest-benchmark.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import functools
 import os
@@ -174,20 +175,44 @@ def whole_process(name: str, n: int, rounds: int) -> tuple[float, float, float, 
     return tuple(statistics.median(times[k]) for k in ("cold", "warm", "built", "c"))
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("takes a count of at least 1")
+    return int(text)
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.native", description="The JIT against C: steady state "
+        "and whole process, ratio to C per program (docs/results.md).")
+    size = parser.add_mutually_exclusive_group()
+    for flag, what in (("--second", "about a second of C each (issue 21's setting)"),
+                       ("--medium", "a tenth of the default"),
+                       ("--small", "correctness only")):
+        size.add_argument(flag, dest="sizes", action="store_const", const=flag[2:].upper(),
+                          help=what)
+    parser.add_argument("--rounds", type=_count, default=3,
+                        help="whole process: interleaved rounds, their median (3)")
+    parser.add_argument("--processes", type=_count, default=0,
+                        help="steady state: the median of this many fresh processes "
+                        "(default: in this process)")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"programs (default all): {', '.join(NAMES)}")
+    args = parser.parse_args(argv)
+    for name in set(args.names) - set(NAMES):
+        parser.error(f"no program {name!r} (there are: {', '.join(NAMES)})")
+    return args
+
+
 def main(argv: list[str]) -> int:
-    sizes = (SMALL if "--small" in argv else MEDIUM if "--medium" in argv else
-             SECOND if "--second" in argv else FULL)
-    names = [a for a in argv if a in NAMES] or NAMES
+    try:
+        args = _arguments(argv)
+    except SystemExit as exit:  # (--help, or a usage error already printed)
+        return exit.code
+    sizes = globals()[args.sizes or "FULL"]
+    names = args.names or NAMES
     rounds = 5
-    counts = {"--rounds": 3, "--processes": 0}
-    for option in counts:
-        if option in argv:
-            given = argv[argv.index(option) + 1:][:1]
-            if not given or not given[0].isdigit() or int(given[0]) < 1:
-                print(f"bench.native: {option} takes a count of at least 1", file=sys.stderr)
-                return 2
-            counts[option] = int(given[0])
-    process_rounds, processes = counts["--rounds"], counts["--processes"]
+    process_rounds, processes = args.rounds, args.processes
     ratios = {"steady": [], "process, empty cache": [], "process, warm cache": [],
               "process, vmlab build": []}
     print(f"{'':<22}{'steady state':^25}   {'whole process':^54}")

@@ -244,12 +244,31 @@ def test_the_jit_against_c_table_runs_each_program_at_the_sizes_asked(flag, size
     assert capsys.readouterr().out.count("\ntowers ") == 1
 
 
-@pytest.mark.parametrize("argv", [["--rounds"], ["--rounds", "0"], ["--rounds", "x", "fib"],
-                                  ["--processes", "0", "fib"]])
-def test_the_jit_against_c_table_refuses_a_bad_round_count(argv, capsys):
+@pytest.mark.parametrize("argv, why", [
+    (["--rounds"], "expected one argument"), (["--rounds", "0"], "takes a count of at least 1"),
+    (["--rounds", "x", "fib"], "takes a count of at least 1"),
+    (["--processes", "0", "fib"], "takes a count of at least 1")])
+def test_the_jit_against_c_table_refuses_a_bad_round_count(argv, why, capsys):
     from bench import native
     assert native.main(argv) == 2
-    assert capsys.readouterr().err == f"bench.native: {argv[0]} takes a count of at least 1\n"
+    assert capsys.readouterr().err.endswith(f"error: argument {argv[0]}: {why}\n")
+
+
+def test_the_jit_against_c_table_refuses_an_unknown_program_and_measures_nothing(
+        capsys, monkeypatch):
+    from bench import native
+    monkeypatch.setattr(native, "steady_state", None)  # (a measurement would fail)
+    assert native.main(["--small", "fib", "fibb"]) == 2
+    assert "error: no program 'fibb' (there are: fib, loop," in capsys.readouterr().err
+
+
+def test_the_jit_against_c_table_explains_itself_without_measuring(capsys, monkeypatch):
+    """`--help` prints the usage; it used to run the whole table."""
+    from bench import native
+    monkeypatch.setattr(native, "steady_state", None)
+    assert native.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m bench.native") and "--processes" in out
 
 
 def test_the_steady_state_can_be_the_median_of_fresh_processes(capsys, monkeypatch, runs):
