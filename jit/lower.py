@@ -252,6 +252,7 @@ class ModuleBuilder:
         self.functions: dict[tuple, ir.Function] = {}
         self.slotted: set = set()  # keys of callees to call through their slots
         self.in_bounds_copies: list[tuple] = []  # (spec, function, proven) to lower
+        self.splits: dict[tuple, tuple] = {}  # key -> (offset, prefix, body): leaf splits
 
     def runtime(self, symbol: str):
         """The function or global `symbol` of RUNTIME_FUNCTIONS or
@@ -481,10 +482,14 @@ class ModuleBuilder:
             FunctionLowering(self, spec, fn).lower()
         else:  # (see leaf_split)
             body = self.variant(spec, "body", "noinline")
+            self.splits[spec.key] = (*split, body)
             FunctionLowering(self, spec, body, start=split[0]).lower()
             FunctionLowering(self, spec, fn, split=(*split, body)).lower()
         for copy in range(1, self.copies(spec)):
             FunctionLowering(self, spec, self.recursion_copy(spec, copy), copy).lower()
+        if split is not None and (spec.key, "leaf") in self.functions:
+            leaf = self.functions[spec.key, "leaf"]
+            FunctionLowering(self, spec, leaf, split=self.splits[spec.key]).lower()
         while self.in_bounds_copies:
             spec, fn, proven = self.in_bounds_copies.pop()
             FunctionLowering(self, spec, fn, proven=proven).lower()
@@ -518,9 +523,17 @@ class ModuleBuilder:
         """Copy `copy` of a function that calls itself: copy i calls copy
         i + 1, the last calls the original. The copies are inlined, so one
         native call runs several levels of the recursion (as gcc's recursive
-        inlining does); each level keeps its own checks."""
+        inlining does); each level keeps its own checks. Copy 0 of a
+        function with a leaf split is its prefix inlined (`#leaf`, which
+        calls the body): a leaf call (Towers' disks == 1, Permute's n == 0)
+        then makes no native call at all."""
         if copy == 0:
-            return self.function(spec)
+            if spec.key not in self.splits:
+                return self.function(spec)
+            key = (spec.key, "leaf")
+            if key not in self.functions:
+                self.functions[key] = self.variant(spec, "leaf")
+            return self.functions[key]
         key = (spec.key, copy)
         fn = self.functions.get(key)
         if fn is None:
@@ -975,7 +988,8 @@ class FunctionLowering:
         b = self.b
         b.position_at_end(self.blocks[at])
         self.locate(at)
-        b.ret(b.call(body, list(self.fn.args), tail="musttail"))
+        inlined = "alwaysinline" in self.fn.attributes  # (the #leaf copy: recursion_copy)
+        b.ret(b.call(body, list(self.fn.args), tail=None if inlined else "musttail"))
         self.allocas.branch(self.prologue)
         for block in self.fn.blocks:  # (the body's offsets, not lowered here)
             if not block.is_terminated:

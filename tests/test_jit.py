@@ -271,6 +271,49 @@ def test_recursion_is_copied_inline_except_inside_a_loop():
                                                     tiers="optimized") == expected
 
 
+# Towers' shape: a prefix that calls an inlined helper (which prints and
+# raises) before the base case; its last recursion copy runs the prefix inline.
+LEAF = ("fn take(piles, p) {{ let h = piles[p]; if h == 0 {{ print(\"empty\"); }}\n"
+        "  piles[p] = h - 1; return piles[p + 3]; }}\n"
+        "fn moves(piles, disks, p) {{ take(piles, p);\n"
+        "  if disks == 1 {{ return 1; }}\n"
+        "  return moves(piles, disks - 1, p) + moves(piles, disks - 1, p) + 1; }}\n"
+        "print(moves(array(6, {}), {}, {}));\n")
+
+
+@pytest.mark.parametrize("fill, disks, pile, limit", [
+    (10**6, 9, 0, 10_000), (3000, 12, 2, 10_000), (10**6, 9, 3, 10_000), (10**6, 7, 0, 5),
+    (10**6, 7, 0, 7), (10**6, 7, 0, 8)])
+def test_a_leaf_split_prefix_inlined_in_the_last_copy_keeps_errors_and_tracebacks(
+        fill, disks, pile, limit):
+    """A recursive function with a leaf split (jit.lower.leaf_split) calls
+    its prefix inline from its last recursion copy (`#leaf`), so a leaf
+    call makes no native call: its index error (pile 3 reads past the
+    end), its prints (a pile of 3000 empties) and the stack overflow at the
+    call limit (7 levels under <main>: 8 frames) are the interpreter's,
+    traceback and all."""
+    program = compile_source(LEAF.format(fill, disks, pile), "leaf.toy")
+    expected = outcome(program, max_depth=limit)
+    assert (expected[1] is None) == (pile < 3 and limit >= 8)
+    assert ("empty" in expected[0]) == (fill == 3000)
+    for tiers in ("both", "optimized"):
+        assert outcome(program, threshold=0, max_depth=limit, tiers=tiers) == expected
+
+
+def test_the_last_recursion_copy_calls_the_body_not_the_prefix():
+    """Towers' leaves (disks == 1) are half its calls: the last copy of
+    move_discs runs the prefix inline and calls only the body, so the
+    optimized IR calls the function's own symbol nowhere."""
+    from pathlib import Path
+    towers = Path(__file__).resolve().parents[1] / "bench" / "programs" / "towers.toy"
+    ir_ = vmlab("ir", str(towers), "--fn", "move_discs", "--args",
+                "array<int>,array<int>,array<int>,int,int,int").stdout.decode()
+    name = '@"move_discs(array<int>, array<int>, array<int>, int, int, int)'
+    assert f"define internal noundef i8 {name}#body\"" in ir_ or f"{name}#body\"(" in ir_
+    calls = [line for line in ir_.splitlines() if " call " in line and name in line]
+    assert calls and all(f"{name}#body\"" in line for line in calls), calls
+
+
 def jit_log(source: str, background: bool = False, threshold: int = 1000) -> list[str]:
     """The --jit-log lines of a run, whose output must be the interpreter's."""
     import io
