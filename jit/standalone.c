@@ -54,26 +54,43 @@ typedef struct { int64_t length; void *data; int64_t refs, owner; } Header;
 
 static int line_started;
 
+/* The shortest decimal that reads back as x (finite, not negative), as
+ * Python's repr finds it: its digits, without trailing zeros, and the number
+ * of digits before the decimal point. At each length the nearest decimal of
+ * that many digits is tried, then the next one up and down: at a power of
+ * two the doubles below are twice as close as those above, so the nearest
+ * may fall outside what reads back as x while the next one up does not
+ * (2**89: 6.189700196426902e+26, where the nearest 16 digits end in 901). */
+static int shortest(double x, char *digits) {
+    char buf[40];
+    for (int precision = 1;; precision++) {
+        snprintf(buf, sizeof buf, "%.*e", precision - 1, x);
+        char *e = strchr(buf, 'e');
+        unsigned long long m = 0;
+        for (char *p = buf; p < e; p++)
+            if (*p != '.') m = m * 10 + (unsigned long long)(*p - '0');
+        int scale = atoi(e + 1) - (precision - 1); /* x is about m * 10**scale */
+        static const int steps[] = {0, 1, -1};
+        for (int i = 0; i < 3; i++) {
+            unsigned long long c = m + (unsigned long long)(long long)steps[i];
+            snprintf(buf, sizeof buf, "%llue%d", c, scale);
+            if (strtod(buf, NULL) != x) continue;
+            int n = snprintf(digits, 24, "%llu", c), point = n + scale;
+            while (n > 1 && digits[n - 1] == '0') n--;
+            digits[n] = 0;
+            return point;
+        }
+    }
+}
+
 /* Python's repr of a float: the fewest digits that read back as x, in
  * fixed notation for 1e-4 <= |x| < 1e16, else as d.ddde+XX. */
 static void put_float(double x) {
-    char buf[40], digits[24];
+    char digits[24];
     if (isnan(x)) { fputs("nan", stdout); return; }
     if (isinf(x)) { fputs(x < 0 ? "-inf" : "inf", stdout); return; }
-    int precision = 1;
-    for (; precision < 17; precision++) {
-        snprintf(buf, sizeof buf, "%.*e", precision - 1, x);
-        if (strtod(buf, NULL) == x) break;
-    }
-    snprintf(buf, sizeof buf, "%.*e", precision - 1, x);
-    char *p = buf, *e = strchr(buf, 'e');
-    if (*p == '-') { putchar('-'); p++; }
-    int n = 0;
-    for (; p < e; p++)
-        if (*p != '.') digits[n++] = *p;
-    while (n > 1 && digits[n - 1] == '0') n--;
-    digits[n] = 0;
-    int point = atoi(e + 1) + 1; /* digits before the decimal point */
+    if (signbit(x)) { putchar('-'); x = -x; }
+    int point = shortest(x, digits), n = (int)strlen(digits);
     if (point <= -4 || point > 16) {
         printf("%c", digits[0]);
         if (n > 1) printf(".%s", digits + 1);
