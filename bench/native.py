@@ -186,11 +186,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         prog="python -m bench.native", description="The JIT against C: steady state "
         "and whole process, ratio to C per program (docs/results.md).")
     size = parser.add_mutually_exclusive_group()
-    for flag, what in (("--second", "about a second of C each (issue 21's setting)"),
-                       ("--medium", "a tenth of the default"),
-                       ("--small", "correctness only")):
-        size.add_argument(flag, dest="sizes", action="store_const", const=flag[2:].upper(),
-                          help=what)
+    for flag, table, what in (("--second", SECOND, "about a second of C each (issue 21's)"),
+                              ("--medium", MEDIUM, "a tenth of the default"),
+                              ("--small", SMALL, "correctness only")):
+        size.add_argument(flag, dest="sizes", action="store_const", const=table, help=what)
+    parser.set_defaults(sizes=FULL)
     parser.add_argument("--rounds", type=_count, default=3,
                         help="whole process: interleaved rounds, their median (3)")
     parser.add_argument("--processes", type=_count, default=0,
@@ -209,8 +209,7 @@ def main(argv: list[str]) -> int:
         args = _arguments(argv)
     except SystemExit as exit:  # (--help, or a usage error already printed)
         return exit.code
-    sizes = globals()[args.sizes or "FULL"]
-    names = args.names or NAMES
+    sizes, names = args.sizes, args.names or NAMES
     rounds = 5
     process_rounds, processes = args.rounds, args.processes
     ratios = {"steady": [], "process, empty cache": [], "process, warm cache": [],

@@ -525,8 +525,9 @@ class ModuleBuilder:
         native call runs several levels of the recursion (as gcc's recursive
         inlining does); each level keeps its own checks. Copy 0 of a
         function with a leaf split is its prefix inlined (`#leaf`, which
-        calls the body): a leaf call (Towers' disks == 1, Permute's n == 0)
-        then makes no native call at all."""
+        calls the body): a leaf call (Towers' disks == 1) then makes no
+        native call at all. (LLVM inlines a prefix as small as Permute's
+        by itself; not Towers', which has move_top_disk in it.)"""
         if copy == 0:
             if spec.key not in self.splits:
                 return self.function(spec)
