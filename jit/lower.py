@@ -252,7 +252,7 @@ class ModuleBuilder:
         self.functions: dict[tuple, ir.Function] = {}
         self.slotted: set = set()  # keys of callees to call through their slots
         self.in_bounds_copies: list[tuple] = []  # (spec, function, proven) to lower
-        self.splits: dict[tuple, tuple] = {}  # key -> (offset, prefix, body): leaf splits
+        self.split: set = set()  # keys of the functions with a leaf split
 
     def runtime(self, symbol: str):
         """The function or global `symbol` of RUNTIME_FUNCTIONS or
@@ -482,14 +482,14 @@ class ModuleBuilder:
             FunctionLowering(self, spec, fn).lower()
         else:  # (see leaf_split)
             body = self.variant(spec, "body", "noinline")
-            self.splits[spec.key] = (*split, body)
+            split = (*split, body)
+            self.split.add(spec.key)
             FunctionLowering(self, spec, body, start=split[0]).lower()
-            FunctionLowering(self, spec, fn, split=(*split, body)).lower()
+            FunctionLowering(self, spec, fn, split=split).lower()
         for copy in range(1, self.copies(spec)):
             FunctionLowering(self, spec, self.recursion_copy(spec, copy), copy).lower()
         if split is not None and (spec.key, "leaf") in self.functions:
-            leaf = self.functions[spec.key, "leaf"]
-            FunctionLowering(self, spec, leaf, split=self.splits[spec.key]).lower()
+            FunctionLowering(self, spec, self.functions[spec.key, "leaf"], split=split).lower()
         while self.in_bounds_copies:
             spec, fn, proven = self.in_bounds_copies.pop()
             FunctionLowering(self, spec, fn, proven=proven).lower()
@@ -529,7 +529,7 @@ class ModuleBuilder:
         native call at all. (LLVM inlines a prefix as small as Permute's
         by itself; not Towers', which has move_top_disk in it.)"""
         if copy == 0:
-            if spec.key not in self.splits:
+            if spec.key not in self.split:
                 return self.function(spec)
             key = (spec.key, "leaf")
             if key not in self.functions:
